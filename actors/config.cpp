@@ -1,0 +1,38 @@
+#include "cachebus/actors/config.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/options.hpp"
+#include "cachebus/actors/type_ids.hpp"
+
+namespace cachebus {
+
+config::config() {
+  caf::config_option_adder{custom_options_, "cachebus"}
+    .add<size_t>("shards", "number of cache shards (default: core count)")
+    .add<caf::timespan>("default-ttl", "TTL of writes that name none (5min)")
+    .add<caf::timespan>("max-ttl", "longest TTL a write may ask for (365d)")
+    .add<size_t>("max-entries", "capacity in entries, whole node (1000000)")
+    .add<size_t>("max-bytes", "capacity in bytes, whole node (1 GiB)")
+    .add<size_t>("max-key-size", "largest key in bytes (1024)")
+    .add<size_t>("max-value-size", "largest value in bytes (8 MiB)")
+    .add<caf::timespan>("sweep-interval", "period of the expiry sweep (1s)")
+    .add<size_t>("sweep-batch", "entries freed per sweep step (1024)")
+    .add<size_t>("max-tags", "most tags per entry (32)")
+    .add<caf::timespan>("request-timeout",
+                        "bound on facade calls waiting for an actor (10s)");
+  prepare(*this);
+}
+
+void prepare(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::cachebus_actors>();
+  add_error_category(cfg);
+  if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads")) {
+    auto cores = std::max(1u, std::thread::hardware_concurrency());
+    cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
+  }
+}
+
+} // namespace cachebus

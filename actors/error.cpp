@@ -1,0 +1,74 @@
+#include "cachebus/actors/error.hpp"
+
+#include "caf/actor_system_config.hpp"
+#include "caf/message.hpp"
+
+namespace cachebus {
+
+const char* to_string(errc code) {
+  switch (code) {
+    case errc::invalid_key:
+      return "invalid_key";
+    case errc::value_too_large:
+      return "value_too_large";
+    case errc::invalid_ttl:
+      return "invalid_ttl";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::miss:
+      return "miss";
+    case errc::stopped:
+      return "stopped";
+    case errc::timeout:
+      return "timeout";
+    case errc::invalid_argument:
+      return "invalid_argument";
+  }
+  return "unknown";
+}
+
+caf::error make_error(errc code, std::string detail) {
+  return caf::error{static_cast<uint8_t>(code), error_category,
+                    caf::make_message(std::move(detail))};
+}
+
+caf::error make_error(errc code) {
+  return caf::error{static_cast<uint8_t>(code), error_category};
+}
+
+bool is(const caf::error& err, errc code) {
+  return err.category() == error_category
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+namespace {
+
+std::string render(uint8_t code, const caf::message& ctx) {
+  std::string out = "cachebus: ";
+  out += to_string(static_cast<errc>(code));
+  if (ctx.match_elements<std::string>()) {
+    out += ": ";
+    out += ctx.get_as<std::string>(0);
+  }
+  return out;
+}
+
+} // namespace
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "no error";
+  if (err.category() == error_category)
+    return render(err.code(), err.context());
+  return caf::to_string(err);
+}
+
+void add_error_category(caf::actor_system_config& cfg) {
+  cfg.add_error_category(error_category,
+                         [](uint8_t code, caf::atom_value,
+                            const caf::message& ctx) {
+                           return render(code, ctx);
+                         });
+}
+
+} // namespace cachebus

@@ -1,0 +1,59 @@
+// The one error category of cachebus. Every failure a user can get back from
+// the facade or from an actor handle is a caf::error whose category is
+// cachebus::error_category and whose code is a cachebus::errc; the error's
+// context holds a readable sentence. Errors are values: nothing here throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "caf/atom.hpp"
+#include "caf/error.hpp"
+#include "caf/fwd.hpp"
+
+namespace cachebus {
+
+/// The category atom of every cachebus error.
+constexpr caf::atom_value error_category = caf::atom("cachebus");
+
+/// Error codes. Zero is reserved by CAF for "no error".
+enum class errc : uint8_t {
+  /// A key is empty or longer than `cachebus.max-key-size`.
+  invalid_key = 1,
+  /// A value is longer than `cachebus.max-value-size`.
+  value_too_large,
+  /// A TTL is negative or beyond `cachebus.max-ttl`.
+  invalid_ttl,
+  /// A configuration value is out of range or malformed.
+  invalid_config,
+  /// The key is not in the cache (or has expired, or was invalidated).
+  miss,
+  /// The node has been stopped; nothing was changed.
+  stopped,
+  /// A request to an actor did not complete in time.
+  timeout,
+  /// A tag, pattern or other argument is malformed.
+  invalid_argument,
+};
+
+/// Returns the symbolic name of `code`, e.g. "invalid_key".
+const char* to_string(errc code);
+
+/// Creates an error of category `cachebus` with a readable detail sentence.
+caf::error make_error(errc code, std::string detail);
+
+/// Creates an error of category `cachebus` without detail.
+caf::error make_error(errc code);
+
+/// Returns true if `err` is the cachebus error `code`.
+bool is(const caf::error& err, errc code);
+
+/// Renders any error as one readable line. cachebus errors render without a
+/// configured actor system; other categories fall back to CAF's rendering.
+std::string describe(const caf::error& err);
+
+/// Registers the renderer of the cachebus category with `cfg`, so that
+/// `actor_system::render` prints cachebus errors readably.
+void add_error_category(caf::actor_system_config& cfg);
+
+} // namespace cachebus

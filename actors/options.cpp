@@ -1,0 +1,149 @@
+#include "cachebus/actors/options.hpp"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include "caf/actor_system_config.hpp"
+#include "caf/settings.hpp"
+
+#include "cachebus/actors/error.hpp"
+
+namespace cachebus {
+
+size_t default_shards() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+std::string bytes(size_t n) {
+  return std::to_string(n) + " bytes";
+}
+
+std::string ms(caf::timespan t) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(t).count())
+         + " ms";
+}
+
+caf::error bad(std::string what) {
+  return make_error(errc::invalid_config, std::move(what));
+}
+
+} // namespace
+
+caf::error node_options::validate() const {
+  if (shards < 1 || shards > 1024)
+    return bad("cachebus.shards must be between 1 and 1024, got "
+               + std::to_string(shards));
+  if (max_entries < shards)
+    return bad("cachebus.max-entries must be at least cachebus.shards ("
+               + std::to_string(shards) + "), got "
+               + std::to_string(max_entries));
+  if (max_key_size < 1 || max_key_size > (size_t{1} << 20))
+    return bad("cachebus.max-key-size must be between 1 byte and 1 MiB, got "
+               + bytes(max_key_size));
+  if (max_value_size > (size_t{1} << 30))
+    return bad("cachebus.max-value-size must be at most 1 GiB, got "
+               + bytes(max_value_size));
+  auto per_shard = max_bytes / shards;
+  if (max_tags > 1024)
+    return bad("cachebus.max-tags must be at most 1024, got "
+               + std::to_string(max_tags));
+  if (per_shard < max_key_size + max_value_size + 256)
+    return bad("cachebus.max-bytes / cachebus.shards (" + bytes(per_shard)
+               + ") must hold at least one entry of the largest key and value ("
+               + bytes(max_key_size + max_value_size + 256) + ")");
+  if (default_ttl <= caf::timespan{0})
+    return bad("cachebus.default-ttl must be positive, got " + ms(default_ttl));
+  if (max_ttl <= caf::timespan{0})
+    return bad("cachebus.max-ttl must be positive, got " + ms(max_ttl));
+  if (default_ttl > max_ttl)
+    return bad("cachebus.default-ttl (" + ms(default_ttl)
+               + ") exceeds cachebus.max-ttl (" + ms(max_ttl) + ")");
+  if (sweep_interval < std::chrono::milliseconds(1)
+      || sweep_interval > std::chrono::hours(1))
+    return bad("cachebus.sweep-interval must be between 1 ms and 1 h, got "
+               + ms(sweep_interval));
+  if (sweep_batch < 1)
+    return bad("cachebus.sweep-batch must be at least 1");
+  if (request_timeout <= caf::timespan{0})
+    return bad("cachebus.request-timeout must be positive, got "
+               + ms(request_timeout));
+  return {};
+}
+
+caf::expected<node_options> node_options::from(const caf::actor_system_config& cfg) {
+  node_options x;
+  x.shards = caf::get_or(cfg, "cachebus.shards", x.shards);
+  x.default_ttl = caf::get_or(cfg, "cachebus.default-ttl", x.default_ttl);
+  x.max_ttl = caf::get_or(cfg, "cachebus.max-ttl", x.max_ttl);
+  x.max_entries = caf::get_or(cfg, "cachebus.max-entries", x.max_entries);
+  x.max_bytes = caf::get_or(cfg, "cachebus.max-bytes", x.max_bytes);
+  x.max_key_size = caf::get_or(cfg, "cachebus.max-key-size", x.max_key_size);
+  x.max_value_size = caf::get_or(cfg, "cachebus.max-value-size",
+                                 x.max_value_size);
+  x.sweep_interval = caf::get_or(cfg, "cachebus.sweep-interval",
+                                 x.sweep_interval);
+  x.sweep_batch = caf::get_or(cfg, "cachebus.sweep-batch", x.sweep_batch);
+  x.max_tags = caf::get_or(cfg, "cachebus.max-tags", x.max_tags);
+  x.request_timeout = caf::get_or(cfg, "cachebus.request-timeout",
+                                  x.request_timeout);
+  if (auto err = x.validate())
+    return err;
+  return x;
+}
+
+caf::error node_options::check_key(std::string_view key) const {
+  if (key.empty())
+    return make_error(errc::invalid_key, "key is empty");
+  if (key.size() > max_key_size)
+    return make_error(errc::invalid_key,
+                      "key is " + bytes(key.size()) + ", the maximum is "
+                        + bytes(max_key_size));
+  return {};
+}
+
+caf::error node_options::check_value(std::string_view value) const {
+  if (value.size() > max_value_size)
+    return make_error(errc::value_too_large,
+                      "value is " + bytes(value.size()) + ", the maximum is "
+                        + bytes(max_value_size));
+  return {};
+}
+
+caf::error node_options::check_tags(const std::vector<std::string>& tags) const {
+  if (tags.size() > max_tags)
+    return make_error(errc::invalid_argument,
+                      std::to_string(tags.size()) + " tags given, at most "
+                        + std::to_string(max_tags) + " are allowed");
+  for (auto& tag : tags) {
+    if (tag.empty())
+      return make_error(errc::invalid_argument, "tag is empty");
+    if (tag.size() > max_key_size)
+      return make_error(errc::invalid_argument,
+                        "tag is " + bytes(tag.size()) + ", the maximum is "
+                          + bytes(max_key_size));
+  }
+  return {};
+}
+
+caf::expected<int64_t> node_options::expiry_for(caf::timespan ttl,
+                                                int64_t now_ns) const {
+  if (ttl == never_expires)
+    return no_expiry;
+  if (ttl < caf::timespan{0})
+    return make_error(errc::invalid_ttl,
+                      "TTL is negative (" + std::to_string(ttl.count())
+                        + " ns)");
+  if (ttl == caf::timespan{0})
+    ttl = default_ttl;
+  if (ttl > max_ttl)
+    return make_error(errc::invalid_ttl, "TTL of " + ms(ttl)
+                                           + " exceeds cachebus.max-ttl ("
+                                           + ms(max_ttl) + ")");
+  return now_ns + ttl.count();
+}
+
+} // namespace cachebus

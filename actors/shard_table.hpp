@@ -1,0 +1,132 @@
+// One shard's table: the entries of one partition of the key space, their
+// expiry schedule and their eviction order. It plays the role of an ETS table
+// owned by a GenServer: any thread may read it directly (shared lock, no actor
+// round trip), and every mutation takes the exclusive lock, so all writes,
+// erasures, evictions and sweeps of a key happen in one order. The shard actor
+// that owns the table runs its sweeps; callers on plain threads write through
+// the node facade. Thread-safe. Keys and values are validated by the caller
+// (node_options::check_*); the table trusts them.
+//
+// Eviction is SIEVE (Zhang et al., NSDI 2024): a FIFO queue plus one "visited"
+// bit per entry and a hand that sweeps from old to new. A hit only sets the bit
+// (a relaxed atomic store under the shared lock), so reads never reorder a
+// list, unlike LRU; on skewed workloads SIEVE also keeps more of the hot set
+// (see the `hit` bench scenario, eviction_hit_ratio against LRU).
+//
+// Expiry: every entry with a finite expiry sits in a bucket of the expiry wheel
+// (one bucket per sweep interval). sweep() frees the entries of due buckets, at
+// most `budget` per call, so a reader waits for at most one small batch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cachebus/actors/shard_messages.hpp"
+
+namespace cachebus {
+
+class clock;
+
+class shard_table {
+public:
+  struct limits {
+    size_t max_entries;
+    size_t max_bytes;
+    int64_t tick_ns; // width of one expiry bucket (the sweep interval)
+  };
+
+  /// Bookkeeping charged to every entry on top of its key and value.
+  static constexpr size_t entry_overhead = 160;
+
+  shard_table(limits lim, const clock* clk);
+  ~shard_table();
+
+  shard_table(const shard_table&) = delete;
+  shard_table& operator=(const shard_table&) = delete;
+
+  // -- reads (any thread) ------------------------------------------------------
+
+  /// Copies the value of a live entry into `out` and returns true; returns
+  /// false for a missing or expired key. Counts a hit or a miss.
+  bool get(std::string_view key, std::string& out) const;
+
+  /// Like get(), also reporting the entry's version.
+  bool get(std::string_view key, std::string& out, uint64_t& version) const;
+
+  /// Returns true if a live entry exists; counts nothing.
+  bool contains(std::string_view key) const;
+
+  shard_stats stats() const;
+
+  // -- mutations (any thread; serialized by the table's lock) -----------------
+
+  /// Inserts or replaces `key`; evicts as needed to stay within the limits.
+  /// `version` 0 assigns the next shard version. Returns the entry's version.
+  uint64_t put(std::string_view key, std::string value, int64_t expires_ns,
+               std::vector<std::string> tags, uint64_t version = 0);
+
+  /// Removes the keys that exist; returns how many were removed. Counted as
+  /// invalidations.
+  size_t erase(std::string_view key);
+  size_t erase(const std::vector<std::string>& keys);
+
+  /// Frees at most `budget` expired entries whose expiry bucket is due at
+  /// `now_ns`. Returns true if due entries remain (call again soon).
+  bool sweep(int64_t now_ns, size_t budget);
+
+private:
+  struct entry;
+
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  using map_type = std::unordered_map<std::string, entry, string_hash,
+                                      std::equal_to<>>;
+
+  // All private helpers REQUIRE: mtx_ held exclusively.
+  void unlink(entry& e);
+  void remove(map_type::iterator it);
+  int64_t tick_of(int64_t expires_ns) const noexcept;
+  void schedule(entry& e);
+  void unschedule(entry& e);
+  void queue_push(entry& e);
+  void queue_unlink(entry& e);
+  void evict_one();
+  void enforce_limits();
+
+  limits lim_;
+  const clock* clock_;
+  mutable std::shared_mutex mtx_;
+  map_type map_;
+  // SIEVE queue: head_ newest, tail_ oldest; hand_ walks from tail to head.
+  entry* head_ = nullptr;
+  entry* tail_ = nullptr;
+  entry* hand_ = nullptr;
+  // Expiry wheel: bucket tick -> first entry of an intrusive list.
+  std::map<int64_t, entry*> buckets_;
+  uint64_t next_version_ = 1;
+  size_t bytes_ = 0;
+  // Counters, readable without the lock.
+  mutable std::atomic<uint64_t> hits_{0};
+  mutable std::atomic<uint64_t> misses_{0};
+  std::atomic<uint64_t> sets_{0};
+  std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> expirations_{0};
+  std::atomic<uint64_t> invalidations_{0};
+  std::atomic<uint64_t> entries_{0};
+  std::atomic<uint64_t> bytes_pub_{0};
+};
+
+} // namespace cachebus

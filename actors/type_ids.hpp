@@ -1,0 +1,23 @@
+// The CAF type-ID block of the actors layer: every atom and message type that
+// cachebus actors exchange, registered once (config.hpp loads the block). Types
+// that cross nodes must be registered under the same name on both sides, which
+// this block guarantees for every cachebus node.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "caf/type_id.hpp"
+
+#include "cachebus/actors/shard_messages.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(cachebus_actors, caf::first_custom_type_id + 100)
+
+  CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::put_request))
+  CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::shard_stats))
+  CAF_ADD_TYPE_ID(cachebus_actors, (std::vector<cachebus::shard_stats>))
+
+  CAF_ADD_ATOM(cachebus_actors, cachebus, stats_atom, "stats")
+  CAF_ADD_ATOM(cachebus_actors, cachebus, sweep_atom, "sweep")
+
+CAF_END_TYPE_ID_BLOCK(cachebus_actors)

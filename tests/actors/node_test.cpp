@@ -1,0 +1,200 @@
+// The embedding facade: the blocking API a plain thread uses, its validation,
+// its statistics and a clean stop.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "cachebus/actors/config.hpp"
+#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node.hpp"
+
+using namespace cachebus;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct node_fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<cachebus::clock> clk = std::make_shared<cachebus::clock>();
+  std::unique_ptr<node> n;
+
+  explicit node_fixture(node_options opts = small()) {
+    clk->make_manual();
+    auto started = node::start(sys, opts, clk);
+    REQUIRE(started);
+    n = std::move(*started);
+  }
+
+  static node_options small() {
+    node_options opts;
+    opts.shards = 2;
+    opts.max_entries = 1000;
+    opts.max_bytes = 64 << 20;
+    opts.max_value_size = 1 << 20;
+    opts.default_ttl = 10s;
+    return opts;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(node_fixture, "a value set through the facade is read back",
+                 "[node]") {
+  REQUIRE(n->set("user:1", "alice"));
+  auto v = n->get("user:1");
+  REQUIRE(v);
+  CHECK(*v == "alice");
+  auto s = n->stats();
+  CHECK(s.total.hits == 1);
+  CHECK(s.total.sets == 1);
+  CHECK(s.total.entries == 1);
+  CHECK(s.shards.size() == 2);
+}
+
+TEST_CASE_METHOD(node_fixture, "a missing key is reported as a miss",
+                 "[node]") {
+  auto v = n->get("nope");
+  REQUIRE_FALSE(v);
+  CHECK(is(v.error(), errc::miss));
+  CHECK(n->stats().total.misses == 1);
+}
+
+TEST_CASE_METHOD(node_fixture,
+                 "a write without a TTL gets the default TTL and expires",
+                 "[node]") {
+  REQUIRE(n->set("k", "v"));
+  clk->advance(9s);
+  CHECK(n->get("k"));
+  clk->advance(1s);
+  CHECK(is(n->get("k").error(), errc::miss));
+}
+
+TEST_CASE_METHOD(node_fixture, "a per-entry TTL overrides the default",
+                 "[node]") {
+  set_options o;
+  o.ttl = 100ms;
+  REQUIRE(n->set("short", "v", o));
+  o.ttl = never_expires;
+  REQUIRE(n->set("forever", "v", o));
+  clk->advance(24h * 400);
+  CHECK_FALSE(n->get("short"));
+  CHECK(n->get("forever"));
+}
+
+TEST_CASE_METHOD(node_fixture, "bad input is refused and changes nothing",
+                 "[node]") {
+  REQUIRE(n->set("k", "original"));
+  auto before = n->stats().total;
+  set_options neg;
+  neg.ttl = -1s;
+  set_options huge;
+  huge.ttl = 24h * 366 * 2;
+  set_options empty_tag;
+  empty_tag.tags = {""};
+  set_options many_tags;
+  many_tags.tags = std::vector<std::string>(33, "t");
+  std::string big_key(1025, 'k');
+  std::string big_value((1 << 20) + 1, 'v');
+
+  CHECK(is(n->set("", "v").error(), errc::invalid_key));
+  CHECK(is(n->set(big_key, "v").error(), errc::invalid_key));
+  CHECK(is(n->set("k", big_value).error(), errc::value_too_large));
+  CHECK(is(n->set("k", "v", neg).error(), errc::invalid_ttl));
+  CHECK(is(n->set("k", "v", huge).error(), errc::invalid_ttl));
+  CHECK(is(n->set("k", "v", empty_tag).error(), errc::invalid_argument));
+  CHECK(is(n->set("k", "v", many_tags).error(), errc::invalid_argument));
+  CHECK(is(n->get("").error(), errc::invalid_key));
+  CHECK(is(n->erase(big_key).error(), errc::invalid_key));
+  CHECK(is(n->erase(std::vector<std::string>{"k", ""}).error(),
+           errc::invalid_key));
+
+  CHECK(*n->get("k") == "original");
+  auto after = n->stats().total;
+  CHECK(after.entries == before.entries);
+  CHECK(after.sets == before.sets);
+  CHECK(after.invalidations == before.invalidations);
+}
+
+TEST_CASE_METHOD(node_fixture, "error messages say what was wrong", "[node]") {
+  auto r = n->set(std::string(2000, 'k'), "v");
+  REQUIRE_FALSE(r);
+  CHECK(describe(r.error())
+        == "cachebus: invalid_key: key is 2000 bytes, the maximum is 1024 "
+           "bytes");
+}
+
+TEST_CASE_METHOD(node_fixture, "erasing many keys removes them on every shard",
+                 "[node]") {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 50; ++i) {
+    keys.push_back("k" + std::to_string(i));
+    REQUIRE(n->set(keys.back(), "v"));
+  }
+  keys.push_back("absent");
+  auto removed = n->erase(keys);
+  REQUIRE(removed);
+  CHECK(*removed == 50);
+  for (auto& k : keys)
+    CHECK_FALSE(n->get(k));
+  auto s = n->stats();
+  CHECK(s.total.entries == 0);
+  CHECK(s.total.invalidations == 50);
+  CHECK(s.shards[0].entries + s.shards[1].entries == 0);
+}
+
+TEST_CASE_METHOD(node_fixture, "the node never holds more than its capacity",
+                 "[node]") {
+  for (int i = 0; i < 5000; ++i)
+    REQUIRE(n->set("k" + std::to_string(i), "v"));
+  auto s = n->stats().total;
+  CHECK(s.entries <= 1000);
+  CHECK(s.evictions >= 4000);
+  CHECK(s.entries + s.evictions == 5000);
+}
+
+TEST_CASE_METHOD(node_fixture, "after stop every call says the node is stopped",
+                 "[node]") {
+  REQUIRE(n->set("k", "v"));
+  n->stop();
+  n->stop(); // idempotent
+  CHECK(is(n->get("k").error(), errc::stopped));
+  CHECK(is(n->set("k", "v").error(), errc::stopped));
+  CHECK(is(n->erase("k").error(), errc::stopped));
+}
+
+TEST_CASE("concurrent readers and writers see only values that were written",
+          "[node][concurrency]") {
+  config cfg;
+  caf::actor_system sys{cfg};
+  node_options opts;
+  opts.shards = 4;
+  auto started = node::start(sys, opts);
+  REQUIRE(started);
+  auto& n = **started;
+  std::atomic<bool> bad{false};
+  std::atomic<size_t> hits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20000; ++i) {
+        auto key = "k" + std::to_string(i % 257);
+        if ((i + t) % 3 == 0) {
+          (void) n.set(key, "value-of-" + key);
+        } else if ((i + t) % 7 == 0) {
+          (void) n.erase(key);
+        } else if (auto v = n.get(key)) {
+          ++hits;
+          if (*v != "value-of-" + key)
+            bad = true;
+        }
+      }
+    });
+  for (auto& th : threads)
+    th.join();
+  CHECK_FALSE(bad);
+  CHECK(hits > 0);
+  auto s = n.stats().total;
+  CHECK(s.hits == hits);
+}

@@ -1,0 +1,177 @@
+// The shard table on its own: expiry, sweeping, eviction and accounting,
+// driven by a manual clock so every timing is exact.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/options.hpp"
+#include "cachebus/actors/shard_table.hpp"
+
+using namespace cachebus;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int64_t tick = 1'000'000'000; // 1 s buckets
+
+struct table_fixture {
+  cachebus::clock clk;
+  table_fixture() {
+    clk.make_manual();
+  }
+  shard_table make(size_t entries, size_t bytes = size_t{1} << 30) {
+    return shard_table{{entries, bytes, tick}, &clk};
+  }
+  int64_t in(std::chrono::nanoseconds d) {
+    return clk.now_ns() + d.count();
+  }
+};
+
+std::string get(const shard_table& t, const std::string& key) {
+  std::string out;
+  return t.get(key, out) ? out : std::string{"<miss>"};
+}
+
+} // namespace
+
+TEST_CASE_METHOD(table_fixture, "a stored value is returned until it expires",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", "v", in(10s), {});
+  CHECK(get(t, "k") == "v");
+  clk.advance(9s);
+  CHECK(get(t, "k") == "v");
+  clk.advance(1s);
+  CHECK(get(t, "k") == "<miss>");
+  auto s = t.stats();
+  CHECK(s.hits == 2);
+  CHECK(s.misses == 1);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "an expired entry is reclaimed within two sweep intervals",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("short", "v", in(1500ms), {});
+  t.put("long", "v", in(1h), {});
+  REQUIRE(t.stats().entries == 2);
+  clk.advance(1500ms); // expired now, but its bucket is not yet fully past
+  t.sweep(clk.now_ns(), 100);
+  clk.advance(1s); // one interval later its bucket is due
+  t.sweep(clk.now_ns(), 100);
+  auto s = t.stats();
+  CHECK(s.entries == 1);
+  CHECK(s.expirations == 1);
+  CHECK(get(t, "long") == "v");
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a sweep frees at most its budget and reports remaining work",
+                 "[shard_table]") {
+  auto t = make(10'000);
+  for (int i = 0; i < 2500; ++i)
+    t.put("k" + std::to_string(i), "v", in(1s), {});
+  clk.advance(3s);
+  CHECK(t.sweep(clk.now_ns(), 1000));
+  CHECK(t.stats().entries == 1500);
+  CHECK(t.sweep(clk.now_ns(), 1000));
+  CHECK_FALSE(t.sweep(clk.now_ns(), 1000));
+  CHECK(t.stats().entries == 0);
+  CHECK(t.stats().expirations == 2500);
+  CHECK(t.stats().bytes == 0);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "rewriting a key moves it to its new expiry",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", "old", in(1s), {});
+  t.put("k", "new", in(1h), {});
+  clk.advance(5s);
+  t.sweep(clk.now_ns(), 100);
+  CHECK(get(t, "k") == "new");
+  CHECK(t.stats().expirations == 0);
+  CHECK(t.stats().entries == 1);
+}
+
+TEST_CASE_METHOD(table_fixture, "an entry without expiry is never swept",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("forever", "v", no_expiry, {});
+  clk.advance(24h * 365);
+  CHECK_FALSE(t.sweep(clk.now_ns(), 100));
+  CHECK(get(t, "forever") == "v");
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "the entry count never exceeds the limit and evictions are "
+                 "counted",
+                 "[shard_table]") {
+  auto t = make(100);
+  for (int i = 0; i < 1000; ++i)
+    t.put("k" + std::to_string(i), "v", in(1h), {});
+  auto s = t.stats();
+  CHECK(s.entries == 100);
+  CHECK(s.evictions == 900);
+  CHECK(s.sets == 1000);
+}
+
+TEST_CASE_METHOD(table_fixture, "the byte limit evicts until the table fits",
+                 "[shard_table]") {
+  auto per_entry = shard_table::entry_overhead + 3 + 1000; // "k10".."k59"
+  auto t = make(1'000'000, per_entry * 10);
+  for (int i = 10; i < 60; ++i)
+    t.put("k" + std::to_string(i), std::string(1000, 'x'), in(1h), {});
+  auto s = t.stats();
+  CHECK(s.entries == 10);
+  CHECK(s.bytes <= per_entry * 10);
+  CHECK(s.evictions == 40);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "eviction keeps entries that were read and drops one-hit "
+                 "wonders",
+                 "[shard_table]") {
+  auto t = make(10);
+  for (int i = 0; i < 10; ++i)
+    t.put("hot" + std::to_string(i), "v", in(1h), {});
+  std::string out;
+  for (int i = 0; i < 5; ++i) // half of them are read again
+    REQUIRE(t.get("hot" + std::to_string(i), out));
+  for (int i = 0; i < 5; ++i) // five newcomers push five entries out
+    t.put("new" + std::to_string(i), "v", in(1h), {});
+  for (int i = 0; i < 5; ++i)
+    CHECK(t.contains("hot" + std::to_string(i)));
+  for (int i = 5; i < 10; ++i)
+    CHECK_FALSE(t.contains("hot" + std::to_string(i)));
+}
+
+TEST_CASE_METHOD(table_fixture, "versions are assigned or taken from the source",
+                 "[shard_table]") {
+  auto t = make(10);
+  auto v1 = t.put("a", "v", in(1h), {});
+  auto v2 = t.put("b", "v", in(1h), {});
+  CHECK(v2 > v1);
+  CHECK(t.put("c", "v", in(1h), {}, 500) == 500);
+  CHECK(t.put("d", "v", in(1h), {}) > 500);
+  std::string out;
+  uint64_t version = 0;
+  REQUIRE(t.get("c", out, version));
+  CHECK(version == 500);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "erasing counts only keys that existed and frees their bytes",
+                 "[shard_table]") {
+  auto t = make(10);
+  t.put("a", "v", in(1h), {});
+  t.put("b", "v", in(1h), {});
+  CHECK(t.erase("zzz") == 0);
+  CHECK(t.erase(std::vector<std::string>{"a", "b", "c"}) == 2);
+  auto s = t.stats();
+  CHECK(s.entries == 0);
+  CHECK(s.bytes == 0);
+  CHECK(s.invalidations == 2);
+  CHECK_FALSE(t.sweep(clk.now_ns() + 2 * 3600 * tick, 10));
+}
