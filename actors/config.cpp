@@ -6,6 +6,7 @@
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/type_ids.hpp"
+#include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
 
@@ -21,12 +22,18 @@ config::config() {
     .add<caf::timespan>("sweep-interval", "period of the expiry sweep (1s)")
     .add<size_t>("sweep-batch", "entries freed per sweep step (1024)")
     .add<size_t>("max-tags", "most tags per entry (32)")
+    .add<bool>("ordered-index", "keep the ordered key index that serves "
+                                "pattern invalidation (true)")
+    .add<std::string>("name", "node name, the origin of its events "
+                              "(node-<pid>)")
+    .add<std::string>("rules", "file of central invalidation rules")
     .add<caf::timespan>("request-timeout",
                         "bound on facade calls waiting for an actor (10s)");
   prepare(*this);
 }
 
 void prepare(caf::actor_system_config& cfg) {
+  add_bus_types(cfg);
   cfg.add_message_types<caf::id_block::cachebus_actors>();
   add_error_category(cfg);
   if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads")) {

@@ -23,6 +23,10 @@ const char* to_string(errc code) {
       return "timeout";
     case errc::invalid_argument:
       return "invalid_argument";
+    case errc::unknown_resource:
+      return "unknown_resource";
+    case errc::invalid_rule:
+      return "invalid_rule";
   }
   return "unknown";
 }

@@ -34,6 +34,10 @@ enum class errc : uint8_t {
   timeout,
   /// A tag, pattern or other argument is malformed.
   invalid_argument,
+  /// An invalidation names a resource that no rule declares.
+  unknown_resource,
+  /// A rule (in code or in a rules file) is malformed.
+  invalid_rule,
 };
 
 /// Returns the symbolic name of `code`, e.g. "invalid_key".

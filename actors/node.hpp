@@ -1,18 +1,21 @@
-// cachebus::node, the embedding facade: starts one node's actors (the cache
-// shards) inside a caller's caf::actor_system and gives plain threads a
-// thread-safe blocking API. A hit is answered from the owning shard's table on
-// the caller's thread (no actor round trip); writes take that table's write
-// lock. Code that is itself an actor should talk to shards() directly with
-// typed requests (shard.hpp).
+// cachebus::node, the embedding facade: starts one node's actors (cache
+// shards, the bus unless one is given, the invalidation listener) inside a
+// caller's caf::actor_system and gives plain threads a thread-safe blocking
+// API. A hit is answered from the owning shard's table on the caller's thread
+// (no actor round trip); writes take that table's write lock. Invalidations
+// have been applied to every local shard when they return, and their event is
+// on the bus for the other nodes by then. Code that is itself an actor talks
+// to shards() and listener() with typed requests.
 //
 // Every call validates its input first: empty or oversized keys, oversized
-// values, bad TTLs and bad tags get a cachebus error and change nothing. After
-// stop() every call returns errc::stopped. A node must be stopped (or
-// destroyed) before its actor_system is destroyed.
+// values, bad TTLs, tags, patterns and unknown resources get a cachebus error
+// and change nothing. After stop() every call returns errc::stopped. A node
+// must be stopped (or destroyed) before its actor_system is destroyed.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +24,14 @@
 #include "caf/expected.hpp"
 
 #include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/event_source.hpp"
+#include "cachebus/actors/invalidation_listener.hpp"
+#include "cachebus/actors/invalidator.hpp"
+#include "cachebus/actors/local_cache.hpp"
 #include "cachebus/actors/options.hpp"
+#include "cachebus/actors/rules.hpp"
 #include "cachebus/actors/shard.hpp"
-#include "cachebus/actors/shard_messages.hpp"
+#include "cachebus/bus/bus.hpp"
 
 namespace cachebus {
 
@@ -37,23 +45,28 @@ struct set_options {
   uint64_t version = 0;
 };
 
-/// Counters of a node: the sum and each shard.
-struct node_stats {
-  shard_stats total;
-  std::vector<shard_stats> shards;
+/// What a node needs beyond plain options; every member is optional.
+struct node_setup {
+  /// A manual clock for tests; the steady clock by default.
+  std::shared_ptr<cachebus::clock> clock;
+  /// Central invalidation rules; by default those of the file named by
+  /// `cachebus.rules`, or none.
+  std::optional<cachebus::rules> rules;
+  /// The bus to join (e.g. one shared by several nodes in a process); by
+  /// default the node spawns its own and stops it on stop().
+  std::optional<bus_actor> bus;
 };
 
 class node {
 public:
   // -- construction -----------------------------------------------------------
 
-  /// Starts a node in `sys` with `opts` (validated first). `clk` may be a
-  /// manual clock for tests; by default the node uses the steady clock.
+  /// Starts a node in `sys` with `opts` (validated first).
   static caf::expected<std::unique_ptr<node>>
-  start(caf::actor_system& sys, node_options opts,
-        std::shared_ptr<cachebus::clock> clk = nullptr);
+  start(caf::actor_system& sys, node_options opts, node_setup setup = {});
 
-  /// Starts a node in `sys` with the `cachebus.*` options of its config.
+  /// Starts a node in `sys` with the `cachebus.*` options of its config,
+  /// including the rules file named by `cachebus.rules`.
   static caf::expected<std::unique_ptr<node>> start(caf::actor_system& sys);
 
   node(const node&) = delete;
@@ -62,7 +75,7 @@ public:
   /// Stops the node's actors and waits for them.
   ~node();
 
-  // -- the blocking API (any thread) -------------------------------------------
+  // -- reads and writes (any thread) -------------------------------------------
 
   /// Returns the value of a live entry, or errc::miss.
   caf::expected<std::string> get(std::string_view key) const;
@@ -71,14 +84,46 @@ public:
   caf::expected<uint64_t> set(std::string_view key, std::string value,
                               const set_options& opts = {});
 
-  /// Removes `key`; returns how many entries were removed (0 or 1).
+  /// Invalidates `key` (same as invalidate({key})).
   caf::expected<size_t> erase(std::string_view key);
 
-  /// Removes every key in `keys`; all keys are validated before any is
-  /// removed. Returns how many entries were removed.
+  /// Invalidates every key in `keys` (same as invalidate(keys)).
   caf::expected<size_t> erase(const std::vector<std::string>& keys);
 
+  // -- invalidation (any thread) ----------------------------------------------
+  // Each returns how many local entries it removed, after every local shard
+  // applied it, and publishes its event for the other nodes.
+
+  /// Multi-key invalidation, with the dependents of every key.
+  caf::expected<size_t> invalidate(std::vector<std::string> keys);
+
+  /// Every key matching `glob` (`*`, `?`, `\`); the glob must start with a
+  /// literal prefix, which the ordered index serves without a full scan.
+  caf::expected<size_t> invalidate_pattern(std::string glob);
+
+  /// Every entry tagged `tag`: O(shards), not O(entries).
+  caf::expected<size_t> invalidate_tag(std::string tag);
+
+  /// Record `id` of `resource` changed to `version` (0: unknown). The central
+  /// rules say which keys, tags and dependent resources that touches; only
+  /// entries older than `version` go.
+  caf::expected<size_t> publish_invalidation(std::string resource,
+                                             std::string id,
+                                             uint64_t version = 0);
+
+  /// Invalidating `parent` will also invalidate `dependent` (transitively,
+  /// cycle-safe). The edge lives as long as dependent's entry: errc::miss if
+  /// `dependent` is not cached.
+  caf::error track_dependency(const std::string& parent,
+                              const std::string& dependent);
+
+  // -- introspection ----------------------------------------------------------
+
   node_stats stats() const;
+
+  local_cache::index_sizes indexes() const {
+    return cache_->indexes();
+  }
 
   // -- actor handles ------------------------------------------------------------
 
@@ -93,10 +138,22 @@ public:
     return shards_[shard_index(key)];
   }
 
+  const bus_actor& bus() const noexcept {
+    return source_->bus();
+  }
+
+  const invalidation_listener_actor& listener() const noexcept {
+    return listener_;
+  }
+
   // -- properties -------------------------------------------------------------
 
   const node_options& options() const noexcept {
     return opts_;
+  }
+
+  const cachebus::rules& rules() const noexcept {
+    return inv_->rule_set();
   }
 
   cachebus::clock& clock() noexcept {
@@ -116,14 +173,19 @@ public:
   void stop();
 
 private:
-  node(caf::actor_system& sys, node_options opts,
-       std::shared_ptr<cachebus::clock> clk);
+  node(caf::actor_system& sys, node_options opts);
+
+  caf::error check_running() const;
 
   caf::actor_system& sys_;
   node_options opts_;
   std::shared_ptr<cachebus::clock> clock_;
-  std::vector<std::shared_ptr<shard_table>> tables_;
+  std::shared_ptr<local_cache> cache_;
   std::vector<shard_actor> shards_;
+  std::shared_ptr<event_source> source_;
+  std::shared_ptr<invalidator> inv_;
+  invalidation_listener_actor listener_;
+  bool owns_bus_ = false;
   std::atomic<bool> stopped_{false};
 };
 

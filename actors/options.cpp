@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 #include "caf/actor_system_config.hpp"
 #include "caf/settings.hpp"
@@ -13,6 +14,10 @@ namespace cachebus {
 
 size_t default_shards() {
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string default_node_name() {
+  return "node-" + std::to_string(::getpid());
 }
 
 namespace {
@@ -68,6 +73,8 @@ caf::error node_options::validate() const {
                + ms(sweep_interval));
   if (sweep_batch < 1)
     return bad("cachebus.sweep-batch must be at least 1");
+  if (name.empty() || name.size() > 128)
+    return bad("cachebus.name must be 1 to 128 bytes, got \"" + name + "\"");
   if (request_timeout <= caf::timespan{0})
     return bad("cachebus.request-timeout must be positive, got "
                + ms(request_timeout));
@@ -88,6 +95,9 @@ caf::expected<node_options> node_options::from(const caf::actor_system_config& c
                                  x.sweep_interval);
   x.sweep_batch = caf::get_or(cfg, "cachebus.sweep-batch", x.sweep_batch);
   x.max_tags = caf::get_or(cfg, "cachebus.max-tags", x.max_tags);
+  x.ordered_index = caf::get_or(cfg, "cachebus.ordered-index",
+                                x.ordered_index);
+  x.name = caf::get_or(cfg, "cachebus.name", x.name);
   x.request_timeout = caf::get_or(cfg, "cachebus.request-timeout",
                                   x.request_timeout);
   if (auto err = x.validate())

@@ -26,6 +26,9 @@ constexpr caf::timespan default_ttl = caf::timespan{0};
 /// One shard per core.
 size_t default_shards();
 
+/// "node-<pid>" on this host.
+std::string default_node_name();
+
 struct node_options {
   /// Number of cache shards (actors that each own one table).
   size_t shards = default_shards();
@@ -46,6 +49,11 @@ struct node_options {
   size_t sweep_batch = 1024;
   /// Most tags one entry may carry.
   size_t max_tags = 32;
+  /// Keep an ordered index of keys so that pattern invalidation never scans
+  /// a whole table (costs one tree node per entry).
+  bool ordered_index = true;
+  /// This node's name: the origin of the events it publishes.
+  std::string name = default_node_name();
   /// Bound on facade calls that wait for an actor.
   caf::timespan request_timeout = std::chrono::seconds(10);
 

@@ -42,7 +42,7 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
     return std::move(opts.error());
   rt->cfg_ = std::move(cfg);
   rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
-  auto n = cachebus::node::start(*rt->sys_, *opts);
+  auto n = cachebus::node::start(*rt->sys_);
   if (!n)
     return std::move(n.error());
   rt->node_ = std::move(*n);

@@ -3,16 +3,39 @@
 #include <mutex>
 
 #include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/dependency_graph.hpp"
+#include "cachebus/actors/glob.hpp"
 #include "cachebus/actors/options.hpp"
 
 namespace cachebus {
+
+// A tag's state: the entries that carry the tag, linked through their
+// tag_links. `dead_below` is 0 while the state is live; an invalidation sets it
+// (entries with a lower version are dead) and retires the state.
+struct shard_table::tag_state {
+  std::string name;
+  uint64_t dead_below = 0;
+  tag_link* head = nullptr;
+  size_t members = 0;
+};
+
+struct shard_table::tag_link {
+  tag_state* state = nullptr;
+  entry* owner = nullptr;
+  tag_link* prev = nullptr;
+  tag_link* next = nullptr;
+};
 
 struct shard_table::entry {
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
-  std::vector<std::string> tags;
+  // Never resized while linked: tag_links point into it.
+  std::vector<tag_link> tags;
+  size_t tag_bytes = 0;
   const std::string* key = nullptr; // the map node's key; stable
+  std::set<std::string_view>::iterator ordered_pos;
+  bool has_parents = false;
   // SIEVE queue links: `newer` points toward head_, `older` toward tail_.
   entry* newer = nullptr;
   entry* older = nullptr;
@@ -23,23 +46,29 @@ struct shard_table::entry {
   int64_t tick = -1;
 
   size_t charge() const noexcept {
-    size_t n = key->size() + value.size() + entry_overhead;
-    for (auto& t : tags)
-      n += t.size() + sizeof(std::string);
-    return n;
-  }
-
-  bool live(int64_t now) const noexcept {
-    return expires_ns > now;
+    return key->size() + value.size() + entry_overhead + tag_bytes;
   }
 };
 
-shard_table::shard_table(limits lim, const clock* clk)
-  : lim_(lim), clock_(clk) {
+shard_table::shard_table(limits lim, const clock* clk, dependency_graph* graph)
+  : lim_(lim), clock_(clk), graph_(graph) {
   // nop
 }
 
-shard_table::~shard_table() = default;
+shard_table::~shard_table() {
+  // Entries point into tag states; drop the links before either dies.
+  for (auto& kv : map_)
+    kv.second.tags.clear();
+}
+
+bool shard_table::alive(const entry& e, int64_t now) const noexcept {
+  if (e.expires_ns <= now)
+    return false;
+  for (auto& link : e.tags)
+    if (e.version < link.state->dead_below)
+      return false;
+  return true;
+}
 
 // -- reads --------------------------------------------------------------------
 
@@ -53,7 +82,7 @@ bool shard_table::get(std::string_view key, std::string& out,
   {
     std::shared_lock guard{mtx_};
     auto it = map_.find(key);
-    if (it != map_.end() && it->second.live(clock_->now_ns())) {
+    if (it != map_.end() && alive(it->second, clock_->now_ns())) {
       auto& e = it->second;
       // Avoid dirtying the cache line when the bit is already set.
       if (!e.visited.load(std::memory_order_relaxed))
@@ -72,7 +101,7 @@ bool shard_table::get(std::string_view key, std::string& out,
 bool shard_table::contains(std::string_view key) const {
   std::shared_lock guard{mtx_};
   auto it = map_.find(key);
-  return it != map_.end() && it->second.live(clock_->now_ns());
+  return it != map_.end() && alive(it->second, clock_->now_ns());
 }
 
 shard_stats shard_table::stats() const {
@@ -86,6 +115,23 @@ shard_stats shard_table::stats() const {
   s.entries = entries_.load(std::memory_order_relaxed);
   s.bytes = bytes_pub_.load(std::memory_order_relaxed);
   return s;
+}
+
+shard_table::index_sizes shard_table::indexes() const {
+  std::shared_lock guard{mtx_};
+  index_sizes x;
+  x.entries = map_.size();
+  x.ordered = ordered_.size();
+  x.live_tags = tags_.size();
+  x.dead_tags = dead_tags_.size();
+  x.tag_links = tag_links_;
+  x.buckets = buckets_.size();
+  return x;
+}
+
+bool shard_table::has_dead_tags() const {
+  std::shared_lock guard{mtx_};
+  return !dead_tags_.empty();
 }
 
 // -- mutations ----------------------------------------------------------------
@@ -109,7 +155,9 @@ uint64_t shard_table::put(std::string_view key, std::string value,
     e.value = std::move(value);
     e.version = version;
     e.expires_ns = expires_ns;
-    e.tags = std::move(tags);
+    if (lim_.ordered_index)
+      e.ordered_pos = ordered_.emplace(*e.key).first;
+    link_tags(e, std::move(tags));
     queue_push(e);
     schedule(e);
     bytes_ += e.charge();
@@ -128,7 +176,10 @@ uint64_t shard_table::put(std::string_view key, std::string value,
     }
     e.value = std::move(value);
     e.version = version;
-    e.tags = std::move(tags);
+    if (!tags.empty() || !e.tags.empty()) {
+      unlink_tags(e);
+      link_tags(e, std::move(tags));
+    }
     e.visited.store(true, std::memory_order_relaxed);
     bytes_ += e.charge();
   }
@@ -150,11 +201,16 @@ size_t shard_table::erase(std::string_view key) {
 }
 
 size_t shard_table::erase(const std::vector<std::string>& keys) {
+  return erase_older(keys, UINT64_MAX);
+}
+
+size_t shard_table::erase_older(const std::vector<std::string>& keys,
+                                uint64_t version) {
   std::unique_lock guard{mtx_};
   size_t n = 0;
   for (auto& key : keys) {
     auto it = map_.find(key);
-    if (it != map_.end()) {
+    if (it != map_.end() && it->second.version < version) {
       remove(it);
       ++n;
     }
@@ -164,33 +220,167 @@ size_t shard_table::erase(const std::vector<std::string>& keys) {
   return n;
 }
 
+size_t shard_table::erase_matching(std::string_view glob,
+                                   std::vector<std::string>* removed) {
+  std::unique_lock guard{mtx_};
+  if (!lim_.ordered_index)
+    return 0;
+  auto prefix = glob_prefix(glob);
+  std::vector<std::string_view> hits;
+  for (auto i = ordered_.lower_bound(prefix);
+       i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
+    if (glob_match(glob, *i))
+      hits.push_back(*i);
+  for (auto key : hits) {
+    if (removed)
+      removed->emplace_back(key);
+    remove(map_.find(key)); // `key` dies here; not used afterwards
+  }
+  invalidations_.fetch_add(hits.size(), std::memory_order_relaxed);
+  bytes_pub_.store(bytes_, std::memory_order_relaxed);
+  return hits.size();
+}
+
+size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
+  std::unique_lock guard{mtx_};
+  auto it = tags_.find(tag);
+  if (it == tags_.end())
+    return 0;
+  auto state = std::move(it->second);
+  tags_.erase(it);
+  state->dead_below = version;
+  size_t n = state->members;
+  if (version != UINT64_MAX) {
+    n = 0;
+    for (auto* l = state->head; l; l = l->next)
+      if (l->owner->version < version)
+        ++n;
+  }
+  dead_tags_.push_back(std::move(state));
+  invalidations_.fetch_add(n, std::memory_order_relaxed);
+  return n;
+}
+
+bool shard_table::attach_parent(std::string_view dependent,
+                                const std::string& parent) {
+  std::unique_lock guard{mtx_};
+  auto it = map_.find(dependent);
+  if (it == map_.end() || !alive(it->second, clock_->now_ns()) || !graph_)
+    return false;
+  it->second.has_parents = true;
+  graph_->add(parent, it->first);
+  return true;
+}
+
 bool shard_table::sweep(int64_t now_ns, size_t budget) {
   std::unique_lock guard{mtx_};
-  size_t freed = 0;
-  while (!buckets_.empty()) {
+  size_t freed = reclaim_dead_tags(budget);
+  size_t expired = 0;
+  while (!buckets_.empty() && freed < budget) {
     auto first = buckets_.begin();
     // A bucket is due once its whole span lies in the past.
     if (first->first * lim_.tick_ns > now_ns)
-      break;
-    if (freed == budget)
       break;
     auto* e = first->second;
     // remove() unlinks e from the bucket and drops the bucket when empty.
     remove(map_.find(*e->key));
     ++freed;
+    ++expired;
   }
-  expirations_.fetch_add(freed, std::memory_order_relaxed);
+  expirations_.fetch_add(expired, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
-  return !buckets_.empty() && buckets_.begin()->first * lim_.tick_ns <= now_ns;
+  return !dead_tags_.empty()
+         || (!buckets_.empty()
+             && buckets_.begin()->first * lim_.tick_ns <= now_ns);
 }
 
 // -- private helpers ----------------------------------------------------------
+
+size_t shard_table::reclaim_dead_tags(size_t budget) {
+  size_t freed = 0;
+  while (!dead_tags_.empty() && freed < budget) {
+    auto& state = *dead_tags_.front();
+    if (!state.head) {
+      dead_tags_.pop_front();
+      continue;
+    }
+    auto* link = state.head;
+    auto* e = link->owner;
+    if (e->version < state.dead_below) {
+      // Dead: free it (this unlinks it from every tag, this one included).
+      remove(map_.find(*e->key));
+      ++freed;
+    } else {
+      // Newer than the invalidation: move its link to the live state.
+      std::vector<std::string> names;
+      for (auto& l : e->tags)
+        names.emplace_back(l.state->name);
+      bytes_ -= e->charge();
+      unlink_tags(*e);
+      link_tags(*e, std::move(names));
+      bytes_ += e->charge();
+      ++freed; // counts as work done
+    }
+  }
+  return freed;
+}
+
+void shard_table::link_tags(entry& e, std::vector<std::string> tags) {
+  e.tags.clear();
+  e.tag_bytes = 0;
+  e.tags.resize(tags.size());
+  for (size_t i = 0; i < tags.size(); ++i) {
+    auto found = tags_.find(tags[i]);
+    if (found == tags_.end()) {
+      auto state = std::make_unique<tag_state>();
+      state->name = std::move(tags[i]);
+      std::string_view name = state->name;
+      found = tags_.emplace(name, std::move(state)).first;
+    }
+    auto* state = found->second.get();
+    auto& link = e.tags[i];
+    link.state = state;
+    link.owner = &e;
+    link.prev = nullptr;
+    link.next = state->head;
+    if (state->head)
+      state->head->prev = &link;
+    state->head = &link;
+    ++state->members;
+    ++tag_links_;
+    e.tag_bytes += state->name.size() + sizeof(tag_link);
+  }
+}
+
+void shard_table::unlink_tags(entry& e) {
+  for (auto& link : e.tags) {
+    auto* state = link.state;
+    if (link.prev)
+      link.prev->next = link.next;
+    else
+      state->head = link.next;
+    if (link.next)
+      link.next->prev = link.prev;
+    --state->members;
+    --tag_links_;
+    // A live state without members goes; dead ones go in reclaim_dead_tags.
+    if (state->members == 0 && state->dead_below == 0)
+      tags_.erase(std::string_view{state->name});
+  }
+  e.tags.clear();
+  e.tag_bytes = 0;
+}
 
 void shard_table::remove(map_type::iterator it) {
   auto& e = it->second;
   bytes_ -= e.charge();
   unschedule(e);
   queue_unlink(e);
+  unlink_tags(e);
+  if (lim_.ordered_index)
+    ordered_.erase(e.ordered_pos);
+  if (e.has_parents && graph_)
+    graph_->remove_dependent(it->first);
   map_.erase(it);
   entries_.store(map_.size(), std::memory_order_relaxed);
 }

@@ -16,12 +16,27 @@
 // Expiry: every entry with a finite expiry sits in a bucket of the expiry wheel
 // (one bucket per sweep interval). sweep() frees the entries of due buckets, at
 // most `budget` per call, so a reader waits for at most one small batch.
+//
+// Tags: each tag has a state object that its entries point to. Invalidating a
+// tag marks that state dead (entries below a version, or all) and replaces it
+// with a fresh one: O(1) per shard, and readers treat entries of a dead state
+// as missing at once. sweep() then reclaims the dead state's entries in
+// batches, so every tag index shrinks back to what is live.
+//
+// Patterns: an ordered index of all keys (optional) serves a glob from its
+// literal prefix: cost O(log n + matching range), never a full scan.
+//
+// Dependencies: an entry may name parents (dependency_graph); removing the
+// entry for any reason removes its edges.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
+#include <memory>
+#include <set>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -34,6 +49,7 @@
 namespace cachebus {
 
 class clock;
+class dependency_graph;
 
 class shard_table {
 public:
@@ -41,12 +57,24 @@ public:
     size_t max_entries;
     size_t max_bytes;
     int64_t tick_ns; // width of one expiry bucket (the sweep interval)
+    bool ordered_index = true; // needed by erase_matching
+  };
+
+  /// Sizes of the table's indexes (for tests and stats).
+  struct index_sizes {
+    size_t entries = 0;
+    size_t ordered = 0;    // keys in the ordered index
+    size_t live_tags = 0;  // tags with a live state
+    size_t dead_tags = 0;  // invalidated states awaiting reclamation
+    size_t tag_links = 0;  // entry-to-tag links
+    size_t buckets = 0;    // expiry wheel buckets
   };
 
   /// Bookkeeping charged to every entry on top of its key and value.
   static constexpr size_t entry_overhead = 160;
 
-  shard_table(limits lim, const clock* clk);
+  /// `graph` may be null (no dependency tracking).
+  shard_table(limits lim, const clock* clk, dependency_graph* graph = nullptr);
   ~shard_table();
 
   shard_table(const shard_table&) = delete;
@@ -66,6 +94,8 @@ public:
 
   shard_stats stats() const;
 
+  index_sizes indexes() const;
+
   // -- mutations (any thread; serialized by the table's lock) -----------------
 
   /// Inserts or replaces `key`; evicts as needed to stay within the limits.
@@ -78,12 +108,36 @@ public:
   size_t erase(std::string_view key);
   size_t erase(const std::vector<std::string>& keys);
 
-  /// Frees at most `budget` expired entries whose expiry bucket is due at
-  /// `now_ns`. Returns true if due entries remain (call again soon).
+  /// Removes the keys whose entry version is below `version` (a versioned
+  /// invalidation: a writer's fresher value survives its own event).
+  size_t erase_older(const std::vector<std::string>& keys, uint64_t version);
+
+  /// Removes every key matching `glob` (REQUIRES: check_glob passed and the
+  /// ordered index is on). Appends removed keys to `removed` if not null.
+  size_t erase_matching(std::string_view glob,
+                        std::vector<std::string>* removed = nullptr);
+
+  /// Invalidates every entry tagged `tag` whose version is below `version`
+  /// (UINT64_MAX: all). O(1) unless versioned; memory is reclaimed by sweep().
+  /// Returns how many entries it invalidated.
+  size_t invalidate_tag(std::string_view tag, uint64_t version = UINT64_MAX);
+
+  /// Marks the live entry `dependent` as depending on `parent` in the graph.
+  /// Returns false if `dependent` has no live entry (nothing recorded).
+  bool attach_parent(std::string_view dependent, const std::string& parent);
+
+  /// Frees at most `budget` entries: first those of invalidated tags, then
+  /// expired ones whose bucket is due at `now_ns`. Returns true if such work
+  /// remains (call again soon).
   bool sweep(int64_t now_ns, size_t budget);
+
+  /// True if invalidated tags still hold entries to reclaim.
+  bool has_dead_tags() const;
 
 private:
   struct entry;
+  struct tag_state;
+  struct tag_link;
 
   struct string_hash {
     using is_transparent = void;
@@ -105,6 +159,10 @@ private:
   void queue_unlink(entry& e);
   void evict_one();
   void enforce_limits();
+  void link_tags(entry& e, std::vector<std::string> tags);
+  void unlink_tags(entry& e);
+  bool alive(const entry& e, int64_t now) const noexcept;
+  size_t reclaim_dead_tags(size_t budget);
 
   limits lim_;
   const clock* clock_;
@@ -116,6 +174,15 @@ private:
   entry* hand_ = nullptr;
   // Expiry wheel: bucket tick -> first entry of an intrusive list.
   std::map<int64_t, entry*> buckets_;
+  dependency_graph* graph_;
+  // Ordered view of the keys (pointing into map_) for pattern invalidation.
+  std::set<std::string_view> ordered_;
+  // Live tag states by name, and dead ones awaiting reclamation.
+  std::unordered_map<std::string_view, std::unique_ptr<tag_state>, string_hash,
+                     std::equal_to<>>
+    tags_;
+  std::deque<std::unique_ptr<tag_state>> dead_tags_;
+  size_t tag_links_ = 0;
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
   // Counters, readable without the lock.

@@ -9,6 +9,7 @@
 
 #include "caf/type_id.hpp"
 
+#include "cachebus/actors/listener_stats.hpp"
 #include "cachebus/actors/shard_messages.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(cachebus_actors, caf::first_custom_type_id + 100)
@@ -16,8 +17,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(cachebus_actors, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::put_request))
   CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::shard_stats))
   CAF_ADD_TYPE_ID(cachebus_actors, (std::vector<cachebus::shard_stats>))
+  CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::listener_stats))
 
   CAF_ADD_ATOM(cachebus_actors, cachebus, stats_atom, "stats")
   CAF_ADD_ATOM(cachebus_actors, cachebus, sweep_atom, "sweep")
+  CAF_ADD_ATOM(cachebus_actors, cachebus, observe_atom, "observe")
+  CAF_ADD_ATOM(cachebus_actors, cachebus, applied_atom, "applied")
 
 CAF_END_TYPE_ID_BLOCK(cachebus_actors)

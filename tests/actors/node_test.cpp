@@ -22,7 +22,9 @@ struct node_fixture {
 
   explicit node_fixture(node_options opts = small()) {
     clk->make_manual();
-    auto started = node::start(sys, opts, clk);
+    node_setup setup;
+    setup.clock = clk;
+    auto started = node::start(sys, opts, setup);
     REQUIRE(started);
     n = std::move(*started);
   }

@@ -136,7 +136,9 @@ TEST_CASE("the sweep timer reclaims expired entries without any real waiting",
   opts.shards = 1;
   opts.sweep_interval = 1s;
   opts.sweep_batch = 10;
-  auto started = node::start(sys, opts, clk);
+  node_setup setup;
+  setup.clock = clk;
+  auto started = node::start(sys, opts, setup);
   REQUIRE(started);
   auto& n = **started;
   sched.run();
@@ -159,6 +161,8 @@ TEST_CASE("the sweep timer reclaims expired entries without any real waiting",
   // then stop() finds every shard gone and returns at once.
   for (auto& shard : n.shards())
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(n.listener(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(n.bus(), caf::exit_reason::user_shutdown);
   sched.run();
   n.stop();
 }

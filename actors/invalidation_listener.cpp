@@ -1,0 +1,80 @@
+#include "cachebus/actors/invalidation_listener.hpp"
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+namespace cachebus {
+
+namespace {
+
+struct listener_state {
+  std::shared_ptr<invalidator> inv;
+  std::shared_ptr<event_source> source;
+  caf::actor observer;
+  listener_stats stats;
+  static inline const char* name = "cachebus.invalidation_listener";
+};
+
+using listener_ptr
+  = invalidation_listener_actor::stateful_pointer<listener_state>;
+
+template <class Event>
+caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
+  auto& st = self->state;
+  auto notify = [&] {
+    if (st.observer)
+      caf::anon_send(st.observer, applied_atom_v, ev.origin, ev.sequence);
+  };
+  if (ev.origin.empty()) { // a local actor's request
+    auto n = st.inv->apply(ev);
+    if (!n)
+      return std::move(n.error());
+    st.source->publish(ev);
+    return static_cast<uint64_t>(*n);
+  }
+  if (ev.origin == st.source->origin()) {
+    ++st.stats.own;
+    notify();
+    return uint64_t{0};
+  }
+  auto n = st.inv->apply(ev);
+  if (!n) {
+    ++st.stats.rejected;
+    notify();
+    return std::move(n.error());
+  }
+  ++st.stats.applied;
+  st.stats.removed += *n;
+  notify();
+  return static_cast<uint64_t>(*n);
+}
+
+invalidation_listener_actor::behavior_type
+listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
+              std::shared_ptr<event_source> source) {
+  self->state.inv = std::move(inv);
+  self->state.source = std::move(source);
+  // Events arrive anonymously from the bus; nothing they carry may kill us.
+  self->set_default_handler(caf::drop);
+  return {
+    [=](invalidated& ev) { return handle(self, ev); },
+    [=](tag_invalidated& ev) { return handle(self, ev); },
+    [=](keys_invalidated& ev) { return handle(self, ev); },
+    [=](pattern_invalidated& ev) { return handle(self, ev); },
+    [=](observe_atom, caf::actor observer) {
+      self->state.observer = std::move(observer);
+    },
+    [=](stats_atom) { return self->state.stats; },
+  };
+}
+
+} // namespace
+
+invalidation_listener_actor
+spawn_invalidation_listener(caf::actor_system& sys,
+                            std::shared_ptr<invalidator> inv,
+                            std::shared_ptr<event_source> source) {
+  return sys.spawn(listener_impl, std::move(inv), std::move(source));
+}
+
+} // namespace cachebus

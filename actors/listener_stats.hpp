@@ -1,0 +1,27 @@
+// Counters of the invalidation listener (see invalidation_listener.hpp).
+#pragma once
+
+#include <cstdint>
+
+#include "caf/meta/type_name.hpp"
+
+namespace cachebus {
+
+struct listener_stats {
+  /// Events from other nodes applied to the local shards.
+  uint64_t applied = 0;
+  /// Events of this node's own origin, already applied by the caller.
+  uint64_t own = 0;
+  /// Events refused: malformed, or naming a resource without a rule.
+  uint64_t rejected = 0;
+  /// Entries removed by applied events.
+  uint64_t removed = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listener_stats& x) {
+  return f(caf::meta::type_name("cachebus::listener_stats"), x.applied, x.own,
+           x.rejected, x.removed);
+}
+
+} // namespace cachebus

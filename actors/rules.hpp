@@ -1,0 +1,74 @@
+// Central invalidation rules: the one place that says which cache keys and
+// tags belong to a record of a resource (the seed's "invalidate
+// consistently"). A rule maps a resource to key templates ("user:{id}",
+// "user:{id}:profile"), tag templates ("user:{id}") and dependent resources
+// whose rules apply to the same id (expanded transitively, cycle-safe).
+// Declared in code (add) or in a rules file (parse/load):
+//
+//   # comment
+//   [users]
+//   keys = user:{id}, user:{id}:profile, user:{id}:posts
+//   tags = user:{id}
+//   dependents = feeds
+//
+// `{id}` is the only placeholder. Immutable after setup; safe to share
+// between threads for reading.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/expected.hpp"
+
+namespace cachebus {
+
+struct rule {
+  std::string resource;
+  std::vector<std::string> keys;
+  std::vector<std::string> tags;
+  std::vector<std::string> dependents;
+};
+
+class rules {
+public:
+  /// What one record's invalidation touches.
+  struct expansion {
+    std::vector<std::string> keys;
+    std::vector<std::string> tags;
+  };
+
+  /// Adds or replaces the rule of `r.resource`; invalid_rule if a name or
+  /// template is malformed. Dependents are checked by validate().
+  caf::error add(rule r);
+
+  /// invalid_rule if a dependent names an undeclared resource.
+  caf::error validate() const;
+
+  /// Parses the text format above; errors name the line.
+  static caf::expected<rules> parse(std::string_view text);
+
+  /// Reads and parses a rules file.
+  static caf::expected<rules> load(const std::string& path);
+
+  bool contains(std::string_view resource) const;
+
+  std::vector<std::string> resources() const;
+
+  bool empty() const noexcept {
+    return rules_.empty();
+  }
+
+  /// Expands the rules of `resource` (and its dependents) for record `id`.
+  /// unknown_resource if no rule declares `resource`; invalid_argument for an
+  /// empty id.
+  caf::expected<expansion> expand(std::string_view resource,
+                                  std::string_view id) const;
+
+private:
+  std::map<std::string, rule, std::less<>> rules_;
+};
+
+} // namespace cachebus
