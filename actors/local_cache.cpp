@@ -4,7 +4,7 @@
 
 namespace cachebus {
 
-local_cache::local_cache(const node_options& opts, const clock* clk) {
+local_cache::local_cache(const node_options& opts, const time_source* clk) {
   shard_table::limits lim;
   lim.max_entries = opts.max_entries / opts.shards;
   lim.max_bytes = opts.max_bytes / opts.shards;

@@ -20,7 +20,7 @@
 
 namespace cachebus {
 
-class clock;
+class time_source;
 
 /// Counters of a node: the sum and each shard.
 struct node_stats {
@@ -30,7 +30,7 @@ struct node_stats {
 
 class local_cache {
 public:
-  local_cache(const node_options& opts, const clock* clk);
+  local_cache(const node_options& opts, const time_source* clk);
 
   size_t shard_count() const noexcept {
     return tables_.size();

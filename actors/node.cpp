@@ -29,7 +29,7 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
     return err;
   std::unique_ptr<node> n{new node(sys, opts)};
   n->clock_ = setup.clock ? std::move(setup.clock)
-                          : std::make_shared<cachebus::clock>();
+                          : std::make_shared<cachebus::time_source>();
   n->cache_ = std::make_shared<local_cache>(n->opts_, n->clock_.get());
   for (size_t i = 0; i < opts.shards; ++i)
     n->shards_.emplace_back(spawn_shard(sys, i, opts.shards,

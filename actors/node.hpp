@@ -23,7 +23,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/expected.hpp"
 
-#include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/event_source.hpp"
 #include "cachebus/actors/invalidation_listener.hpp"
 #include "cachebus/actors/invalidator.hpp"
@@ -48,7 +48,7 @@ struct set_options {
 /// What a node needs beyond plain options; every member is optional.
 struct node_setup {
   /// A manual clock for tests; the steady clock by default.
-  std::shared_ptr<cachebus::clock> clock;
+  std::shared_ptr<cachebus::time_source> clock;
   /// Central invalidation rules; by default those of the file named by
   /// `cachebus.rules`, or none.
   std::optional<cachebus::rules> rules;
@@ -156,7 +156,7 @@ public:
     return inv_->rule_set();
   }
 
-  cachebus::clock& clock() noexcept {
+  cachebus::time_source& time() noexcept {
     return *clock_;
   }
 
@@ -179,7 +179,7 @@ private:
 
   caf::actor_system& sys_;
   node_options opts_;
-  std::shared_ptr<cachebus::clock> clock_;
+  std::shared_ptr<cachebus::time_source> clock_;
   std::shared_ptr<local_cache> cache_;
   std::vector<shard_actor> shards_;
   std::shared_ptr<event_source> source_;

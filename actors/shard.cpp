@@ -3,7 +3,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/error.hpp"
 
 namespace cachebus {
@@ -15,7 +15,7 @@ struct shard_state {
   size_t count = 1;
   std::shared_ptr<shard_table> table;
   node_options opts;
-  std::shared_ptr<clock> clk;
+  std::shared_ptr<time_source> clk;
   static inline const char* name = "cachebus.shard";
 };
 
@@ -33,7 +33,7 @@ caf::error check_owned(const shard_state& st, const std::string& key) {
 shard_actor::behavior_type
 shard_impl(shard_actor::stateful_pointer<shard_state> self, size_t index,
            size_t count, std::shared_ptr<shard_table> table, node_options opts,
-           std::shared_ptr<clock> clk) {
+           std::shared_ptr<time_source> clk) {
   self->state.index = index;
   self->state.count = count;
   self->state.table = std::move(table);
@@ -98,7 +98,7 @@ size_t shard_of(std::string_view key, size_t shards) noexcept {
 
 shard_actor spawn_shard(caf::actor_system& sys, size_t index, size_t count,
                         std::shared_ptr<shard_table> table, node_options opts,
-                        std::shared_ptr<clock> clk) {
+                        std::shared_ptr<time_source> clk) {
   return sys.spawn(shard_impl, index, count, std::move(table), opts,
                    std::move(clk));
 }

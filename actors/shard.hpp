@@ -27,7 +27,7 @@
 
 namespace cachebus {
 
-class clock;
+class time_source;
 
 using shard_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom, std::string>::with<std::string>,
@@ -44,6 +44,6 @@ size_t shard_of(std::string_view key, size_t shards) noexcept;
 /// timer, so it lives until it receives an exit message (node::stop sends it).
 shard_actor spawn_shard(caf::actor_system& sys, size_t index, size_t count,
                         std::shared_ptr<shard_table> table, node_options opts,
-                        std::shared_ptr<clock> clk);
+                        std::shared_ptr<time_source> clk);
 
 } // namespace cachebus

@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/dependency_graph.hpp"
 #include "cachebus/actors/glob.hpp"
 #include "cachebus/actors/options.hpp"
@@ -50,7 +50,7 @@ struct shard_table::entry {
   }
 };
 
-shard_table::shard_table(limits lim, const clock* clk, dependency_graph* graph)
+shard_table::shard_table(limits lim, const time_source* clk, dependency_graph* graph)
   : lim_(lim), clock_(clk), graph_(graph) {
   // nop
 }

@@ -48,7 +48,7 @@
 
 namespace cachebus {
 
-class clock;
+class time_source;
 class dependency_graph;
 
 class shard_table {
@@ -74,7 +74,7 @@ public:
   static constexpr size_t entry_overhead = 160;
 
   /// `graph` may be null (no dependency tracking).
-  shard_table(limits lim, const clock* clk, dependency_graph* graph = nullptr);
+  shard_table(limits lim, const time_source* clk, dependency_graph* graph = nullptr);
   ~shard_table();
 
   shard_table(const shard_table&) = delete;
@@ -165,7 +165,7 @@ private:
   size_t reclaim_dead_tags(size_t budget);
 
   limits lim_;
-  const clock* clock_;
+  const time_source* clock_;
   mutable std::shared_mutex mtx_;
   map_type map_;
   // SIEVE queue: head_ newest, tail_ oldest; hand_ walks from tail to head.

@@ -418,7 +418,7 @@ TEST_CASE("every index is back to zero after a million tagged, dependent "
           "[invalidation][bounded]") {
   config cfg;
   caf::actor_system sys{cfg};
-  auto clk = std::make_shared<cachebus::clock>();
+  auto clk = std::make_shared<cachebus::time_source>();
   clk->make_manual();
   node_options opts;
   opts.shards = 2;

@@ -17,7 +17,7 @@ namespace {
 struct node_fixture {
   config cfg;
   caf::actor_system sys{cfg};
-  std::shared_ptr<cachebus::clock> clk = std::make_shared<cachebus::clock>();
+  std::shared_ptr<cachebus::time_source> clk = std::make_shared<cachebus::time_source>();
   std::unique_ptr<node> n;
 
   explicit node_fixture(node_options opts = small()) {

@@ -130,7 +130,7 @@ TEST_CASE("the sweep timer reclaims expired entries without any real waiting",
   caf::actor_system sys{cfg};
   auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(
     sys.scheduler());
-  auto clk = std::make_shared<cachebus::clock>();
+  auto clk = std::make_shared<cachebus::time_source>();
   clk->make_manual();
   node_options opts;
   opts.shards = 1;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "cachebus/actors/clock.hpp"
+#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/shard_table.hpp"
 
@@ -16,7 +16,7 @@ namespace {
 constexpr int64_t tick = 1'000'000'000; // 1 s buckets
 
 struct table_fixture {
-  cachebus::clock clk;
+  cachebus::time_source clk;
   table_fixture() {
     clk.make_manual();
   }

@@ -10,7 +10,7 @@
 
 namespace cachebus {
 
-class clock {
+class time_source {
 public:
   using duration = std::chrono::nanoseconds;
 
