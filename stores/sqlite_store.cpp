@@ -1,0 +1,294 @@
+#include "cachebus/stores/sqlite_store.hpp"
+
+#include <mutex>
+
+#include <sqlite3.h>
+
+namespace cachebus::stores {
+
+namespace {
+
+// Versions come from one counter in cachebus_meta, bumped inside each
+// transaction, so they are store-wide and roll back with a failed batch.
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS cachebus_records (
+  resource TEXT NOT NULL,
+  id       TEXT NOT NULL,
+  version  INTEGER NOT NULL,
+  PRIMARY KEY (resource, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cachebus_fields (
+  resource TEXT NOT NULL,
+  id       TEXT NOT NULL,
+  field    TEXT NOT NULL,
+  value    BLOB NOT NULL,
+  PRIMARY KEY (resource, id, field),
+  FOREIGN KEY (resource, id) REFERENCES cachebus_records (resource, id)
+    ON DELETE CASCADE ON UPDATE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cachebus_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO cachebus_meta (key, value) VALUES ('last_version', 0);
+)sql";
+
+constexpr const char* load_sql
+    = "SELECT r.version, f.field, f.value FROM cachebus_records AS r "
+      "LEFT JOIN cachebus_fields AS f ON f.resource = r.resource AND f.id = "
+      "r.id "
+      "WHERE r.resource = ?1 AND r.id = ?2";
+
+constexpr const char* next_version_sql
+    = "UPDATE cachebus_meta SET value = value + 1 WHERE key = 'last_version' "
+      "RETURNING value";
+
+constexpr const char* upsert_record_sql
+    = "INSERT INTO cachebus_records (resource, id, version) VALUES (?1, ?2, "
+      "?3) "
+      "ON CONFLICT (resource, id) DO UPDATE SET version = excluded.version";
+
+constexpr const char* upsert_field_sql
+    = "INSERT INTO cachebus_fields (resource, id, field, value) "
+      "VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (resource, id, field) DO UPDATE SET value = excluded.value";
+
+struct db_closer {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+
+struct stmt_finalizer {
+  void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+};
+
+using db_ptr = std::unique_ptr<sqlite3, db_closer>;
+using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
+
+// Maps an SQLite result code to a status. A lock held too long by another
+// connection is an outage of sorts (retry later), everything else is the
+// store failing the operation.
+status error(sqlite3* db, int rc, std::string_view what) {
+  std::string msg{what};
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xFF) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return {store_errc::unavailable, std::move(msg)};
+  default:
+    return {store_errc::io_error, std::move(msg)};
+  }
+}
+
+// Resets a statement when a scope ends, so it releases its read snapshot and
+// can be bound again.
+class stmt_use {
+ public:
+  explicit stmt_use(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~stmt_use() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  stmt_use(const stmt_use&) = delete;
+  stmt_use& operator=(const stmt_use&) = delete;
+
+  sqlite3_stmt* get() const noexcept { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+int bind_text(sqlite3_stmt* stmt, int index, std::string_view str) {
+  return sqlite3_bind_text64(stmt, index, str.data(), str.size(), SQLITE_STATIC,
+                             SQLITE_UTF8);
+}
+
+int bind_blob(sqlite3_stmt* stmt, int index, std::string_view bytes) {
+  if (bytes.empty())
+    return sqlite3_bind_zeroblob(stmt, index, 0); // never NULL
+  return sqlite3_bind_blob64(stmt, index, bytes.data(), bytes.size(),
+                             SQLITE_STATIC);
+}
+
+std::string column_string(sqlite3_stmt* stmt, int column) {
+  auto data = static_cast<const char*>(sqlite3_column_blob(stmt, column));
+  auto size = sqlite3_column_bytes(stmt, column);
+  return data != nullptr ? std::string(data, static_cast<size_t>(size))
+                         : std::string{};
+}
+
+const char* pragma_value(sqlite_options::sync_mode mode) {
+  switch (mode) {
+  case sqlite_options::sync_mode::off:
+    return "PRAGMA synchronous = OFF";
+  case sqlite_options::sync_mode::full:
+    return "PRAGMA synchronous = FULL";
+  default:
+    return "PRAGMA synchronous = NORMAL";
+  }
+}
+
+} // namespace
+
+struct sqlite_store::impl {
+  std::string path;
+  std::mutex mtx;
+  db_ptr db;
+  stmt_ptr load;
+  stmt_ptr next_version;
+  stmt_ptr upsert_record;
+  stmt_ptr upsert_field;
+
+  status exec(const char* sql, std::string_view what) {
+    if (auto rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr);
+        rc != SQLITE_OK)
+      return error(db.get(), rc, what);
+    return {};
+  }
+
+  status prepare(stmt_ptr& out, const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (auto rc = sqlite3_prepare_v3(db.get(), sql, -1,
+                                     SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+        rc != SQLITE_OK)
+      return error(db.get(), rc, "prepare");
+    out.reset(stmt);
+    return {};
+  }
+
+  // Runs the body of a batch; the caller owns the transaction.
+  status apply_writes(const std::vector<record_write>& batch,
+                      std::vector<uint64_t>& versions) {
+    auto* dbp = db.get();
+    for (const auto& w : batch) {
+      uint64_t version = 0;
+      {
+        stmt_use use{next_version.get()};
+        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_ROW)
+          return error(dbp, rc, "next version");
+        version = static_cast<uint64_t>(sqlite3_column_int64(use.get(), 0));
+        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
+          return error(dbp, rc, "next version");
+      }
+      {
+        stmt_use use{upsert_record.get()};
+        bind_text(use.get(), 1, w.resource);
+        bind_text(use.get(), 2, w.id);
+        sqlite3_bind_int64(use.get(), 3, static_cast<sqlite3_int64>(version));
+        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
+          return error(dbp, rc, "write record");
+      }
+      for (const auto& [field, value] : w.fields) {
+        stmt_use use{upsert_field.get()};
+        bind_text(use.get(), 1, w.resource);
+        bind_text(use.get(), 2, w.id);
+        bind_text(use.get(), 3, field);
+        if (auto rc = bind_blob(use.get(), 4, value); rc != SQLITE_OK)
+          return error(dbp, rc, "bind value");
+        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
+          return error(dbp, rc, "write field");
+      }
+      versions.push_back(version);
+    }
+    return {};
+  }
+};
+
+result<std::unique_ptr<sqlite_store>>
+sqlite_store::open(const std::string& path, sqlite_options options) {
+  auto ptr = std::make_unique<impl>();
+  ptr->path = path;
+  sqlite3* raw = nullptr;
+  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  auto rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  ptr->db.reset(raw); // even on error: the handle must be closed
+  if (rc != SQLITE_OK)
+    return error(raw, rc, "open " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  auto timeout_ms = options.busy_timeout.count();
+  sqlite3_busy_timeout(raw, timeout_ms > 0 ? static_cast<int>(timeout_ms) : 0);
+  // journal_mode=WAL is persistent in the file; the other pragmas are per
+  // connection. The first statement is also where a non-database file fails.
+  for (auto sql :
+       {"PRAGMA journal_mode = WAL", pragma_value(options.synchronous),
+        "PRAGMA foreign_keys = ON"})
+    if (auto st = ptr->exec(sql, "open " + path); !st.ok())
+      return st;
+  if (auto st = ptr->exec("BEGIN IMMEDIATE", "create tables"); !st.ok())
+    return st;
+  if (auto st = ptr->exec(schema_sql, "create tables"); !st.ok()) {
+    sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+  if (auto st = ptr->exec("COMMIT", "create tables"); !st.ok()) {
+    sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+  for (auto [stmt, sql] : {std::pair{&ptr->load, load_sql},
+                           std::pair{&ptr->next_version, next_version_sql},
+                           std::pair{&ptr->upsert_record, upsert_record_sql},
+                           std::pair{&ptr->upsert_field, upsert_field_sql}})
+    if (auto st = ptr->prepare(*stmt, sql); !st.ok())
+      return st;
+  return std::unique_ptr<sqlite_store>{
+      new sqlite_store(std::move(ptr), options.limits)};
+}
+
+sqlite_store::sqlite_store(std::unique_ptr<impl> ptr, store_limits limits)
+    : record_store(limits), impl_(std::move(ptr)) {}
+
+sqlite_store::~sqlite_store() = default;
+
+const std::string& sqlite_store::path() const noexcept {
+  return impl_->path;
+}
+
+result<record> sqlite_store::do_load(std::string_view resource,
+                                     std::string_view id) {
+  std::lock_guard guard{impl_->mtx};
+  auto* db = impl_->db.get();
+  stmt_use use{impl_->load.get()};
+  bind_text(use.get(), 1, resource);
+  bind_text(use.get(), 2, id);
+  record rec;
+  // One statement, one snapshot: the version and the fields agree.
+  for (;;) {
+    auto rc = sqlite3_step(use.get());
+    if (rc == SQLITE_DONE)
+      break;
+    if (rc != SQLITE_ROW)
+      return error(db, rc, "load");
+    rec.version = static_cast<uint64_t>(sqlite3_column_int64(use.get(), 0));
+    if (sqlite3_column_type(use.get(), 1) != SQLITE_NULL)
+      rec.fields.emplace(column_string(use.get(), 1),
+                         column_string(use.get(), 2));
+  }
+  if (rec.version == 0)
+    return status{store_errc::not_found,
+                  "no record " + std::string{resource} + "/" + std::string{id}};
+  rec.resource = resource;
+  rec.id = id;
+  return rec;
+}
+
+result<std::vector<uint64_t>>
+sqlite_store::do_apply(const std::vector<record_write>& batch) {
+  std::lock_guard guard{impl_->mtx};
+  // IMMEDIATE takes the write lock up front: a deferred transaction that
+  // upgrades later could fail with SQLITE_BUSY without waiting.
+  if (auto st = impl_->exec("BEGIN IMMEDIATE", "begin"); !st.ok())
+    return st;
+  std::vector<uint64_t> versions;
+  versions.reserve(batch.size());
+  auto st = impl_->apply_writes(batch, versions);
+  if (st.ok())
+    st = impl_->exec("COMMIT", "commit");
+  if (!st.ok()) {
+    // Safe to call even if SQLite already rolled back on its own.
+    sqlite3_exec(impl_->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+  return versions;
+}
+
+} // namespace cachebus::stores
