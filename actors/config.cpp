@@ -27,6 +27,12 @@ config::config() {
     .add<std::string>("name", "node name, the origin of its events "
                               "(node-<pid>)")
     .add<std::string>("rules", "file of central invalidation rules")
+    .add<caf::timespan>("lease-timeout",
+                        "longest one loader may hold a key (5s)")
+    .add<size_t>("max-waiters", "most callers waiting for one key (10000)")
+    .add<std::string>("loader-error",
+                      "what waiters get when a load fails: propagate (the "
+                      "error) or retry (one of them loads)")
     .add<caf::timespan>("request-timeout",
                         "bound on facade calls waiting for an actor (10s)");
   prepare(*this);

@@ -27,6 +27,24 @@ const char* to_string(errc code) {
       return "unknown_resource";
     case errc::invalid_rule:
       return "invalid_rule";
+    case errc::load_failed:
+      return "load_failed";
+    case errc::lease_expired:
+      return "lease_expired";
+    case errc::too_many_waiters:
+      return "too_many_waiters";
+    case errc::invalid_field:
+      return "invalid_field";
+    case errc::not_found:
+      return "not_found";
+    case errc::store_unavailable:
+      return "store_unavailable";
+    case errc::store_error:
+      return "store_error";
+    case errc::backpressure:
+      return "backpressure";
+    case errc::journal_error:
+      return "journal_error";
   }
   return "unknown";
 }

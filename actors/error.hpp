@@ -38,6 +38,27 @@ enum class errc : uint8_t {
   unknown_resource,
   /// A rule (in code or in a rules file) is malformed.
   invalid_rule,
+  /// A loader failed (returned an error, threw, or its owner died).
+  load_failed,
+  /// A loader held its lease past cachebus.lease-timeout.
+  lease_expired,
+  /// More callers wait for one key than cachebus.max-waiters allows.
+  too_many_waiters,
+  /// A field name is malformed or not declared for its resource.
+  invalid_field,
+  /// The record does not exist in the store.
+  not_found,
+  /// The store cannot be reached (server down, connection lost, database
+  /// locked); nothing was changed. Retrying later may succeed.
+  store_unavailable,
+  /// The store refused or failed the operation; nothing was changed.
+  store_error,
+  /// The write-back queue is full (cachebus.write-back.max-queue): the write
+  /// was not queued.
+  backpressure,
+  /// The write-back journal could not be written or synced; the write's
+  /// durability is unknown and the journal refuses further writes.
+  journal_error,
 };
 
 /// Returns the symbolic name of `code`, e.g. "invalid_key".

@@ -6,6 +6,10 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
+#include <cmath>
+#include <limits>
+#include <random>
+
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/glob.hpp"
 
@@ -45,6 +49,7 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   n->source_ = std::make_shared<event_source>(opts.name, bus);
   n->inv_ = std::make_shared<invalidator>(n->cache_, rs, opts);
   n->listener_ = spawn_invalidation_listener(sys, n->inv_, n->source_);
+  n->lock_manager_ = spawn_lock_manager(sys, n->cache_, opts, n->clock_);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's
@@ -82,6 +87,8 @@ void node::stop() {
     all.push_back(caf::actor_cast<caf::actor>(s));
   if (listener_)
     all.push_back(caf::actor_cast<caf::actor>(listener_));
+  if (lock_manager_)
+    all.push_back(caf::actor_cast<caf::actor>(lock_manager_));
   if (owns_bus_ && source_)
     all.push_back(caf::actor_cast<caf::actor>(source_->bus()));
   for (auto& a : all)
@@ -135,6 +142,148 @@ caf::expected<size_t> node::erase(std::string_view key) {
 
 caf::expected<size_t> node::erase(const std::vector<std::string>& keys) {
   return invalidate(keys);
+}
+
+// -- cache-aside with single flight --------------------------------------------
+
+namespace {
+
+// XFetch: refresh early with a probability that grows as expiry nears and
+// with how long the value took to load.
+bool xfetch_due(const shard_table::lookup_result& lk, double beta,
+                int64_t now) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> u{
+    std::numeric_limits<double>::min(), 1.0};
+  auto gap = -static_cast<double>(lk.load_ns) * beta * std::log(u(rng));
+  return static_cast<double>(now) + gap >= static_cast<double>(lk.expires_ns);
+}
+
+caf::expected<loaded> call_loader(const loader_fn& loader,
+                                  const std::string& key) {
+  try {
+    return loader(key);
+  } catch (const std::exception& ex) {
+    return make_error(errc::load_failed, "loader of \"" + key
+                                           + "\" threw: " + ex.what());
+  } catch (...) {
+    return make_error(errc::load_failed, "loader of \"" + key
+                                           + "\" threw a non-exception");
+  }
+}
+
+} // namespace
+
+caf::expected<std::string> node::fetch(std::string_view key,
+                                       const loader_fn& loader,
+                                       const fetch_options& fo) {
+  if (auto err = check_running())
+    return err;
+  if (auto err = opts_.check_key(key))
+    return err;
+  if (auto err = opts_.check_tags(fo.tags))
+    return err;
+  if (auto ttl = opts_.expiry_for(fo.ttl, 0); !ttl)
+    return std::move(ttl.error());
+  if (!(fo.beta >= 0 && fo.beta < 1e6))
+    return make_error(errc::invalid_argument,
+                      "fetch_options.beta must be in [0, 1e6)");
+  if (fo.stale_while_revalidate < caf::timespan{0}
+      || fo.stale_if_error < caf::timespan{0}
+      || fo.stale_while_revalidate > opts_.max_ttl
+      || fo.stale_if_error > opts_.max_ttl)
+    return make_error(errc::invalid_ttl,
+                      "stale windows must lie in [0, cachebus.max-ttl]");
+  if (!loader)
+    return make_error(errc::invalid_argument, "fetch needs a loader");
+  std::string k{key};
+  std::string cached;
+  auto lk = cache_->table_for(k).lookup(k, cached);
+  auto now = clock_->now_ns();
+  acquire_request req;
+  req.key = k;
+  if (lk.state == shard_table::lookup_result::fresh) {
+    if (fo.beta == 0 || !xfetch_due(lk, fo.beta, now))
+      return cached;
+    // Early refresh: this caller reloads; nobody waits for it.
+    req.wait = false;
+    req.refresh = true;
+  } else if (lk.state == shard_table::lookup_result::stale
+             && now < lk.expires_ns + fo.stale_while_revalidate.count()) {
+    // Stale-while-revalidate: one caller refreshes, the others get the old
+    // value at once.
+    req.wait = false;
+    req.refresh = true;
+  }
+  acquire_reply reply;
+  caf::error err;
+  {
+    caf::scoped_actor self{sys_};
+    self->request(lock_manager_, opts_.request_timeout, acquire_atom_v, req)
+      .receive([&](acquire_reply& r) { reply = std::move(r); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err) {
+      if (err == caf::sec::request_timeout)
+        return make_error(errc::timeout,
+                          "waited longer than cachebus.request-timeout for "
+                          "\"" + k + "\"");
+      return err;
+    }
+    switch (reply.outcome) {
+      case acquire_reply::value:
+        return std::move(reply.val);
+      case acquire_reply::busy:
+        return cached; // fresh (early refresh) or within the SWR window
+      default:
+        // We hold the key. `self` is the monitored owner: if this thread
+        // unwinds without releasing, its death releases the key.
+        return load_as_owner(k, std::move(reply), loader, fo, lk, cached);
+    }
+  }
+}
+
+caf::expected<std::string>
+node::load_as_owner(const std::string& key, acquire_reply grant,
+                    const loader_fn& loader, const fetch_options& fo,
+                    const shard_table::lookup_result& old,
+                    const std::string& old_value) {
+  auto& table = cache_->table_for(key);
+  auto fill = grant.fill;
+  for (int attempt = 0;; ++attempt) {
+    auto t0 = clock_->now_ns();
+    auto x = call_loader(loader, key);
+    auto t1 = clock_->now_ns();
+    if (x) {
+      if (auto err = opts_.check_value(x->value))
+        x = std::move(err);
+    }
+    if (!x) {
+      table.cancel_fill(key, fill);
+      if (old.state != shard_table::lookup_result::missing
+          && t1 < old.expires_ns + fo.stale_if_error.count()) {
+        // Stale-if-error: the old value serves everyone for its window.
+        caf::anon_send(lock_manager_, release_atom_v, key, grant.token,
+                       old_value);
+        return old_value;
+      }
+      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error());
+      return std::move(x.error());
+    }
+    auto expiry = *opts_.expiry_for(fo.ttl, t1);
+    auto grace = std::max(fo.stale_while_revalidate, fo.stale_if_error);
+    if (table.complete_fill(key, fill, x->value, expiry, grace.count(),
+                            fo.tags, x->version, t1 - t0)
+        || attempt == 1) {
+      // Installed, or refused twice in a row: hand the value out uncached
+      // rather than loop.
+      caf::anon_send(lock_manager_, release_atom_v, key, grant.token,
+                     x->value);
+      return std::move(x->value);
+    }
+    // An invalidation reached the key while we loaded: what we read may
+    // predate it. Load once more; waiters get that value.
+    fill = table.begin_fill(key);
+  }
 }
 
 // -- invalidation -------------------------------------------------------------

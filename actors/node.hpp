@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,9 +26,11 @@
 
 #include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/event_source.hpp"
+#include "cachebus/actors/fetch_options.hpp"
 #include "cachebus/actors/invalidation_listener.hpp"
 #include "cachebus/actors/invalidator.hpp"
 #include "cachebus/actors/local_cache.hpp"
+#include "cachebus/actors/lock_manager.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/rules.hpp"
 #include "cachebus/actors/shard.hpp"
@@ -44,6 +47,10 @@ struct set_options {
   /// The source record's version; 0 lets the shard assign one.
   uint64_t version = 0;
 };
+
+/// Loads the value of a key from its source; runs on the fetching thread.
+/// May return an error or throw: either releases the key.
+using loader_fn = std::function<caf::expected<loaded>(const std::string& key)>;
 
 /// What a node needs beyond plain options; every member is optional.
 struct node_setup {
@@ -89,6 +96,21 @@ public:
 
   /// Invalidates every key in `keys` (same as invalidate(keys)).
   caf::expected<size_t> erase(const std::vector<std::string>& keys);
+
+  // -- cache-aside with single flight (any thread) ----------------------------
+
+  /// Returns the cached value of `key`, or loads it with `loader` on this
+  /// thread and caches it. Concurrent misses on a key run the loader once:
+  /// the other callers wait for its value, woken by a message (no polling).
+  /// A value whose load began before an invalidation of `key` is never
+  /// installed: the loader runs once more and every waiter gets that fresh
+  /// value. If the loader fails (error or exception), this caller gets the
+  /// error and waiters get it too (cachebus.loader-error=propagate) or one of
+  /// them loads (retry). See fetch_options for XFetch early refresh,
+  /// stale-while-revalidate and stale-if-error.
+  caf::expected<std::string> fetch(std::string_view key,
+                                   const loader_fn& loader,
+                                   const fetch_options& opts = {});
 
   // -- invalidation (any thread) ----------------------------------------------
   // Each returns how many local entries it removed, after every local shard
@@ -146,6 +168,11 @@ public:
     return listener_;
   }
 
+  /// Single flight for actors: send it (fetch, key, loader_actor, options).
+  const lock_manager_actor& lock_manager() const noexcept {
+    return lock_manager_;
+  }
+
   // -- properties -------------------------------------------------------------
 
   const node_options& options() const noexcept {
@@ -177,6 +204,13 @@ private:
 
   caf::error check_running() const;
 
+  caf::expected<std::string> load_as_owner(const std::string& key,
+                                           acquire_reply grant,
+                                           const loader_fn& loader,
+                                           const fetch_options& opts,
+                                           const shard_table::lookup_result& old,
+                                           const std::string& old_value);
+
   caf::actor_system& sys_;
   node_options opts_;
   std::shared_ptr<cachebus::time_source> clock_;
@@ -185,6 +219,7 @@ private:
   std::shared_ptr<event_source> source_;
   std::shared_ptr<invalidator> inv_;
   invalidation_listener_actor listener_;
+  lock_manager_actor lock_manager_;
   bool owns_bus_ = false;
   std::atomic<bool> stopped_{false};
 };

@@ -75,9 +75,18 @@ caf::error node_options::validate() const {
     return bad("cachebus.sweep-batch must be at least 1");
   if (name.empty() || name.size() > 128)
     return bad("cachebus.name must be 1 to 128 bytes, got \"" + name + "\"");
+  if (lease_timeout <= caf::timespan{0})
+    return bad("cachebus.lease-timeout must be positive, got "
+               + ms(lease_timeout));
+  if (max_waiters < 1)
+    return bad("cachebus.max-waiters must be at least 1");
   if (request_timeout <= caf::timespan{0})
     return bad("cachebus.request-timeout must be positive, got "
                + ms(request_timeout));
+  if (request_timeout < lease_timeout)
+    return bad("cachebus.request-timeout (" + ms(request_timeout)
+               + ") must be at least cachebus.lease-timeout ("
+               + ms(lease_timeout) + "): waiters wait for a whole lease");
   return {};
 }
 
@@ -98,6 +107,15 @@ caf::expected<node_options> node_options::from(const caf::actor_system_config& c
   x.ordered_index = caf::get_or(cfg, "cachebus.ordered-index",
                                 x.ordered_index);
   x.name = caf::get_or(cfg, "cachebus.name", x.name);
+  x.lease_timeout = caf::get_or(cfg, "cachebus.lease-timeout",
+                                x.lease_timeout);
+  x.max_waiters = caf::get_or(cfg, "cachebus.max-waiters", x.max_waiters);
+  auto policy = caf::get_or(cfg, "cachebus.loader-error",
+                            std::string{"propagate"});
+  if (policy != "propagate" && policy != "retry")
+    return bad("cachebus.loader-error must be \"propagate\" or \"retry\", "
+               "got \"" + policy + "\"");
+  x.loader_error_retry = policy == "retry";
   x.request_timeout = caf::get_or(cfg, "cachebus.request-timeout",
                                   x.request_timeout);
   if (auto err = x.validate())

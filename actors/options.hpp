@@ -54,6 +54,12 @@ struct node_options {
   bool ordered_index = true;
   /// This node's name: the origin of the events it publishes.
   std::string name = default_node_name();
+  /// Single flight: how long one loader may hold a key, how many callers may
+  /// wait for one key, and what waiters get when a load fails: the error
+  /// (false, "propagate") or the chance to load themselves (true, "retry").
+  caf::timespan lease_timeout = std::chrono::seconds(5);
+  size_t max_waiters = 10'000;
+  bool loader_error_retry = false;
   /// Bound on facade calls that wait for an actor.
   caf::timespan request_timeout = std::chrono::seconds(10);
 

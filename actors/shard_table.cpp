@@ -30,6 +30,8 @@ struct shard_table::entry {
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
+  int64_t grace_ns = 0; // kept this long after expiry for stale reads
+  int64_t load_ns = 0;  // how long the value took to load
   // Never resized while linked: tag_links point into it.
   std::vector<tag_link> tags;
   size_t tag_bytes = 0;
@@ -98,6 +100,42 @@ bool shard_table::get(std::string_view key, std::string& out,
   return false;
 }
 
+shard_table::lookup_result shard_table::lookup(std::string_view key,
+                                               std::string& out) const {
+  lookup_result r;
+  {
+    std::shared_lock guard{mtx_};
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      auto& e = it->second;
+      auto now = clock_->now_ns();
+      bool tags_ok = true;
+      for (auto& link : e.tags)
+        if (e.version < link.state->dead_below)
+          tags_ok = false;
+      if (tags_ok && e.expires_ns > now) {
+        r.state = lookup_result::fresh;
+        if (!e.visited.load(std::memory_order_relaxed))
+          e.visited.store(true, std::memory_order_relaxed);
+      } else if (tags_ok && reclaim_at(e.expires_ns, e.grace_ns) > now) {
+        r.state = lookup_result::stale;
+      }
+      if (r.state != lookup_result::missing) {
+        out.assign(e.value);
+        r.version = e.version;
+        r.expires_ns = e.expires_ns;
+        r.stale_until_ns = reclaim_at(e.expires_ns, e.grace_ns);
+        r.load_ns = e.load_ns;
+      }
+    }
+  }
+  if (r.state == lookup_result::fresh)
+    hits_.fetch_add(1, std::memory_order_relaxed);
+  else
+    misses_.fetch_add(1, std::memory_order_relaxed);
+  return r;
+}
+
 bool shard_table::contains(std::string_view key) const {
   std::shared_lock guard{mtx_};
   auto it = map_.find(key);
@@ -140,6 +178,14 @@ uint64_t shard_table::put(std::string_view key, std::string value,
                           int64_t expires_ns, std::vector<std::string> tags,
                           uint64_t version) {
   std::unique_lock guard{mtx_};
+  return install(key, std::move(value), expires_ns, 0, std::move(tags),
+                 version, 0);
+}
+
+uint64_t shard_table::install(std::string_view key, std::string value,
+                              int64_t expires_ns, int64_t grace_ns,
+                              std::vector<std::string> tags, uint64_t version,
+                              int64_t load_ns) {
   if (version == 0)
     version = next_version_++;
   else if (version >= next_version_)
@@ -155,6 +201,8 @@ uint64_t shard_table::put(std::string_view key, std::string value,
     e.value = std::move(value);
     e.version = version;
     e.expires_ns = expires_ns;
+    e.grace_ns = grace_ns;
+    e.load_ns = load_ns;
     if (lim_.ordered_index)
       e.ordered_pos = ordered_.emplace(*e.key).first;
     link_tags(e, std::move(tags));
@@ -167,15 +215,18 @@ uint64_t shard_table::put(std::string_view key, std::string value,
     bytes_ -= e.charge();
     // Overwrites usually land in the same expiry bucket: keep the entry's
     // place instead of re-filing it.
-    if (tick_of(expires_ns) != e.tick) {
+    if (tick_of(reclaim_at(expires_ns, grace_ns)) != e.tick) {
       unschedule(e);
       e.expires_ns = expires_ns;
+      e.grace_ns = grace_ns;
       schedule(e);
     } else {
       e.expires_ns = expires_ns;
+      e.grace_ns = grace_ns;
     }
     e.value = std::move(value);
     e.version = version;
+    e.load_ns = load_ns;
     if (!tags.empty() || !e.tags.empty()) {
       unlink_tags(e);
       link_tags(e, std::move(tags));
@@ -191,6 +242,7 @@ uint64_t shard_table::put(std::string_view key, std::string value,
 
 size_t shard_table::erase(std::string_view key) {
   std::unique_lock guard{mtx_};
+  cancel_fills_of(key);
   auto it = map_.find(key);
   if (it == map_.end())
     return 0;
@@ -209,6 +261,9 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
   std::unique_lock guard{mtx_};
   size_t n = 0;
   for (auto& key : keys) {
+    // A fill in flight may hold a value read before this invalidation, so it
+    // must not be installed, whatever its version turns out to be.
+    cancel_fills_of(key);
     auto it = map_.find(key);
     if (it != map_.end() && it->second.version < version) {
       remove(it);
@@ -226,6 +281,12 @@ size_t shard_table::erase_matching(std::string_view glob,
   if (!lim_.ordered_index)
     return 0;
   auto prefix = glob_prefix(glob);
+  for (auto i = fills_.begin(); i != fills_.end();) {
+    if (glob_match(glob, i->first))
+      i = fills_.erase(i);
+    else
+      ++i;
+  }
   std::vector<std::string_view> hits;
   for (auto i = ordered_.lower_bound(prefix);
        i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
@@ -243,6 +304,8 @@ size_t shard_table::erase_matching(std::string_view glob,
 
 size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   std::unique_lock guard{mtx_};
+  // Even a tag without entries here may be on a value being loaded.
+  ++tag_epoch_;
   auto it = tags_.find(tag);
   if (it == tags_.end())
     return 0;
@@ -270,6 +333,55 @@ bool shard_table::attach_parent(std::string_view dependent,
   it->second.has_parents = true;
   graph_->add(parent, it->first);
   return true;
+}
+
+uint64_t shard_table::begin_fill(std::string_view key) {
+  std::unique_lock guard{mtx_};
+  auto id = next_fill_++;
+  auto i = fills_.find(key);
+  if (i == fills_.end())
+    fills_.emplace(std::string{key}, fill_state{id, tag_epoch_});
+  else
+    i->second = fill_state{id, tag_epoch_};
+  return id;
+}
+
+bool shard_table::complete_fill(std::string_view key, uint64_t id,
+                                std::string value, int64_t expires_ns,
+                                int64_t grace_ns,
+                                std::vector<std::string> tags,
+                                uint64_t version, int64_t load_ns) {
+  std::unique_lock guard{mtx_};
+  auto i = fills_.find(key);
+  if (i == fills_.end() || i->second.id != id)
+    return false; // cancelled by an invalidation, or superseded
+  auto epoch = i->second.tag_epoch;
+  fills_.erase(i);
+  if (!tags.empty() && epoch != tag_epoch_)
+    return false; // a tag was invalidated while the value was loading
+  install(key, std::move(value), expires_ns, grace_ns, std::move(tags),
+          version, load_ns);
+  return true;
+}
+
+void shard_table::cancel_fill(std::string_view key, uint64_t id) {
+  std::unique_lock guard{mtx_};
+  auto i = fills_.find(key);
+  if (i != fills_.end() && i->second.id == id)
+    fills_.erase(i);
+}
+
+size_t shard_table::fills() const {
+  std::shared_lock guard{mtx_};
+  return fills_.size();
+}
+
+void shard_table::cancel_fills_of(std::string_view key) {
+  if (fills_.empty())
+    return;
+  auto i = fills_.find(key);
+  if (i != fills_.end())
+    fills_.erase(i);
 }
 
 bool shard_table::sweep(int64_t now_ns, size_t budget) {
@@ -385,13 +497,21 @@ void shard_table::remove(map_type::iterator it) {
   entries_.store(map_.size(), std::memory_order_relaxed);
 }
 
+int64_t shard_table::reclaim_at(int64_t expires_ns,
+                                int64_t grace_ns) noexcept {
+  if (expires_ns == no_expiry || grace_ns >= no_expiry - expires_ns)
+    return no_expiry;
+  return expires_ns + grace_ns;
+}
+
 int64_t shard_table::tick_of(int64_t expires_ns) const noexcept {
   // Bucket T holds expiries in [(T-1)*tick, T*tick); -1 means "no bucket".
   return expires_ns == no_expiry ? -1 : expires_ns / lim_.tick_ns + 1;
 }
 
 void shard_table::schedule(entry& e) {
-  auto tick = tick_of(e.expires_ns);
+  // Memory goes once the grace window after expiry has passed.
+  auto tick = tick_of(reclaim_at(e.expires_ns, e.grace_ns));
   if (tick < 0)
     return;
   e.tick = tick;

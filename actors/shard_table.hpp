@@ -28,6 +28,13 @@
 //
 // Dependencies: an entry may name parents (dependency_graph); removing the
 // entry for any reason removes its edges.
+//
+// Fills (no stale fill, in the spirit of memcache leases): a loader registers
+// a fill before it reads the source; any invalidation of the key (or of any
+// tag, pattern or dependency reaching it) cancels the fill, and
+// complete_fill() then refuses to install the value it loaded. An entry may
+// also keep a grace window after expiry, during which only lookup() (for
+// stale-while-revalidate / stale-if-error) still sees it.
 #pragma once
 
 #include <atomic>
@@ -92,6 +99,19 @@ public:
   /// Returns true if a live entry exists; counts nothing.
   bool contains(std::string_view key) const;
 
+  /// What lookup() found.
+  struct lookup_result {
+    enum state_t { missing, fresh, stale } state = missing;
+    uint64_t version = 0;
+    int64_t expires_ns = 0;
+    int64_t stale_until_ns = 0; // end of the grace window
+    int64_t load_ns = 0;        // how long the value took to load (XFetch)
+  };
+
+  /// Like get(), but also reports an expired entry still inside its grace
+  /// window (state stale, value copied). Counts a hit only when fresh.
+  lookup_result lookup(std::string_view key, std::string& out) const;
+
   shard_stats stats() const;
 
   index_sizes indexes() const;
@@ -126,6 +146,27 @@ public:
   /// Returns false if `dependent` has no live entry (nothing recorded).
   bool attach_parent(std::string_view dependent, const std::string& parent);
 
+  // -- fills ------------------------------------------------------------------
+
+  /// Registers a fill of `key` and returns its id; replaces any earlier fill
+  /// of the key (whose completion will then be refused).
+  uint64_t begin_fill(std::string_view key);
+
+  /// Installs a loaded value iff fill `id` of `key` is still current: no
+  /// invalidation reached the key, and none of `tags` was invalidated, since
+  /// begin_fill. The fill ends either way. `grace_ns` keeps the entry for
+  /// stale reads that long after `expires_ns`.
+  bool complete_fill(std::string_view key, uint64_t id, std::string value,
+                     int64_t expires_ns, int64_t grace_ns,
+                     std::vector<std::string> tags, uint64_t version,
+                     int64_t load_ns);
+
+  /// Ends fill `id` of `key` without installing anything.
+  void cancel_fill(std::string_view key, uint64_t id);
+
+  /// Number of fills in flight (bounded by the lock manager).
+  size_t fills() const;
+
   /// Frees at most `budget` entries: first those of invalidated tags, then
   /// expired ones whose bucket is due at `now_ns`. Returns true if such work
   /// remains (call again soon).
@@ -153,6 +194,7 @@ private:
   void unlink(entry& e);
   void remove(map_type::iterator it);
   int64_t tick_of(int64_t expires_ns) const noexcept;
+  static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
   void schedule(entry& e);
   void unschedule(entry& e);
   void queue_push(entry& e);
@@ -163,6 +205,10 @@ private:
   void unlink_tags(entry& e);
   bool alive(const entry& e, int64_t now) const noexcept;
   size_t reclaim_dead_tags(size_t budget);
+  void cancel_fills_of(std::string_view key);
+  uint64_t install(std::string_view key, std::string value, int64_t expires_ns,
+                   int64_t grace_ns, std::vector<std::string> tags,
+                   uint64_t version, int64_t load_ns);
 
   limits lim_;
   const time_source* clock_;
@@ -183,6 +229,17 @@ private:
     tags_;
   std::deque<std::unique_ptr<tag_state>> dead_tags_;
   size_t tag_links_ = 0;
+  // Fills in flight: key -> (fill id, tag epoch at begin_fill).
+  struct fill_state {
+    uint64_t id;
+    uint64_t tag_epoch;
+  };
+  std::unordered_map<std::string, fill_state, string_hash, std::equal_to<>>
+    fills_;
+  uint64_t next_fill_ = 1;
+  // Bumped by every tag invalidation: a tagged fill that began before it
+  // might carry a tag that was invalidated meanwhile, so it is refused.
+  uint64_t tag_epoch_ = 0;
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
   // Counters, readable without the lock.

@@ -163,6 +163,7 @@ TEST_CASE("the sweep timer reclaims expired entries without any real waiting",
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(n.listener(), caf::exit_reason::user_shutdown);
   caf::anon_send_exit(n.bus(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(n.lock_manager(), caf::exit_reason::user_shutdown);
   sched.run();
   n.stop();
 }

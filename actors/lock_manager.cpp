@@ -1,0 +1,363 @@
+#include "cachebus/actors/lock_manager.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/time_source.hpp"
+
+namespace cachebus {
+
+namespace {
+
+struct acquire_waiter {
+  caf::typed_response_promise<acquire_reply> promise;
+  caf::strong_actor_ptr who;
+};
+
+struct fetch_waiter {
+  caf::typed_response_promise<std::string> promise;
+  loader_actor loader;
+  fetch_options opts;
+};
+
+// One key being loaded.
+struct lock_entry {
+  uint64_t token = 0;
+  uint64_t fill = 0;
+  caf::actor_addr owner;
+  // Set when the load runs inside the lock manager (fetch from an actor).
+  bool actor_path = false;
+  loader_actor loader;
+  fetch_options opts;
+  int64_t started_ns = 0;
+  int reloads = 0;
+  std::deque<acquire_waiter> acquirers;
+  std::deque<fetch_waiter> fetchers;
+
+  size_t waiters() const {
+    return acquirers.size() + fetchers.size();
+  }
+};
+
+struct lock_state {
+  std::shared_ptr<local_cache> cache;
+  node_options opts;
+  std::shared_ptr<time_source> clk;
+  std::unordered_map<std::string, lock_entry> locks;
+  std::unordered_map<caf::actor_addr, size_t> monitored;
+  uint64_t next_token = 1;
+  lock_stats stats;
+  static inline const char* name = "cachebus.lock_manager";
+};
+
+using lm_ptr = lock_manager_actor::stateful_pointer<lock_state>;
+
+void watch(lm_ptr self, const caf::actor_addr& who) {
+  if (!who)
+    return;
+  if (self->state.monitored[who]++ == 0)
+    self->monitor(who);
+}
+
+void unwatch(lm_ptr self, const caf::actor_addr& who) {
+  if (!who)
+    return;
+  auto i = self->state.monitored.find(who);
+  if (i == self->state.monitored.end())
+    return;
+  if (--i->second == 0) {
+    self->demonitor(who);
+    self->state.monitored.erase(i);
+  }
+}
+
+void start_actor_load(lm_ptr self, const std::string& key);
+
+// Delivers `value` to every waiter of `key` and forgets the lock.
+void finish(lm_ptr self, const std::string& key, const std::string& value) {
+  auto& st = self->state;
+  auto i = st.locks.find(key);
+  if (i == st.locks.end())
+    return;
+  auto entry = std::move(i->second);
+  st.locks.erase(i);
+  unwatch(self, entry.owner);
+  for (auto& w : entry.acquirers) {
+    acquire_reply r;
+    r.outcome = acquire_reply::value;
+    r.val = value;
+    w.promise.deliver(std::move(r));
+  }
+  for (auto& w : entry.fetchers)
+    w.promise.deliver(value);
+  st.stats.served += entry.waiters();
+}
+
+// The holder of `key` failed: by policy, pass the error on or let the first
+// waiter load.
+void failed(lm_ptr self, const std::string& key, caf::error err) {
+  auto& st = self->state;
+  auto i = st.locks.find(key);
+  if (i == st.locks.end())
+    return;
+  auto& entry = i->second;
+  st.cache->table_for(key).cancel_fill(key, entry.fill);
+  unwatch(self, entry.owner);
+  entry.owner = nullptr;
+  ++st.stats.failures;
+  if (entry.actor_path && !entry.fetchers.empty()) {
+    // The fetcher whose loader failed gets that failure; a retry uses the
+    // next waiter's loader, so a dead loader cannot loop.
+    entry.fetchers.front().promise.deliver(err);
+    entry.fetchers.pop_front();
+  }
+  bool retry = st.opts.loader_error_retry && entry.waiters() > 0;
+  if (!retry) {
+    auto dead = std::move(entry);
+    st.locks.erase(i);
+    for (auto& w : dead.acquirers)
+      w.promise.deliver(err);
+    for (auto& w : dead.fetchers)
+      w.promise.deliver(err);
+    return;
+  }
+  entry.token = st.next_token++;
+  entry.fill = st.cache->table_for(key).begin_fill(key);
+  entry.reloads = 0;
+  if (!entry.acquirers.empty()) {
+    // A blocked caller becomes the loader.
+    auto w = std::move(entry.acquirers.front());
+    entry.acquirers.pop_front();
+    entry.actor_path = false;
+    entry.owner = caf::actor_cast<caf::actor_addr>(w.who);
+    watch(self, entry.owner);
+    acquire_reply r;
+    r.outcome = acquire_reply::load;
+    r.token = entry.token;
+    r.fill = entry.fill;
+    self->delayed_send(self, st.opts.lease_timeout, lease_atom_v, key,
+                       entry.token);
+    ++st.stats.grants;
+    w.promise.deliver(std::move(r));
+    return;
+  }
+  // Only actor fetchers wait: the first one's loader runs next.
+  entry.actor_path = true;
+  entry.loader = entry.fetchers.front().loader;
+  entry.opts = entry.fetchers.front().opts;
+  start_actor_load(self, key);
+}
+
+// Runs the load of `key` through its loader actor (fetch from an actor).
+void start_actor_load(lm_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto& entry = st.locks[key];
+  entry.owner = caf::actor_cast<caf::actor_addr>(entry.loader);
+  watch(self, entry.owner);
+  entry.started_ns = st.clk->now_ns();
+  auto token = entry.token;
+  ++st.stats.grants;
+  self->request(entry.loader, st.opts.lease_timeout, load_atom_v, key)
+    .then(
+      [=](loaded& x) {
+        auto& st = self->state;
+        auto i = st.locks.find(key);
+        if (i == st.locks.end() || i->second.token != token)
+          return; // released meanwhile (owner died, lease ran out)
+        auto& e = i->second;
+        auto expiry = st.opts.expiry_for(e.opts.ttl, st.clk->now_ns());
+        if (!expiry) {
+          failed(self, key, std::move(expiry.error()));
+          return;
+        }
+        auto grace = std::max(e.opts.stale_while_revalidate,
+                              e.opts.stale_if_error);
+        auto& table = st.cache->table_for(key);
+        if (table.complete_fill(key, e.fill, x.value, *expiry, grace.count(),
+                                e.opts.tags, x.version,
+                                st.clk->now_ns() - e.started_ns)
+            || e.reloads > 0) {
+          finish(self, key, x.value);
+          return;
+        }
+        // Invalidated while loading: what we read may be stale. Load once
+        // more; the waiters get that fresh value.
+        ++st.stats.stale_fills;
+        ++e.reloads;
+        unwatch(self, e.owner);
+        e.token = st.next_token++;
+        e.fill = table.begin_fill(key);
+        start_actor_load(self, key);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        auto i = st.locks.find(key);
+        if (i == st.locks.end() || i->second.token != token)
+          return;
+        if (err == caf::sec::request_timeout) {
+          ++st.stats.expired;
+          err = make_error(errc::lease_expired,
+                           "loader of \"" + key + "\" did not answer within "
+                           "cachebus.lease-timeout");
+        } else if (err.category() != error_category) {
+          err = make_error(errc::load_failed, "loader of \"" + key
+                                                + "\" failed: "
+                                                + caf::to_string(err));
+        }
+        failed(self, key, std::move(err));
+      });
+}
+
+lock_manager_actor::behavior_type
+lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
+                  node_options opts, std::shared_ptr<time_source> clk) {
+  self->state.cache = std::move(cache);
+  self->state.opts = opts;
+  self->state.clk = std::move(clk);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    st.monitored.erase(dm.source);
+    std::vector<std::string> orphaned;
+    for (auto& [key, entry] : st.locks)
+      if (entry.owner == dm.source)
+        orphaned.push_back(key);
+    for (auto& key : orphaned) {
+      ++st.stats.owner_deaths;
+      // The monitor is gone already; don't demonitor it again.
+      st.locks[key].owner = nullptr;
+      failed(self, key,
+             make_error(errc::load_failed,
+                        "the loader of \"" + key + "\" died before it "
+                        "finished"));
+    }
+  });
+  return {
+    [=](acquire_atom, acquire_request& req) -> caf::result<acquire_reply> {
+      auto& st = self->state;
+      if (auto err = st.opts.check_key(req.key))
+        return err;
+      auto& table = st.cache->table_for(req.key);
+      if (!req.refresh) {
+        // The value may have been installed after the caller missed.
+        std::string value;
+        if (table.get(req.key, value)) {
+          acquire_reply r;
+          r.outcome = acquire_reply::value;
+          r.val = std::move(value);
+          return r;
+        }
+      }
+      auto i = st.locks.find(req.key);
+      if (i != st.locks.end()) {
+        if (!req.wait)
+          return acquire_reply{};
+        if (i->second.waiters() >= st.opts.max_waiters) {
+          ++st.stats.rejected;
+          return make_error(errc::too_many_waiters,
+                            std::to_string(i->second.waiters())
+                              + " callers already wait for \"" + req.key
+                              + "\" (cachebus.max-waiters)");
+        }
+        ++st.stats.waits;
+        auto rp = self->make_response_promise<acquire_reply>();
+        i->second.acquirers.push_back({rp, self->current_sender()});
+        return rp;
+      }
+      auto& entry = st.locks[req.key];
+      entry.token = st.next_token++;
+      entry.fill = table.begin_fill(req.key);
+      entry.owner = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      watch(self, entry.owner);
+      self->delayed_send(self, st.opts.lease_timeout, lease_atom_v, req.key,
+                         entry.token);
+      ++st.stats.grants;
+      acquire_reply r;
+      r.outcome = acquire_reply::load;
+      r.token = entry.token;
+      r.fill = entry.fill;
+      return r;
+    },
+    [=](release_atom, const std::string& key, uint64_t token,
+        const std::string& value) {
+      auto i = self->state.locks.find(key);
+      if (i != self->state.locks.end() && i->second.token == token)
+        finish(self, key, value);
+    },
+    [=](fail_atom, const std::string& key, uint64_t token, caf::error& err) {
+      auto i = self->state.locks.find(key);
+      if (i != self->state.locks.end() && i->second.token == token)
+        failed(self, key, std::move(err));
+    },
+    [=](fetch_atom, const std::string& key, loader_actor& loader,
+        fetch_options& fo) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (auto err = st.opts.check_key(key))
+        return err;
+      if (auto err = st.opts.check_tags(fo.tags))
+        return err;
+      if (!loader)
+        return make_error(errc::invalid_argument, "fetch needs a loader");
+      std::string value;
+      if (st.cache->table_for(key).get(key, value))
+        return value;
+      auto i = st.locks.find(key);
+      if (i != st.locks.end() && i->second.waiters() >= st.opts.max_waiters) {
+        ++st.stats.rejected;
+        return make_error(errc::too_many_waiters,
+                          "too many callers wait for \"" + key + "\"");
+      }
+      auto rp = self->make_response_promise<std::string>();
+      if (i != st.locks.end()) {
+        ++st.stats.waits;
+        i->second.fetchers.push_back({rp, std::move(loader), std::move(fo)});
+        return rp;
+      }
+      auto& entry = st.locks[key];
+      entry.token = st.next_token++;
+      entry.fill = st.cache->table_for(key).begin_fill(key);
+      entry.actor_path = true;
+      entry.loader = loader;
+      entry.opts = fo;
+      entry.fetchers.push_back({rp, std::move(loader), std::move(fo)});
+      start_actor_load(self, key);
+      return rp;
+    },
+    [=](lease_atom, const std::string& key, uint64_t token) {
+      auto& st = self->state;
+      auto i = st.locks.find(key);
+      if (i == st.locks.end() || i->second.token != token
+          || i->second.actor_path)
+        return;
+      ++st.stats.expired;
+      failed(self, key,
+             make_error(errc::lease_expired,
+                        "the loader of \"" + key + "\" held it longer than "
+                        "cachebus.lease-timeout"));
+    },
+    [=](stats_atom) {
+      auto& st = self->state;
+      auto s = st.stats;
+      s.held = st.locks.size();
+      s.waiting = 0;
+      for (auto& kv : st.locks)
+        s.waiting += kv.second.waiters();
+      return s;
+    },
+  };
+}
+
+} // namespace
+
+lock_manager_actor spawn_lock_manager(caf::actor_system& sys,
+                                      std::shared_ptr<local_cache> cache,
+                                      node_options opts,
+                                      std::shared_ptr<time_source> clk) {
+  return sys.spawn(lock_manager_impl, std::move(cache), std::move(opts),
+                   std::move(clk));
+}
+
+} // namespace cachebus

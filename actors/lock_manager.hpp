@@ -1,0 +1,55 @@
+// The lock manager: single-flight loading (stampede prevention). For each key
+// it grants the right to load to one caller at a time; every other caller
+// waits on a response promise and is woken by a message carrying the value,
+// never by polling. The holder is monitored: if it dies the key is released
+// at once; a lease timeout bounds a hung loader; a failed load releases the
+// key, and by cachebus.loader-error its waiters either get the error
+// ("propagate") or one of them loads next ("retry"). Waiters per key are
+// bounded (too_many_waiters). Fills are registered in the shard table, so a
+// value loaded before an invalidation of its key is never installed.
+//
+// Protocol:
+//   acquire(acquire_request)             -> acquire_reply (load|value|busy)
+//   release(key, token, value)           -  holder loaded and installed value
+//   fail(key, token, error)              -  holder's load failed
+//   fetch(key, loader_actor, options)    -> value: the whole cycle for actors;
+//                                           the lock manager asks the loader
+//   lease(key, token)                    -  internal lease timer
+//   stats()                              -> lock_stats
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "caf/typed_actor.hpp"
+
+#include "cachebus/actors/fetch_options.hpp"
+#include "cachebus/actors/local_cache.hpp"
+#include "cachebus/actors/lock_messages.hpp"
+#include "cachebus/actors/options.hpp"
+#include "cachebus/actors/type_ids.hpp"
+
+namespace cachebus {
+
+class time_source;
+
+/// An actor that loads values for the lock manager's fetch: (load, key) ->
+/// loaded value or error. Blocking I/O belongs in a detached actor.
+using loader_actor
+  = caf::typed_actor<caf::replies_to<load_atom, std::string>::with<loaded>>;
+
+using lock_manager_actor = caf::typed_actor<
+  caf::replies_to<acquire_atom, acquire_request>::with<acquire_reply>,
+  caf::reacts_to<release_atom, std::string, uint64_t, std::string>,
+  caf::reacts_to<fail_atom, std::string, uint64_t, caf::error>,
+  caf::replies_to<fetch_atom, std::string, loader_actor,
+                  fetch_options>::with<std::string>,
+  caf::reacts_to<lease_atom, std::string, uint64_t>,
+  caf::replies_to<stats_atom>::with<lock_stats>>;
+
+lock_manager_actor spawn_lock_manager(caf::actor_system& sys,
+                                      std::shared_ptr<local_cache> cache,
+                                      node_options opts,
+                                      std::shared_ptr<time_source> clk);
+
+} // namespace cachebus

@@ -1,0 +1,469 @@
+// Cache-aside with single flight: one load per key however many callers miss
+// at once, no stale fill after an invalidation, failing, dying and hanging
+// loaders, stale-while-revalidate, stale-if-error and XFetch early refresh.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <latch>
+#include <mutex>
+#include <thread>
+
+#include "caf/scoped_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "cachebus/actors/config.hpp"
+#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node.hpp"
+
+using namespace cachebus;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A one-shot gate: wait() blocks until open().
+class gate {
+public:
+  void open() {
+    std::lock_guard<std::mutex> g{mtx_};
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::seconds bound = 30s) {
+    std::unique_lock<std::mutex> g{mtx_};
+    return cv_.wait_for(g, bound, [this] { return open_; });
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+struct fixture {
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<time_source> clk = std::make_shared<time_source>();
+  std::unique_ptr<node> n;
+
+  explicit fixture(bool manual_clock = false,
+                   std::function<void(node_options&)> tweak = nullptr) {
+    if (manual_clock)
+      clk->make_manual();
+    node_options opts;
+    opts.shards = 2;
+    if (tweak)
+      tweak(opts);
+    node_setup setup;
+    setup.clock = clk;
+    auto started = node::start(sys, opts, std::move(setup));
+    REQUIRE(started);
+    n = std::move(*started);
+  }
+
+  lock_stats locks() {
+    caf::scoped_actor self{sys};
+    lock_stats out;
+    self->request(n->lock_manager(), 5s, stats_atom_v)
+      .receive([&](lock_stats& s) { out = s; }, [](caf::error&) {});
+    return out;
+  }
+
+  // Waits (bounded) until `count` callers wait on the lock manager.
+  bool waiters_reach(uint64_t count) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (locks().waiting < count)
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
+    return true;
+  }
+};
+
+struct fixture_manual : fixture {
+  fixture_manual() : fixture(true) {
+    // nop
+  }
+};
+
+} // namespace
+
+TEST_CASE("a thousand concurrent fetches of a cold key run a 20 ms loader "
+          "once",
+          "[fetch][stampede]") {
+  fixture f;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    ++runs;
+    std::this_thread::sleep_for(20ms); // the loader's own work, not a wait
+    return loaded{"the value"};
+  };
+  constexpr int callers = 1000;
+  std::latch start{callers};
+  std::atomic<int> right{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < callers; ++i)
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      auto v = f.n->fetch("cold", loader);
+      if (v && *v == "the value")
+        ++right;
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(runs == 1);
+  CHECK(right == callers);
+  auto s = f.locks();
+  CHECK(s.grants == 1);
+  CHECK(s.held == 0);
+  CHECK(s.waiting == 0);
+}
+
+TEST_CASE_METHOD(fixture, "a hit never calls the loader", "[fetch]") {
+  REQUIRE(n->set("k", "cached"));
+  int runs = 0;
+  auto v = n->fetch("k", [&](const std::string&) -> caf::expected<loaded> {
+    ++runs;
+    return loaded{"loaded"};
+  });
+  REQUIRE(v);
+  CHECK(*v == "cached");
+  CHECK(runs == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a loader that throws releases the key and its waiters get "
+                 "the error",
+                 "[fetch][failure]") {
+  gate go;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (++runs == 1) {
+      go.wait();
+      throw std::runtime_error("database on fire");
+    }
+    return loaded{"second try"};
+  };
+  caf::expected<std::string> first{std::string{}}, second{std::string{}};
+  std::thread owner{[&] { first = n->fetch("k", loader); }};
+  REQUIRE(waiters_reach(0));
+  while (locks().held == 0)
+    std::this_thread::yield();
+  std::thread waiter{[&] { second = n->fetch("k", loader); }};
+  REQUIRE(waiters_reach(1));
+  go.open();
+  owner.join();
+  waiter.join();
+  REQUIRE_FALSE(first);
+  CHECK(is(first.error(), errc::load_failed));
+  CHECK_THAT(describe(first.error()), Catch::Contains("database on fire"));
+  REQUIRE_FALSE(second);
+  CHECK(is(second.error(), errc::load_failed));
+  CHECK(runs == 1);
+  // The key is free again: the next fetch loads.
+  CHECK(*n->fetch("k", loader) == "second try");
+}
+
+TEST_CASE("with loader-error=retry a waiter loads after the first loader "
+          "failed",
+          "[fetch][failure]") {
+  fixture f{false, [](node_options& o) { o.loader_error_retry = true; }};
+  gate go;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (++runs == 1) {
+      go.wait();
+      return make_error(errc::load_failed, "first attempt fails");
+    }
+    return loaded{"from the waiter"};
+  };
+  caf::expected<std::string> first{std::string{}}, second{std::string{}};
+  std::thread owner{[&] { first = f.n->fetch("k", loader); }};
+  while (f.locks().held == 0)
+    std::this_thread::yield();
+  std::thread waiter{[&] { second = f.n->fetch("k", loader); }};
+  REQUIRE(f.waiters_reach(1));
+  go.open();
+  owner.join();
+  waiter.join();
+  CHECK_FALSE(first);
+  REQUIRE(second);
+  CHECK(*second == "from the waiter");
+  CHECK(runs == 2);
+}
+
+TEST_CASE("a loader that hangs past its lease releases the key to its "
+          "waiters",
+          "[fetch][lease]") {
+  fixture f{false, [](node_options& o) { o.lease_timeout = 200ms; }};
+  gate go;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (++runs == 1)
+      go.wait(); // hangs until the test lets it go
+    return loaded{"late"};
+  };
+  caf::expected<std::string> second{std::string{}};
+  std::thread owner{[&] { (void) f.n->fetch("k", loader); }};
+  while (f.locks().held == 0)
+    std::this_thread::yield();
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread waiter{[&] { second = f.n->fetch("k", loader); }};
+  waiter.join();
+  auto waited = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(second);
+  CHECK(is(second.error(), errc::lease_expired));
+  CHECK(waited < 10s); // released by the lease, not by the hung loader
+  go.open();
+  owner.join();
+  CHECK(f.locks().expired == 1);
+  CHECK(f.locks().held == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "an invalidation during a load keeps the stale value out and "
+                 "every caller gets the reloaded one",
+                 "[fetch][stale-fill]") {
+  gate started, go;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (++runs == 1) {
+      started.open();
+      go.wait();
+      return loaded{"read before the invalidation"};
+    }
+    return loaded{"read after the invalidation"};
+  };
+  caf::expected<std::string> first{std::string{}}, second{std::string{}};
+  std::thread owner{[&] { first = n->fetch("user:1", loader); }};
+  REQUIRE(started.wait());
+  std::thread waiter{[&] { second = n->fetch("user:1", loader); }};
+  REQUIRE(waiters_reach(1));
+  REQUIRE(n->invalidate({"user:1"})); // lands while the load is in flight
+  go.open();
+  owner.join();
+  waiter.join();
+  CHECK(runs == 2);
+  CHECK(*first == "read after the invalidation");
+  CHECK(*second == "read after the invalidation");
+  CHECK(*n->get("user:1") == "read after the invalidation");
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a tag invalidation during a load keeps a tagged stale value "
+                 "out",
+                 "[fetch][stale-fill]") {
+  gate started, go;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (++runs == 1) {
+      started.open();
+      go.wait();
+      return loaded{"old"};
+    }
+    return loaded{"new"};
+  };
+  fetch_options fo;
+  fo.tags = {"post:9"};
+  caf::expected<std::string> got{std::string{}};
+  std::thread owner{[&] { got = n->fetch("post:9:html", loader, fo); }};
+  REQUIRE(started.wait());
+  REQUIRE(n->invalidate_tag("post:9"));
+  go.open();
+  owner.join();
+  CHECK(*got == "new");
+  CHECK(*n->get("post:9:html") == "new");
+}
+
+TEST_CASE_METHOD(fixture_manual,
+                 "stale-while-revalidate serves the old value while one "
+                 "caller refreshes",
+                 "[fetch][swr]") {
+  fetch_options fo;
+  fo.ttl = 10s;
+  fo.stale_while_revalidate = 5s;
+  std::atomic<int> runs{0};
+  gate refreshing, go;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    auto r = ++runs;
+    if (r == 2) {
+      refreshing.open();
+      go.wait();
+    }
+    return loaded{"v" + std::to_string(r)};
+  };
+  REQUIRE(*n->fetch("k", loader, fo) == "v1");
+  clk->advance(11s); // expired, inside the 5 s window
+  CHECK_FALSE(n->get("k")); // plain reads never see an expired entry
+  caf::expected<std::string> refreshed{std::string{}};
+  std::thread refresher{[&] { refreshed = n->fetch("k", loader, fo); }};
+  REQUIRE(refreshing.wait());
+  // Meanwhile everyone else gets the old value without waiting.
+  for (int i = 0; i < 10; ++i)
+    CHECK(*n->fetch("k", loader, fo) == "v1");
+  go.open();
+  refresher.join();
+  CHECK(*refreshed == "v2");
+  CHECK(*n->get("k") == "v2");
+  // Past the window a caller waits for a real load.
+  clk->advance(16s);
+  CHECK(*n->fetch("k", loader, fo) == "v3");
+  CHECK(runs == 3);
+}
+
+TEST_CASE_METHOD(fixture_manual,
+                 "stale-if-error serves the old value only within its window",
+                 "[fetch][sie]") {
+  fetch_options fo;
+  fo.ttl = 10s;
+  fo.stale_if_error = 30s;
+  bool fail = false;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (fail)
+      return make_error(errc::load_failed, "store down");
+    return loaded{"good"};
+  };
+  REQUIRE(*n->fetch("k", loader, fo) == "good");
+  fail = true;
+  clk->advance(15s);
+  auto v = n->fetch("k", loader, fo);
+  REQUIRE(v);
+  CHECK(*v == "good");
+  clk->advance(30s); // 45 s after the load: beyond ttl + window
+  auto e = n->fetch("k", loader, fo);
+  REQUIRE_FALSE(e);
+  CHECK(is(e.error(), errc::load_failed));
+}
+
+TEST_CASE_METHOD(fixture_manual, "XFetch refreshes a hot key before it expires",
+                 "[fetch][xfetch]") {
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    clk->advance(5s); // the load takes 5 s of (manual) time
+    return loaded{"v" + std::to_string(++runs)};
+  };
+  fetch_options fo;
+  fo.ttl = 60s;
+  REQUIRE(*n->fetch("k", loader, fo) == "v1");
+  clk->advance(58s); // 2 s before expiry
+  // Without XFetch nothing refreshes before expiry.
+  for (int i = 0; i < 200; ++i)
+    REQUIRE(n->fetch("k", loader, fo));
+  CHECK(runs == 1);
+  // With beta = 1 and a 5 s load, a refresh 2 s before expiry is all but
+  // certain among 200 reads (each refreshes with probability e^-0.4).
+  fo.beta = 1;
+  for (int i = 0; i < 200 && runs == 1; ++i)
+    REQUIRE(n->fetch("k", loader, fo));
+  CHECK(runs == 2);
+  CHECK(*n->get("k") == "v2");
+}
+
+TEST_CASE("callers beyond the waiter bound are refused",
+                 "[fetch][bounds]") {
+  fixture f{false, [](node_options& o) { o.max_waiters = 2; }};
+  gate go;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    go.wait();
+    return loaded{"v"};
+  };
+  std::vector<std::thread> ts;
+  std::vector<caf::expected<std::string>> results(3, std::string{});
+  ts.emplace_back([&] { results[0] = f.n->fetch("k", loader); });
+  while (f.locks().held == 0)
+    std::this_thread::yield();
+  ts.emplace_back([&] { results[1] = f.n->fetch("k", loader); });
+  ts.emplace_back([&] { results[2] = f.n->fetch("k", loader); });
+  REQUIRE(f.waiters_reach(2));
+  auto extra = f.n->fetch("k", loader);
+  REQUIRE_FALSE(extra);
+  CHECK(is(extra.error(), errc::too_many_waiters));
+  go.open();
+  for (auto& t : ts)
+    t.join();
+  for (auto& r : results)
+    CHECK(*r == "v");
+}
+
+TEST_CASE_METHOD(fixture, "bad fetch input is refused and loads nothing",
+                 "[fetch][errors]") {
+  int runs = 0;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    ++runs;
+    return loaded{std::string((8 << 20) + 1, 'x')};
+  };
+  CHECK(is(n->fetch("", loader).error(), errc::invalid_key));
+  fetch_options neg;
+  neg.ttl = -1s;
+  CHECK(is(n->fetch("k", loader, neg).error(), errc::invalid_ttl));
+  CHECK(is(n->fetch("k", nullptr).error(), errc::invalid_argument));
+  CHECK(runs == 0);
+  // An oversized loaded value fails the load and caches nothing.
+  CHECK(is(n->fetch("k", loader).error(), errc::value_too_large));
+  CHECK_FALSE(n->get("k"));
+  CHECK(locks().held == 0);
+}
+
+namespace {
+
+loader_actor::behavior_type counting_loader(loader_actor::pointer,
+                                            std::shared_ptr<std::atomic<int>>
+                                              runs) {
+  return {
+    [=](load_atom, const std::string& key) {
+      ++*runs;
+      return loaded{"loaded " + key, 42};
+    },
+  };
+}
+
+loader_actor::behavior_type dying_loader(loader_actor::pointer self,
+                                         caf::unit_t) {
+  return {
+    [=](load_atom, const std::string&) -> caf::result<loaded> {
+      self->quit(); // the owner of the load dies mid-load
+      return caf::delegated<loaded>{};
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture,
+                 "actors fetch through the lock manager and one load serves "
+                 "them all",
+                 "[fetch][actors]") {
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  auto loader = sys.spawn(counting_loader, runs);
+  caf::scoped_actor self{sys};
+  constexpr int requests = 50;
+  for (int i = 0; i < requests; ++i)
+    self->send(n->lock_manager(), fetch_atom_v, std::string{"actor-key"},
+               loader, fetch_options{});
+  int answers = 0;
+  self->receive_for(answers, requests)([&](const std::string& v) {
+    CHECK(v == "loaded actor-key");
+  });
+  CHECK(*runs == 1);
+  CHECK(*n->get("actor-key") == "loaded actor-key");
+  self->send_exit(loader, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a loader actor that dies releases its key at once",
+          "[fetch][actors][failure]") {
+  fixture f{false, [](node_options& o) {
+              o.lease_timeout = 30s;
+              o.request_timeout = 30s;
+            }};
+  auto loader = f.sys.spawn(dying_loader, caf::unit);
+  caf::scoped_actor self{f.sys};
+  auto t0 = std::chrono::steady_clock::now();
+  caf::error got;
+  self->request(f.n->lock_manager(), 20s, fetch_atom_v, std::string{"k"},
+                loader, fetch_options{})
+    .receive([](const std::string&) { FAIL("a dead loader produced a value"); },
+             [&](caf::error& err) { got = err; });
+  CHECK(is(got, errc::load_failed));
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s); // not the 30 s lease
+  CHECK(f.locks().owner_deaths == 1);
+  CHECK(f.locks().held == 0);
+}
