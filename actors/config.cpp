@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "caf/io/middleman.hpp"
+
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/type_ids.hpp"
@@ -11,6 +13,9 @@
 namespace cachebus {
 
 config::config() {
+  // The middleman carries the cluster bridge; loaded always so that any
+  // node can join a cluster.
+  load<caf::io::middleman>();
   caf::config_option_adder{custom_options_, "cachebus"}
     .add<size_t>("shards", "number of cache shards (default: core count)")
     .add<caf::timespan>("default-ttl", "TTL of writes that name none (5min)")
@@ -30,6 +35,15 @@ config::config() {
     .add<caf::timespan>("lease-timeout",
                         "longest one loader may hold a key (5s)")
     .add<size_t>("max-waiters", "most callers waiting for one key (10000)")
+    .add<bool>("cluster", "link this node's bus to other nodes (false)")
+    .add<std::string>("listen-host", "cluster listen address (127.0.0.1)")
+    .add<uint16_t>("listen-port", "cluster listen port (0: any free port)")
+    .add<std::vector<std::string>>("seeds", "host:port of cluster members to "
+                                            "join through")
+    .add<caf::timespan>("heartbeat-interval",
+                        "cluster heartbeat period (500ms)")
+    .add<caf::timespan>("peer-timeout",
+                        "a silent peer is lost after this (3s)")
     .add<std::string>("loader-error",
                       "what waiters get when a load fails: propagate (the "
                       "error) or retry (one of them loads)")

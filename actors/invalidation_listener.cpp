@@ -61,6 +61,23 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
     [=](tag_invalidated& ev) { return handle(self, ev); },
     [=](keys_invalidated& ev) { return handle(self, ev); },
     [=](pattern_invalidated& ev) { return handle(self, ev); },
+    [=](peer_event& ev) {
+      auto& st = self->state;
+      bool drop = ev.kind == peer_event_kind::lost
+                  || ev.kind == peer_event_kind::gap
+                  || ev.kind == peer_event_kind::rejoined
+                  || (ev.kind == peer_event_kind::joined
+                      && ev.last_sequence > 0);
+      if (!drop)
+        return;
+      // Some of that peer's invalidations will never arrive: any entry may
+      // be stale, and so may any value being loaded right now.
+      ++st.stats.partitions;
+      st.stats.dropped += st.inv->drop_everything();
+      if (st.observer)
+        caf::anon_send(st.observer, applied_atom_v, ev.peer,
+                       ev.last_sequence);
+    },
     [=](observe_atom, caf::actor observer) {
       self->state.observer = std::move(observer);
     },

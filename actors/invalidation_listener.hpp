@@ -7,6 +7,9 @@
 //
 //   invalidated / tag_invalidated / keys_invalidated / pattern_invalidated
 //                          -> entries removed, or a cachebus error
+//   peer_event             -  the partition rule: after a peer was lost, left
+//                             a gap or rejoined, drop the whole local cache
+//                             (and every fill in flight)
 //   observe(actor)         -  after each event, send (applied, origin, seq)
 //   stats()                -> listener_stats
 #pragma once
@@ -18,6 +21,7 @@
 #include "cachebus/actors/event_source.hpp"
 #include "cachebus/actors/invalidator.hpp"
 #include "cachebus/actors/type_ids.hpp"
+#include "cachebus/bus/peer_event.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
@@ -27,6 +31,7 @@ using invalidation_listener_actor = caf::typed_actor<
   caf::replies_to<tag_invalidated>::with<uint64_t>,
   caf::replies_to<keys_invalidated>::with<uint64_t>,
   caf::replies_to<pattern_invalidated>::with<uint64_t>,
+  caf::reacts_to<peer_event>,
   caf::reacts_to<observe_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<listener_stats>>;
 

@@ -33,6 +33,11 @@ public:
   caf::expected<size_t> apply(const keys_invalidated& ev);
   caf::expected<size_t> apply(const pattern_invalidated& ev);
 
+  /// The partition rule: drops every entry and fill of this node.
+  size_t drop_everything() {
+    return cache_->clear();
+  }
+
   const rules& rule_set() const noexcept {
     return *rules_;
   }

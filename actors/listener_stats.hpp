@@ -16,12 +16,16 @@ struct listener_stats {
   uint64_t rejected = 0;
   /// Entries removed by applied events.
   uint64_t removed = 0;
+  /// Times the partition rule dropped the whole cache (peer lost, gap,
+  /// rejoined), and the entries it dropped.
+  uint64_t partitions = 0;
+  uint64_t dropped = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, listener_stats& x) {
   return f(caf::meta::type_name("cachebus::listener_stats"), x.applied, x.own,
-           x.rejected, x.removed);
+           x.rejected, x.removed, x.partitions, x.dropped);
 }
 
 } // namespace cachebus

@@ -61,6 +61,13 @@ size_t local_cache::invalidate_tag(std::string_view tag, uint64_t below) {
   return n;
 }
 
+size_t local_cache::clear() {
+  size_t n = 0;
+  for (auto& t : tables_)
+    n += t->clear();
+  return n;
+}
+
 node_stats local_cache::stats() const {
   node_stats result;
   for (auto& t : tables_) {

@@ -68,6 +68,9 @@ public:
   /// shards' sweeps.
   size_t invalidate_tag(std::string_view tag, uint64_t below = UINT64_MAX);
 
+  /// Drops every entry and every fill in flight on every shard.
+  size_t clear();
+
   node_stats stats() const;
 
   /// Sums of every shard's index sizes plus the graph's edges.

@@ -56,6 +56,17 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   // deterministic test coordinator.)
   caf::anon_send(bus, caf::subscribe_atom_v, std::string{all_cache_topics},
                  caf::actor_cast<caf::strong_actor_ptr>(n->listener_));
+  if (setup.cluster) {
+    setup.cluster->node = opts.name;
+    auto b = spawn_bridge(sys, bus, std::move(*setup.cluster));
+    if (!b) {
+      n->stop();
+      return make_error(errc::invalid_config,
+                        "cannot start the cluster bridge: "
+                          + caf::to_string(b.error()));
+    }
+    n->bridge_ = std::move(*b);
+  }
   return n;
 }
 
@@ -64,6 +75,18 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys) {
   if (!opts)
     return std::move(opts.error());
   node_setup setup;
+  auto& cfg = sys.config();
+  if (caf::get_or(cfg, "cachebus.cluster", false)) {
+    bridge_options b;
+    b.host = caf::get_or(cfg, "cachebus.listen-host", b.host);
+    b.port = caf::get_or(cfg, "cachebus.listen-port", b.port);
+    b.seeds = caf::get_or(cfg, "cachebus.seeds", b.seeds);
+    b.heartbeat_interval = caf::get_or(cfg, "cachebus.heartbeat-interval",
+                                       b.heartbeat_interval);
+    b.peer_timeout = caf::get_or(cfg, "cachebus.peer-timeout",
+                                 b.peer_timeout);
+    setup.cluster = std::move(b);
+  }
   auto path = caf::get_or(sys.config(), "cachebus.rules", std::string{});
   if (!path.empty()) {
     auto rs = rules::load(path);
@@ -83,6 +106,9 @@ void node::stop() {
     return;
   caf::scoped_actor self{sys_};
   std::vector<caf::actor> all;
+  // The bridge first: no more events from other nodes once we stop.
+  if (bridge_.actor)
+    all.push_back(bridge_.actor);
   for (auto& s : shards_)
     all.push_back(caf::actor_cast<caf::actor>(s));
   if (listener_)

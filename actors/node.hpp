@@ -34,6 +34,7 @@
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/rules.hpp"
 #include "cachebus/actors/shard.hpp"
+#include "cachebus/bus/bridge.hpp"
 #include "cachebus/bus/bus.hpp"
 
 namespace cachebus {
@@ -62,6 +63,10 @@ struct node_setup {
   /// The bus to join (e.g. one shared by several nodes in a process); by
   /// default the node spawns its own and stops it on stop().
   std::optional<bus_actor> bus;
+  /// Cluster mode: a bridge links this node's bus to the other nodes' (CAF
+  /// middleman; bridge.hpp). Its `node` name is set to the node's name.
+  /// REQUIRES: the middleman is loaded (cachebus::config does).
+  std::optional<bridge_options> cluster;
 };
 
 class node {
@@ -164,6 +169,16 @@ public:
     return source_->bus();
   }
 
+  /// The port this node's bridge listens on (cluster mode), else 0.
+  uint16_t cluster_port() const noexcept {
+    return bridge_.port;
+  }
+
+  /// The bridge (cluster mode), else an invalid handle.
+  const caf::actor& bridge() const noexcept {
+    return bridge_.actor;
+  }
+
   const invalidation_listener_actor& listener() const noexcept {
     return listener_;
   }
@@ -220,6 +235,7 @@ private:
   std::shared_ptr<invalidator> inv_;
   invalidation_listener_actor listener_;
   lock_manager_actor lock_manager_;
+  bridge_handle bridge_;
   bool owns_bus_ = false;
   std::atomic<bool> stopped_{false};
 };

@@ -93,6 +93,7 @@ record_cache::start(node& n, std::shared_ptr<stores::record_store> store,
     return make_error(errc::journal_error, j.error().to_string());
   rc->queue_ = std::make_shared<write_back_queue>(std::move(j).value(),
                                                   rc->opts_.max_queue);
+  bool replayed = !replay.unflushed.empty();
   rc->queue_->restore(std::move(replay.unflushed));
   write_back_flusher_setup setup;
   setup.queue = rc->queue_;
@@ -103,6 +104,7 @@ record_cache::start(node& n, std::shared_ptr<stores::record_store> store,
     self->flushed(w, v);
   };
   setup.opts = rc->opts_;
+  setup.flush_at_start = replayed;
   rc->flusher_ = spawn_write_back_flusher(n.system(), std::move(setup));
   return rc;
 }

@@ -324,6 +324,18 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   return n;
 }
 
+size_t shard_table::clear() {
+  std::unique_lock guard{mtx_};
+  fills_.clear();
+  ++tag_epoch_; // tagged fills that began before are refused too
+  size_t n = map_.size();
+  while (!map_.empty())
+    remove(map_.begin());
+  invalidations_.fetch_add(n, std::memory_order_relaxed);
+  bytes_pub_.store(bytes_, std::memory_order_relaxed);
+  return n;
+}
+
 bool shard_table::attach_parent(std::string_view dependent,
                                 const std::string& parent) {
   std::unique_lock guard{mtx_};

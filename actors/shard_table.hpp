@@ -142,6 +142,11 @@ public:
   /// Returns how many entries it invalidated.
   size_t invalidate_tag(std::string_view tag, uint64_t version = UINT64_MAX);
 
+  /// Removes every entry and cancels every fill in flight (the partition
+  /// rule: after events may have been lost, nothing cached can be trusted).
+  /// Returns how many entries were removed; counted as invalidations.
+  size_t clear();
+
   /// Marks the live entry `dependent` as depending on `parent` in the graph.
   /// Returns false if `dependent` has no live entry (nothing recorded).
   bool attach_parent(std::string_view dependent, const std::string& parent);

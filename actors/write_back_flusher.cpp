@@ -169,8 +169,11 @@ flusher(self_ptr self, write_back_flusher_setup setup) {
     self->state.drains.clear();
     self->quit(msg.reason);
   });
-  // Replayed writes go out at once; then on the timer.
-  self->send(self, wb_flush_atom_v);
+  // Replayed writes go out at once; then on the timer. (Decided by the
+  // spawner: this function runs later, on the actor's own thread, when
+  // callers may have queued writes already.)
+  if (st.setup.flush_at_start)
+    self->send(self, wb_flush_atom_v);
   self->delayed_send(self, st.setup.opts.flush_interval, wb_tick_atom_v);
   return {
     [self](wb_flush_atom) { flush(self); },

@@ -71,6 +71,8 @@ struct write_back_flusher_setup {
   /// Retires records itself when empty.
   flushed_fn on_flushed;
   write_back_options opts;
+  /// Flush once right away (the queue holds replayed writes).
+  bool flush_at_start = false;
 };
 
 /// REQUIRES: setup.queue, setup.store and setup.counters are set.

@@ -26,10 +26,10 @@ struct bus_state {
 
 using bus_pointer = bus_actor::stateful_pointer<bus_state>;
 
-// A reply to a plain send reaches the sender as an ordinary message, and one
-// the sender doesn't handle comes back as an error that would stop the bus
-// (or, an error reply, stop the sender): caf-0.17.md §8 pitfall 6. So the bus
-// answers requests only.
+// A reply to a plain send reaches the sender as an ordinary message. A sender
+// without a handler for it sends an error back, which would stop the bus; an
+// error reply would stop an event-based sender the same way (caf-0.17.md §8
+// pitfall 6). So the bus replies to requests only.
 template <class T>
 caf::result<T> reply(bus_pointer self, T value) {
   if (self->current_message_id().is_request())

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev catch2
   libsqlite3-dev libpq-dev postgresql
   curl
+  libcpp-httplib-dev redis-server libhiredis-dev
 )
 
 missing=()

@@ -1,0 +1,50 @@
+#include "cachebus/actors/node_frontend.hpp"
+
+#include "caf/typed_event_based_actor.hpp"
+
+namespace cachebus {
+
+namespace {
+
+template <class T>
+caf::result<uint64_t> count(caf::expected<T> x) {
+  if (!x)
+    return std::move(x.error());
+  return static_cast<uint64_t>(*x);
+}
+
+node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer,
+                                            node* n) {
+  return {
+    [=](caf::get_atom, const std::string& key) -> caf::result<std::string> {
+      auto v = n->get(key);
+      if (!v)
+        return std::move(v.error());
+      return std::move(*v);
+    },
+    [=](caf::put_atom, put_request& req) -> caf::result<uint64_t> {
+      set_options o;
+      o.ttl = req.ttl;
+      o.tags = std::move(req.tags);
+      o.version = req.version;
+      return count(n->set(req.key, std::move(req.value), o));
+    },
+    [=](invalidated& ev) {
+      return count(n->publish_invalidation(ev.resource, ev.id, ev.version));
+    },
+    [=](tag_invalidated& ev) { return count(n->invalidate_tag(ev.tag)); },
+    [=](keys_invalidated& ev) { return count(n->invalidate(ev.keys)); },
+    [=](pattern_invalidated& ev) {
+      return count(n->invalidate_pattern(ev.glob));
+    },
+    [=](stats_atom) { return n->stats().total; },
+  };
+}
+
+} // namespace
+
+node_frontend_actor spawn_node_frontend(caf::actor_system& sys, node* n) {
+  return sys.spawn(frontend, n);
+}
+
+} // namespace cachebus

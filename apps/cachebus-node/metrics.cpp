@@ -1,0 +1,147 @@
+#include "metrics.hpp"
+
+#include <sstream>
+
+#include "caf/scoped_actor.hpp"
+
+#include "cachebus/bus/bridge_stats.hpp"
+#include "cachebus/bus/bus_stats.hpp"
+
+namespace cachebus::app {
+
+namespace {
+
+class writer {
+public:
+  void family(const char* name, const char* type, const char* help) {
+    os_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' '
+        << type << '\n';
+  }
+  void sample(const char* name, uint64_t value, std::string labels = {}) {
+    os_ << name;
+    if (!labels.empty())
+      os_ << '{' << labels << '}';
+    os_ << ' ' << value << '\n';
+  }
+  std::string str() const {
+    return os_.str();
+  }
+
+private:
+  std::ostringstream os_;
+};
+
+std::string label(const char* k, const std::string& v) {
+  std::string out = k;
+  out += "=\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + '"';
+}
+
+template <class T, class Handle, class... Ts>
+bool ask(caf::actor_system& sys, const Handle& h, T& out, Ts&&... xs) {
+  if (!h)
+    return false;
+  bool ok = false;
+  caf::scoped_actor self{sys};
+  self->request(h, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+    .receive([&](T& x) {
+      out = std::move(x);
+      ok = true;
+    }, [](caf::error&) {});
+  return ok;
+}
+
+} // namespace
+
+std::string render_metrics(node& n) {
+  writer w;
+  auto st = n.stats();
+  auto shard_counter = [&](const char* name, const char* help,
+                           uint64_t shard_stats::*field, const char* type) {
+    w.family(name, type, help);
+    for (size_t i = 0; i < st.shards.size(); ++i)
+      w.sample(name, st.shards[i].*field, label("shard", std::to_string(i)));
+  };
+  shard_counter("cachebus_hits_total", "Reads answered from the cache.",
+                &shard_stats::hits, "counter");
+  shard_counter("cachebus_misses_total", "Reads that found no live entry.",
+                &shard_stats::misses, "counter");
+  shard_counter("cachebus_sets_total", "Entries written.", &shard_stats::sets,
+                "counter");
+  shard_counter("cachebus_evictions_total", "Entries evicted by capacity.",
+                &shard_stats::evictions, "counter");
+  shard_counter("cachebus_expirations_total",
+                "Expired entries reclaimed by the sweep.",
+                &shard_stats::expirations, "counter");
+  shard_counter("cachebus_invalidations_total", "Entries invalidated.",
+                &shard_stats::invalidations, "counter");
+  shard_counter("cachebus_entries", "Entries stored.", &shard_stats::entries,
+                "gauge");
+  shard_counter("cachebus_bytes", "Bytes charged to stored entries.",
+                &shard_stats::bytes, "gauge");
+  auto& sys = n.system();
+  lock_stats ls;
+  if (ask(sys, n.lock_manager(), ls, stats_atom_v)) {
+    w.family("cachebus_lock_grants_total", "counter", "Loads granted.");
+    w.sample("cachebus_lock_grants_total", ls.grants);
+    w.family("cachebus_lock_waits_total", "counter",
+             "Callers that waited for another caller's load.");
+    w.sample("cachebus_lock_waits_total", ls.waits);
+    w.family("cachebus_lock_failures_total", "counter", "Failed loads.");
+    w.sample("cachebus_lock_failures_total", ls.failures);
+    w.family("cachebus_lock_held", "gauge", "Keys being loaded now.");
+    w.sample("cachebus_lock_held", ls.held);
+    w.family("cachebus_lock_waiting", "gauge", "Callers waiting now.");
+    w.sample("cachebus_lock_waiting", ls.waiting);
+  }
+  listener_stats li;
+  if (ask(sys, n.listener(), li, stats_atom_v)) {
+    w.family("cachebus_events_applied_total", "counter",
+             "Invalidation events from other nodes applied here.");
+    w.sample("cachebus_events_applied_total", li.applied);
+    w.family("cachebus_events_rejected_total", "counter",
+             "Invalidation events refused as malformed or unknown.");
+    w.sample("cachebus_events_rejected_total", li.rejected);
+    w.family("cachebus_partitions_total", "counter",
+             "Times the partition rule dropped the cache.");
+    w.sample("cachebus_partitions_total", li.partitions);
+  }
+  bus_stats bs;
+  if (ask(sys, n.bus(), bs, bus_stats_atom_v)) {
+    w.family("cachebus_bus_published_total", "counter",
+             "Events published on this node's bus.");
+    w.sample("cachebus_bus_published_total", bs.published);
+    w.family("cachebus_bus_delivered_total", "counter",
+             "Deliveries to subscribers of this node's bus.");
+    w.sample("cachebus_bus_delivered_total", bs.delivered);
+  }
+  bridge_stats br;
+  if (n.bridge()
+      && ask(sys, caf::actor_cast<caf::actor>(n.bridge()), br,
+             bridge_stats_atom_v)) {
+    w.family("cachebus_cluster_events_out_total", "counter",
+             "Own events sent to peers.");
+    w.sample("cachebus_cluster_events_out_total", br.events_out);
+    w.family("cachebus_cluster_events_in_total", "counter",
+             "Peer events received.");
+    w.sample("cachebus_cluster_events_in_total", br.events_in);
+    w.family("cachebus_cluster_peer_up", "gauge",
+             "1 if the peer is connected, else 0.");
+    for (auto& p : br.peers)
+      w.sample("cachebus_cluster_peer_up",
+               p.state == peer_state::connected ? 1 : 0,
+               label("peer", p.name));
+  }
+  return w.str();
+}
+
+} // namespace cachebus::app

@@ -1,0 +1,74 @@
+// The bridge links this node's bus to the other nodes' buses over CAF's
+// middleman, in a full mesh: it forwards every event whose origin is this node
+// to every peer in session, once and in sequence order, and publishes peers'
+// events on the local bus (never onward: no loops). It reports peers on
+// peers_topic (peer_event.hpp) so the actor layer can apply the partition
+// rule. Its I/O is asynchronous; it never blocks a worker thread.
+#pragma once
+
+#include <cstdint>
+
+#include "caf/actor.hpp"
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "cachebus/bus/bridge_options.hpp"
+#include "cachebus/bus/bridge_protocol.hpp"
+#include "cachebus/bus/bridge_stats.hpp"
+#include "cachebus/bus/bus.hpp"
+#include "cachebus/bus/peer_event.hpp"
+
+namespace cachebus {
+
+/// A running bridge: the actor (published on `port`) and the port it bound.
+///
+/// Local interface of `actor` (besides the peer protocol of
+/// bridge_protocol.hpp, which only other bridges speak):
+///   (bridge_stats_atom) -> bridge_stats   requests only; a plain send gets
+///                                         no reply
+///   exit message                          stops it: it unpublishes its port,
+///                                         peers see it `lost`
+/// Events reach it from the bus (it subscribes to "cache:*"); do not send it
+/// events directly.
+///
+/// Rules, as peers see them:
+/// - Membership: dialing any member joins the cluster. The handshake carries
+///   the member list; a bridge dials every member it does not know, and sends
+///   its list to every peer whenever a session starts. A name already held by
+///   a connected peer, or the receiver's own name, is refused
+///   (`sec::invalid_argument`, the reason in the error's context).
+/// - Sequences: a bridge forwards its own events in sequence order (holding
+///   early ones up to reorder_timeout, see reorder_buffer.hpp) to every peer
+///   in session and to every bridge its hello is on the way to; the hello
+///   and its reply carry the sender's next sequence. Per peer and session,
+///   events are delivered in order; one at or below the last delivered is
+///   dropped as a duplicate; one beyond the next expected is delivered after
+///   a `gap` peer_event. Heartbeats and repeated handshakes carry the
+///   sender's next sequence, so a lost tail is a gap too. A new session
+///   (after a loss, or with a restarted peer's new incarnation) restarts
+///   tracking at the peer's announced sequence and publishes `rejoined`.
+/// - Liveness: a peer is `lost` when its bridge's down message arrives
+///   (`remote_link_unreachable` when the connection breaks) or when nothing
+///   arrived from it for peer_timeout (a hung peer: our own heartbeats, so
+///   CAF's middleman.heartbeat-interval is not needed). Lost peers are
+///   redialed with exponential backoff (forever, at most reconnect_max
+///   apart); a handshake or heartbeat from them ends the wait early.
+/// - Events published while a peer is not connected are not replayed to it;
+///   `lost`/`rejoined` on its side account for them.
+struct bridge_handle {
+  caf::actor actor;
+  uint16_t port = 0;
+};
+
+/// Checks `opts`, spawns the bridge, subscribes it to `local_bus` and
+/// publishes it on opts.host:opts.port. Returns the running bridge, or a
+/// clear error (invalid options, no middleman loaded, the port cannot be
+/// bound) after which nothing is left running. The bridge dials its seeds
+/// in the background; watch peers_topic or its stats to see them join.
+/// Blocks the calling thread while binding: call it from setup code, not
+/// from inside an actor. REQUIRES: the middleman module is loaded and the
+/// bus types are registered (add_bus_types) in `sys`.
+caf::expected<bridge_handle>
+spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts);
+
+} // namespace cachebus

@@ -1,0 +1,55 @@
+// How a bridge (bridge.hpp) is set up: its node name, where it listens, whom
+// it dials first, and its timing. check_bridge_options refuses nonsense with
+// `sec::invalid_argument` and a message naming the option and the value, so
+// that a misconfigured node fails at start instead of misbehaving later.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/timespan.hpp"
+
+namespace cachebus {
+
+struct bridge_options {
+  /// This node's name: the origin of its events, unique in the cluster.
+  /// 1-255 visible ASCII characters.
+  std::string node;
+  /// The address to listen on. Only loopback by default (DESIGN.md:
+  /// across hosts nodes need TLS, which this bridge does not do yet).
+  std::string host = "127.0.0.1";
+  /// 0 lets the OS pick; spawn_bridge returns the port actually bound.
+  uint16_t port = 0;
+  /// The host other members dial to reach this node; empty means `host`.
+  /// Must be set when `host` is a wildcard address (0.0.0.0, ::).
+  std::string advertised_host;
+  /// "host:port" of members to join through; one reachable seed is enough.
+  std::vector<std::string> seeds;
+  /// How often the bridge sends each peer a heartbeat.
+  caf::timespan heartbeat_interval = std::chrono::milliseconds(500);
+  /// A connected peer from which nothing arrived for this long is lost.
+  /// Must exceed the heartbeat interval (3-10 intervals is sensible).
+  caf::timespan peer_timeout = std::chrono::seconds(3);
+  /// The first reconnect delay after a loss or a failed dial; doubled after
+  /// each failure up to reconnect_max.
+  caf::timespan reconnect_initial = std::chrono::milliseconds(100);
+  caf::timespan reconnect_max = std::chrono::seconds(10);
+  /// Bound on connecting to a peer and on its answer to our handshake.
+  caf::timespan connect_timeout = std::chrono::seconds(5);
+  /// How long an own event may wait for an earlier sequence before the
+  /// bridge gives up on that sequence (reorder_buffer.hpp).
+  caf::timespan reorder_timeout = std::chrono::milliseconds(100);
+  /// The sequence the node's event source stamps first (1 for event_source).
+  uint64_t first_sequence = 1;
+};
+
+/// Returns an empty error if `opts` are usable.
+caf::error check_bridge_options(const bridge_options& opts);
+
+/// Returns an empty error if `name` is a valid node name.
+caf::error check_node_name(const std::string& name);
+
+} // namespace cachebus
