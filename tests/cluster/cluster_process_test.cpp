@@ -1,0 +1,221 @@
+// Multi-process cluster tests: three cachebus-node processes on loopback,
+// driven through their frontends. Every process is reaped by its pid, also
+// when a check fails (node_process's destructor).
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "caf/io/middleman.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "cachebus/actors/config.hpp"
+#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node_frontend.hpp"
+
+#include "node_process.hpp"
+
+using namespace cachebus;
+using namespace std::chrono_literals;
+using cachebus::test::node_process;
+
+namespace {
+
+struct cluster {
+  std::string rules_path;
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<std::unique_ptr<node_process>> nodes;
+
+  cluster() {
+    char tmpl[] = "/tmp/cachebus-rules-XXXXXX";
+    int fd = mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    close(fd);
+    rules_path = tmpl;
+    std::ofstream{rules_path} << "[users]\nkeys = user:{id}, "
+                                 "user:{id}:profile\n";
+  }
+
+  ~cluster() {
+    nodes.clear(); // SIGKILL + waitpid each
+    std::remove(rules_path.c_str());
+  }
+
+  std::unique_ptr<node_process> spawn(const std::string& name,
+                                      uint16_t seed_port) {
+    std::vector<std::string> args{"--cachebus.name=" + name,
+                                  "--cachebus.rules=" + rules_path,
+                                  "--cachebus.heartbeat-interval=100ms",
+                                  "--cachebus.peer-timeout=1s",
+                                  "--cachebus.shards=1",
+                                  "--scheduler.max-threads=1"};
+    if (seed_port != 0)
+      args.push_back("--cachebus.seeds=[\"127.0.0.1:"
+                     + std::to_string(seed_port) + "\"]");
+    auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
+    INFO(p->output());
+    REQUIRE(p->ready());
+    return p;
+  }
+
+  void start(size_t n) {
+    nodes.push_back(spawn("n0", 0));
+    for (size_t i = 1; i < n; ++i)
+      nodes.push_back(spawn("n" + std::to_string(i),
+                            nodes[0]->cluster_port()));
+  }
+
+  node_frontend_actor frontend(const node_process& p) {
+    auto fe = sys.middleman().remote_actor<node_frontend_actor>(
+      "127.0.0.1", p.client_port());
+    REQUIRE(fe);
+    return *fe;
+  }
+
+  // The value of `key` on `p`, or "<miss>" / "<error>".
+  std::string get(const node_process& p, const std::string& key) {
+    caf::scoped_actor self{sys};
+    std::string out = "<error>";
+    self->request(frontend(p), 5s, caf::get_atom_v, key)
+      .receive([&](const std::string& v) { out = v; },
+               [&](caf::error& err) {
+                 out = is(err, errc::miss) ? "<miss>" : "<error>";
+               });
+    return out;
+  }
+
+  void set(const node_process& p, const std::string& key,
+           const std::string& value) {
+    caf::scoped_actor self{sys};
+    put_request req;
+    req.key = key;
+    req.value = value;
+    bool ok = false;
+    self->request(frontend(p), 5s, caf::put_atom_v, req)
+      .receive([&](uint64_t) { ok = true; }, [](caf::error&) {});
+    REQUIRE(ok);
+  }
+
+  uint64_t publish(const node_process& p, std::string resource,
+                   std::string id) {
+    caf::scoped_actor self{sys};
+    invalidated ev;
+    ev.resource = std::move(resource);
+    ev.id = std::move(id);
+    uint64_t removed = 0;
+    self->request(frontend(p), 5s, ev)
+      .receive([&](uint64_t n) { removed = n; },
+               [](caf::error& err) { FAIL(describe(err)); });
+    return removed;
+  }
+
+  // Publishes throw-away events on `from` until `to` drops a probe key
+  // because of them: proves the session from -> to is up.
+  bool linked(const node_process& from, const node_process& to) {
+    for (int i = 0; i < 100; ++i) {
+      auto id = "probe" + std::to_string(i);
+      set(to, "user:" + id, "x");
+      publish(from, "users", id);
+      for (int j = 0; j < 10; ++j) {
+        if (get(to, "user:" + id) == "<miss>")
+          return true;
+        std::this_thread::sleep_for(20ms);
+      }
+    }
+    return false;
+  }
+
+  template <class Pred>
+  bool eventually(Pred pred, std::chrono::seconds bound = 15s) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a write on one of three nodes removes the stale copies on the "
+          "other two",
+          "[cluster][processes]") {
+  cluster c;
+  c.start(3);
+  auto& a = *c.nodes[0];
+  auto& b = *c.nodes[1];
+  auto& d = *c.nodes[2];
+  REQUIRE(c.linked(a, b));
+  REQUIRE(c.linked(a, d));
+  for (auto* p : {&a, &b, &d}) {
+    c.set(*p, "user:1", "old");
+    c.set(*p, "user:1:profile", "old");
+    c.set(*p, "user:2", "other");
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.publish(a, "users", "1") == 2);
+  CHECK(c.eventually([&] {
+    return c.get(b, "user:1") == "<miss>" && c.get(d, "user:1") == "<miss>"
+           && c.get(b, "user:1:profile") == "<miss>"
+           && c.get(d, "user:1:profile") == "<miss>";
+  }));
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(c.get(b, "user:2") == "other");
+  CHECK(c.get(d, "user:2") == "other");
+}
+
+TEST_CASE("after kill -9 of a node the others keep serving, drop what it "
+          "could have made stale, and it rejoins after a restart",
+          "[cluster][processes]") {
+  cluster c;
+  c.start(3);
+  auto& a = *c.nodes[0];
+  auto& d = *c.nodes[2];
+  REQUIRE(c.linked(c.nodes[1].operator*(), a));
+  c.set(a, "user:5", "cached before the crash");
+  c.nodes[1]->kill(); // SIGKILL, reaped
+  // The partition rule: a's cache is dropped once the loss is noticed.
+  CHECK(c.eventually([&] { return c.get(a, "user:5") == "<miss>"; }));
+  c.set(a, "user:6", "served");
+  CHECK(c.get(a, "user:6") == "served");
+  CHECK(c.get(d, "user:6") == "<miss>");
+  // Restart n1 under the same name; it rejoins and events flow again.
+  c.nodes[1] = c.spawn("n1", a.cluster_port());
+  auto& b = *c.nodes[1];
+  CHECK(c.linked(a, b));
+  CHECK(c.linked(b, a));
+}
+
+TEST_CASE("a stopped node is detected by heartbeat and rejoins after it "
+          "continues",
+          "[cluster][processes]") {
+  cluster c;
+  c.start(2);
+  auto& a = *c.nodes[0];
+  auto& b = *c.nodes[1];
+  REQUIRE(c.linked(b, a));
+  c.set(a, "user:7", "cached");
+  b.signal(SIGSTOP);
+  auto t0 = std::chrono::steady_clock::now();
+  // Silence beyond the 1 s peer timeout: a applies the partition rule. (A
+  // stopped process keeps its sockets open: only heartbeats can tell.)
+  CHECK(c.eventually([&] { return c.get(a, "user:7") == "<miss>"; }));
+  CHECK(std::chrono::steady_clock::now() - t0 >= 800ms);
+  b.signal(SIGCONT);
+  CHECK(c.linked(b, a));
+  CHECK(c.linked(a, b));
+}
+
+TEST_CASE("a node shuts down cleanly on SIGTERM", "[cluster][processes]") {
+  cluster c;
+  c.start(2);
+  auto t0 = std::chrono::steady_clock::now();
+  auto status = c.nodes[1]->terminate();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 15s);
+}
