@@ -49,6 +49,22 @@ config::config() {
                       "error) or retry (one of them loads)")
     .add<caf::timespan>("request-timeout",
                         "bound on facade calls waiting for an actor (10s)");
+  caf::config_option_adder{custom_options_, "cachebus.write-back"}
+    .add<std::string>("journal", "journal path; empty: write-back off")
+    .add<std::string>("fsync", "always | batch | never (always)")
+    .add<caf::timespan>("fsync-interval", "batch: longest delay before an "
+                                          "fsync (10ms)")
+    .add<size_t>("fsync-records", "batch: most unsynced appends (512)")
+    .add<caf::timespan>("flush-interval", "time between flushes (1s)")
+    .add<size_t>("max-batch", "records per transaction (10000)")
+    .add<size_t>("max-queue", "queued records before backpressure (100000)")
+    .add<std::string>("backpressure", "error | wait (error)")
+    .add<caf::timespan>("backpressure-timeout", "wait mode: longest wait (1s)")
+    .add<caf::timespan>("retry-min", "first retry backoff (50ms)")
+    .add<caf::timespan>("retry-max", "retry backoff cap (5s)")
+    .add<size_t>("compact-bytes", "journal size that triggers a rewrite "
+                                  "(64 MiB)")
+    .add<caf::timespan>("shutdown-timeout", "bound on the final flush (10s)");
   prepare(*this);
 }
 

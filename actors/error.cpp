@@ -59,6 +59,9 @@ caf::error make_error(errc code) {
 }
 
 bool is(const caf::error& err, errc code) {
+  // CAF 0.17's category() dereferences the payload of an empty error.
+  if (!err)
+    return false;
   return err.category() == error_category
          && err.code() == static_cast<uint8_t>(code);
 }

@@ -15,14 +15,19 @@ caf::error parse_error(caf::actor_system_config& cfg, const caf::error& err) {
 
 caf::expected<std::unique_ptr<runtime>> runtime::start(int argc,
                                                        char** argv) {
-  auto cfg = std::make_unique<cachebus::config>();
-  if (auto err = cfg->parse(argc, argv))
-    return parse_error(*cfg, err);
-  return finish(std::move(cfg));
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i)
+    args.emplace_back(argv[i]);
+  return start(std::move(args));
 }
 
 caf::expected<std::unique_ptr<runtime>>
 runtime::start(std::vector<std::string> args) {
+  // CAF's --help lists only its "global" group; the cachebus.* options live
+  // in their own groups, which --long-help shows.
+  for (auto& a : args)
+    if (a == "--help" || a == "-h" || a == "-?")
+      a = "--long-help";
   auto cfg = std::make_unique<cachebus::config>();
   if (auto err = cfg->parse(std::move(args)))
     return parse_error(*cfg, err);
