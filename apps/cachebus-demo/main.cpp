@@ -4,6 +4,7 @@
 // invalidations, latencies. Ends with a summary table.
 //
 //   cachebus-demo [--postgres=CONNINFO] [--posts=N] [--callers=N]
+//                 [--cluster N]        (N node processes; N >= 2)
 //                 [--cachebus.*=...]   (CAF options: see --help)
 #include <chrono>
 #include <cstdio>
@@ -14,8 +15,10 @@
 #include "caf/all.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/record_cache.hpp"
 #include "cachebus/actors/runtime.hpp"
 
+#include "cluster_section.hpp"
 #include "console.hpp"
 #include "world.hpp"
 
@@ -29,6 +32,7 @@ struct demo_options {
   std::string postgres;
   size_t posts = 2000;
   size_t callers = 1000;
+  size_t cluster = 0;
 };
 
 double us_since(steady_clock::time_point t) {
@@ -78,6 +82,69 @@ void cache_aside(demo::console& out, node& n, demo::world& w) {
   out.record("cache-aside", "hit (read from the shard's table)", hit_us, "us");
   out.record("cache-aside", "store loads for 100001 fetches",
              static_cast<double>(w.loads() - loads0), "loads");
+}
+
+void write_paths(demo::console& out, caf::actor_system& sys,
+                 demo::world& w) {
+  node_options o;
+  o.name = "writer";
+  node_setup s;
+  s.rules = *rules::parse(world_rules);
+  auto n = std::move(*node::start(sys, o, std::move(s)));
+  write_back_options wb;
+  wb.journal = w.scratch_dir() + "/write-back.journal";
+  wb.fsync = stores::fsync_policy::batch;
+  wb.flush_interval = 200ms;
+  auto rc = record_cache::start(*n, w.shared_store(), wb);
+  if (!rc) {
+    out.line("cannot start the write paths: " + describe(rc.error()));
+    return;
+  }
+  out.section("Write-through: store first, then cache and event");
+  (void) n->set("account:2:profile", "derived from the old name");
+  auto t0 = steady_clock::now();
+  auto version = (*rc)->update("accounts", "2", {{"name", "Ada"}});
+  auto us = us_since(t0);
+  auto rec = (*rc)->load("accounts", "2");
+  out.line("update accounts/2 name=Ada: store version "
+           + std::to_string(version ? *version : 0) + " in "
+           + fmt("%.0f us", us) + "; the cache now holds name="
+           + (rec ? rec->fields["name"] : std::string{"?"})
+           + "; the derived account:2:profile is "
+           + (n->get("account:2:profile") ? "still cached (bug)"
+                                          : "invalidated"));
+  out.record("write-through", "update (store + cache + event)", us, "us");
+  out.section("Write-back: cache first, journal, coalesced batches");
+  constexpr int updates = 20000;
+  t0 = steady_clock::now();
+  for (int i = 0; i < updates; ++i) {
+    (void) (*rc)->queue_update("accounts", std::to_string(1 + i % 100),
+                               {{"email", "v" + std::to_string(i)
+                                            + "@example.org"}});
+    if (i % 2000 == 1999)
+      out.progress("queueing updates", i + 1, updates);
+  }
+  auto per = us_since(t0) / updates;
+  auto seen = (*rc)->load("accounts", "100");
+  out.line(std::to_string(updates) + " queued updates to 100 accounts, "
+           + fmt("%.2f us each", per) + " (journaled before returning); "
+           "readers see the latest at once: "
+           + (seen ? seen->fields["email"] : std::string{"?"}));
+  (void) (*rc)->flush(std::chrono::seconds(30));
+  auto st = (*rc)->stats();
+  out.line("after the flush: " + std::to_string(st.flushed_rows)
+           + " rows written in " + std::to_string(st.batches)
+           + " transactions; " + std::to_string(st.coalesced_writes)
+           + " writes coalesced away");
+  out.record("write-back", "queue_update (journal fsync=batch)", per, "us");
+  out.record("write-back", "updates queued",
+             static_cast<double>(st.queued_writes), "writes");
+  out.record("write-back", "rows written to the store",
+             static_cast<double>(st.flushed_rows), "rows");
+  out.record("write-back", "store transactions",
+             static_cast<double>(st.batches), "txns");
+  (*rc)->stop();
+  n->stop();
 }
 
 void expiry(demo::console& out, node& n) {
@@ -277,6 +344,10 @@ int main(int argc, char** argv) {
         d.posts = std::stoul(*v);
       else if (auto v = value("--callers"))
         d.callers = std::stoul(*v);
+      else if (auto v = value("--cluster"))
+        d.cluster = std::stoul(*v);
+      else if (a == "--cluster" && i + 1 < argc)
+        d.cluster = std::stoul(argv[++i]);
       else
         caf_args.push_back(a);
     } catch (const std::exception&) {
@@ -285,9 +356,9 @@ int main(int argc, char** argv) {
     }
   }
   if (d.posts < 1 || d.posts > 10'000'000 || d.callers < 1
-      || d.callers > 100'000) {
+      || d.callers > 100'000 || d.cluster == 1 || d.cluster > 16) {
     std::cerr << "cachebus-demo: --posts must be in [1, 1e7], --callers in "
-                 "[1, 1e5]\n";
+                 "[1, 1e5], --cluster in [2, 16]\n";
     return 2;
   }
   auto rt = runtime::start(caf_args);
@@ -296,7 +367,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if ((*rt)->help_printed()) {
-    std::cout << "\ndemo options: --postgres=CONNINFO --posts=N --callers=N\n";
+    std::cout << "\ndemo options: --postgres=CONNINFO --posts=N --callers=N "
+                 "--cluster N\n";
     return 0;
   }
   auto w = demo::world::open(d.postgres, 100, d.posts);
@@ -309,6 +381,7 @@ int main(int argc, char** argv) {
   std::printf("cachebus demo: %zu shards, store: %s, %zu posts\n",
               n.options().shards, (*w)->description().c_str(), d.posts);
   auto t0 = steady_clock::now();
+  write_paths(out, (*rt)->system(), **w);
   cache_aside(out, n, **w);
   expiry(out, n);
   pubsub(out, (*rt)->system());
@@ -316,6 +389,9 @@ int main(int argc, char** argv) {
   tags(out, n, d.posts);
   patterns(out, n);
   stampede(out, (*rt)->system(), n, **w, d.callers);
+  if (d.cluster > 0
+      && !demo::run_cluster_section(out, (*rt)->system(), d.cluster))
+    std::fprintf(stderr, "cachebus-demo: the cluster section failed\n");
   out.section("Summary");
   auto s = n.stats().total;
   out.record("node", "hits", static_cast<double>(s.hits), "");

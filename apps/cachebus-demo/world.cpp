@@ -20,11 +20,11 @@ caf::error store_error(const std::string& what, const stores::status& st) {
 caf::expected<std::unique_ptr<world>>
 world::open(const std::string& postgres, size_t accounts, size_t posts) {
   std::unique_ptr<world> w{new world};
+  char tmpl[] = "/tmp/cachebus-demo-XXXXXX";
+  if (!mkdtemp(tmpl))
+    return make_error(errc::invalid_config, "cannot create a temp dir");
+  w->tmp_dir_ = tmpl;
   if (postgres.empty()) {
-    char tmpl[] = "/tmp/cachebus-demo-XXXXXX";
-    if (!mkdtemp(tmpl))
-      return make_error(errc::invalid_config, "cannot create a temp dir");
-    w->tmp_dir_ = tmpl;
     auto path = w->tmp_dir_ + "/world.db";
     auto s = stores::sqlite_store::open(path);
     if (!s.ok())

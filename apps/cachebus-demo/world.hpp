@@ -32,6 +32,15 @@ public:
     return *store_;
   }
 
+  const std::shared_ptr<stores::record_store>& shared_store() const {
+    return store_;
+  }
+
+  /// A directory for files the demo needs (the write-back journal).
+  const std::string& scratch_dir() const {
+    return tmp_dir_;
+  }
+
   size_t loads() const {
     return loads_.load();
   }
@@ -42,7 +51,7 @@ public:
 
 private:
   world() = default;
-  std::unique_ptr<stores::record_store> store_;
+  std::shared_ptr<stores::record_store> store_;
   std::string tmp_dir_;
   std::string description_;
   std::atomic<size_t> loads_{0};
