@@ -1,6 +1,7 @@
 #include "cachebus/actors/record_codec.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/stores/little_endian.hpp"
 
 namespace cachebus {
 
@@ -8,33 +9,15 @@ namespace {
 
 constexpr std::string_view magic = "CBR1";
 
-void put_u32(std::string& out, uint32_t x) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
-
-void put_u64(std::string& out, uint64_t x) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
+using stores::le::put_u32;
+using stores::le::put_u64;
 
 bool get_uint(std::string_view& in, size_t width, uint64_t& out) {
-  if (in.size() < width)
-    return false;
-  out = 0;
-  for (size_t i = width; i-- > 0;)
-    out = (out << 8) | static_cast<unsigned char>(in[i]);
-  in.remove_prefix(width);
-  return true;
+  return stores::le::take_uint(in, static_cast<int>(width), out);
 }
 
 bool get_str(std::string_view& in, std::string& out) {
-  uint64_t n = 0;
-  if (!get_uint(in, 4, n) || in.size() < n)
-    return false;
-  out.assign(in.substr(0, n));
-  in.remove_prefix(n);
-  return true;
+  return stores::le::take_str(in, out);
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "cachebus/stores/journal.hpp"
+#include "cachebus/stores/little_endian.hpp"
 
 #include <algorithm>
 #include <array>
@@ -46,34 +47,11 @@ constexpr std::array<uint32_t, 256> make_crc_table() {
 
 constexpr auto crc_table = make_crc_table();
 
-void put_u32(std::string& out, uint32_t x) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
-
-void put_u64(std::string& out, uint64_t x) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xFF));
-}
-
-void put_str(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<uint32_t>(s.size()));
-  out.append(s);
-}
-
-uint32_t get_u32(const char* p) {
-  uint32_t x = 0;
-  for (int i = 3; i >= 0; --i)
-    x = (x << 8) | static_cast<unsigned char>(p[i]);
-  return x;
-}
-
-uint64_t get_u64(const char* p) {
-  uint64_t x = 0;
-  for (int i = 7; i >= 0; --i)
-    x = (x << 8) | static_cast<unsigned char>(p[i]);
-  return x;
-}
+using le::put_str;
+using le::put_u32;
+using le::put_u64;
+using le::read_u32;
+using le::read_u64;
 
 // A bounds-checked cursor over one payload.
 struct reader {
@@ -91,7 +69,7 @@ struct reader {
   uint32_t u32() {
     if (in.size() < 4)
       return fail(), 0;
-    auto x = get_u32(in.data());
+    auto x = read_u32(in.data());
     in.remove_prefix(4);
     return x;
   }
@@ -99,7 +77,7 @@ struct reader {
   uint64_t u64() {
     if (in.size() < 8)
       return fail(), 0;
-    auto x = get_u64(in.data());
+    auto x = read_u64(in.data());
     in.remove_prefix(8);
     return x;
   }
@@ -275,8 +253,8 @@ result<std::unique_ptr<journal>> journal::open(const std::string& path,
   uint64_t max_seq = 0;
   size_t pos = header_size;
   while (data.size() - pos >= frame_overhead) {
-    auto len = get_u32(data.data() + pos);
-    auto crc = get_u32(data.data() + pos + 4);
+    auto len = read_u32(data.data() + pos);
+    auto crc = read_u32(data.data() + pos + 4);
     if (len > max_payload || data.size() - pos - frame_overhead < len)
       break;
     std::string_view payload{data.data() + pos + frame_overhead, len};

@@ -23,6 +23,12 @@ public:
       os_ << '{' << labels << '}';
     os_ << ' ' << value << '\n';
   }
+  /// A family with one unlabelled sample.
+  void single(const char* name, const char* type, const char* help,
+              uint64_t value) {
+    family(name, type, help);
+    sample(name, value);
+  }
   std::string str() const {
     return os_.str();
   }
@@ -91,49 +97,41 @@ std::string render_metrics(node& n) {
   auto& sys = n.system();
   lock_stats ls;
   if (ask(sys, n.lock_manager(), ls, stats_atom_v)) {
-    w.family("cachebus_lock_grants_total", "counter", "Loads granted.");
-    w.sample("cachebus_lock_grants_total", ls.grants);
-    w.family("cachebus_lock_waits_total", "counter",
-             "Callers that waited for another caller's load.");
-    w.sample("cachebus_lock_waits_total", ls.waits);
-    w.family("cachebus_lock_failures_total", "counter", "Failed loads.");
-    w.sample("cachebus_lock_failures_total", ls.failures);
-    w.family("cachebus_lock_held", "gauge", "Keys being loaded now.");
-    w.sample("cachebus_lock_held", ls.held);
-    w.family("cachebus_lock_waiting", "gauge", "Callers waiting now.");
-    w.sample("cachebus_lock_waiting", ls.waiting);
+    w.single("cachebus_lock_grants_total", "counter", "Loads granted.",
+             ls.grants);
+    w.single("cachebus_lock_waits_total", "counter", "Callers that waited for another caller's load.",
+             ls.waits);
+    w.single("cachebus_lock_failures_total", "counter", "Failed loads.",
+             ls.failures);
+    w.single("cachebus_lock_held", "gauge", "Keys being loaded now.",
+             ls.held);
+    w.single("cachebus_lock_waiting", "gauge", "Callers waiting now.",
+             ls.waiting);
   }
   listener_stats li;
   if (ask(sys, n.listener(), li, stats_atom_v)) {
-    w.family("cachebus_events_applied_total", "counter",
-             "Invalidation events from other nodes applied here.");
-    w.sample("cachebus_events_applied_total", li.applied);
-    w.family("cachebus_events_rejected_total", "counter",
-             "Invalidation events refused as malformed or unknown.");
-    w.sample("cachebus_events_rejected_total", li.rejected);
-    w.family("cachebus_partitions_total", "counter",
-             "Times the partition rule dropped the cache.");
-    w.sample("cachebus_partitions_total", li.partitions);
+    w.single("cachebus_events_applied_total", "counter", "Invalidation events from other nodes applied here.",
+             li.applied);
+    w.single("cachebus_events_rejected_total", "counter", "Invalidation events refused as malformed or unknown.",
+             li.rejected);
+    w.single("cachebus_partitions_total", "counter", "Times the partition rule dropped the cache.",
+             li.partitions);
   }
   bus_stats bs;
   if (ask(sys, n.bus(), bs, bus_stats_atom_v)) {
-    w.family("cachebus_bus_published_total", "counter",
-             "Events published on this node's bus.");
-    w.sample("cachebus_bus_published_total", bs.published);
-    w.family("cachebus_bus_delivered_total", "counter",
-             "Deliveries to subscribers of this node's bus.");
-    w.sample("cachebus_bus_delivered_total", bs.delivered);
+    w.single("cachebus_bus_published_total", "counter", "Events published on this node's bus.",
+             bs.published);
+    w.single("cachebus_bus_delivered_total", "counter", "Deliveries to subscribers of this node's bus.",
+             bs.delivered);
   }
   bridge_stats br;
   if (n.bridge()
       && ask(sys, caf::actor_cast<caf::actor>(n.bridge()), br,
              bridge_stats_atom_v)) {
-    w.family("cachebus_cluster_events_out_total", "counter",
-             "Own events sent to peers.");
-    w.sample("cachebus_cluster_events_out_total", br.events_out);
-    w.family("cachebus_cluster_events_in_total", "counter",
-             "Peer events received.");
-    w.sample("cachebus_cluster_events_in_total", br.events_in);
+    w.single("cachebus_cluster_events_out_total", "counter", "Own events sent to peers.",
+             br.events_out);
+    w.single("cachebus_cluster_events_in_total", "counter", "Peer events received.",
+             br.events_in);
     w.family("cachebus_cluster_peer_up", "gauge",
              "1 if the peer is connected, else 0.");
     for (auto& p : br.peers)
