@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <chrono>
 #include <thread>
 
 #include <httplib.h>
@@ -116,6 +117,19 @@ int main(int argc, char** argv) {
       return 1;
     }
     http_thread = std::thread{[&] { http.listen_after_bind(); }};
+    // httplib's stop() does nothing before the accept loop runs: a signal
+    // arriving earlier would leave the thread in accept() forever. So READY
+    // (and any stop) waits until the server runs.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!http.is_running() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!http.is_running()) {
+      std::cerr << "cachebus-node: the metrics server did not start\n";
+      http.stop();
+      http_thread.detach();
+      caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
+      return 1;
+    }
   }
   std::printf("READY name=%s cluster=%u client=%u metrics=%d\n",
               n.options().name.c_str(), n.cluster_port(), *client,

@@ -45,7 +45,7 @@ struct cluster {
 
   std::unique_ptr<node_process> spawn(const std::string& name,
                                       uint16_t seed_port) {
-    std::vector<std::string> args{"--cachebus.name=" + name,
+    std::vector<std::string> args{"--metrics-port=0","--cachebus.name=" + name,
                                   "--cachebus.rules=" + rules_path,
                                   "--cachebus.heartbeat-interval=100ms",
                                   "--cachebus.peer-timeout=1s",
@@ -93,8 +93,11 @@ struct cluster {
     req.key = key;
     req.value = value;
     bool ok = false;
+    std::string why;
     self->request(frontend(p), 5s, caf::put_atom_v, req)
-      .receive([&](uint64_t) { ok = true; }, [](caf::error&) {});
+      .receive([&](uint64_t) { ok = true; },
+               [&](caf::error& err) { why = describe(err); });
+    INFO("set " << key << " on pid " << p.pid() << ": " << why);
     REQUIRE(ok);
   }
 
@@ -218,4 +221,50 @@ TEST_CASE("a node shuts down cleanly on SIGTERM", "[cluster][processes]") {
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < 15s);
+}
+
+namespace {
+
+// GET http://127.0.0.1:port/metrics with curl.
+std::string scrape(uint16_t port) {
+  auto cmd = "curl -sf --max-time 10 http://127.0.0.1:" + std::to_string(port)
+             + "/metrics";
+  std::string out;
+  if (auto* f = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+      out.append(buf, n);
+    pclose(f);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("each node serves Prometheus metrics that curl can scrape",
+          "[cluster][processes][metrics]") {
+  cluster c;
+  c.start(2);
+  auto& a = *c.nodes[0];
+  auto& b = *c.nodes[1];
+  REQUIRE(c.linked(b, a));
+  REQUIRE(a.metrics_port() != 0);
+  auto hits = [&] {
+    auto text = scrape(a.metrics_port());
+    std::string_view line = "cachebus_hits_total{shard=\"0\"} ";
+    auto at = text.find(line);
+    REQUIRE(at != std::string::npos);
+    return std::stoull(text.substr(at + line.size()));
+  };
+  c.set(a, "user:1", "v");
+  auto before = hits();
+  CHECK(c.get(a, "user:1") == "v");
+  CHECK(hits() == before + 1);
+  auto text = scrape(a.metrics_port());
+  CHECK_THAT(text, Catch::Contains("# TYPE cachebus_hits_total counter"));
+  CHECK_THAT(text, Catch::Contains("cachebus_entries{shard=\"0\"}"));
+  CHECK_THAT(text, Catch::Contains("cachebus_cluster_peer_up{peer=\"n1\"} 1"));
+  CHECK_THAT(text, Catch::Contains("cachebus_events_applied_total"));
+  CHECK_THAT(text, Catch::Contains("cachebus_lock_waiting 0"));
 }

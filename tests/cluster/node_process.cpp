@@ -54,6 +54,11 @@ node_process::node_process(const std::string& binary,
         cluster = std::stoul(output_.substr(c + 8));
         client = std::stoul(output_.substr(l + 7));
       }
+      auto m = output_.find("metrics=", pos);
+      if (m != std::string::npos) {
+        auto v = std::stol(output_.substr(m + 8));
+        metrics_port_ = v > 0 ? static_cast<uint16_t>(v) : 0;
+      }
       cluster_port_ = static_cast<uint16_t>(cluster);
       client_port_ = static_cast<uint16_t>(client);
       break;

@@ -31,6 +31,10 @@ public:
   uint16_t client_port() const noexcept {
     return client_port_;
   }
+  /// The metrics port, or 0 when metrics are off.
+  uint16_t metrics_port() const noexcept {
+    return metrics_port_;
+  }
   const std::string& output() const noexcept {
     return output_;
   }
@@ -48,6 +52,7 @@ private:
   int out_fd_ = -1;
   uint16_t cluster_port_ = 0;
   uint16_t client_port_ = 0;
+  uint16_t metrics_port_ = 0;
   std::string output_;
 };
 
