@@ -379,6 +379,10 @@ caf::error node::track_dependency(const std::string& parent,
   return {};
 }
 
+size_t node::clear() {
+  return inv_->drop_everything();
+}
+
 node_stats node::stats() const {
   return cache_->stats();
 }

@@ -144,6 +144,11 @@ public:
   caf::error track_dependency(const std::string& parent,
                               const std::string& dependent);
 
+  /// Drops every entry and every load in flight on this node, without an
+  /// event (the partition rule: after events may have been lost, nothing
+  /// cached can be trusted). Returns how many entries were dropped.
+  size_t clear();
+
   // -- introspection ----------------------------------------------------------
 
   node_stats stats() const;

@@ -38,6 +38,10 @@ struct shard_table::entry {
   const std::string* key = nullptr; // the map node's key; stable
   std::set<std::string_view>::iterator ordered_pos;
   bool has_parents = false;
+  // True if `version` came from the source record; a shard-assigned version
+  // says nothing about freshness, so versioned invalidations always remove
+  // such an entry.
+  bool sourced = false;
   // SIEVE queue links: `newer` points toward head_, `older` toward tail_.
   entry* newer = nullptr;
   entry* older = nullptr;
@@ -49,6 +53,11 @@ struct shard_table::entry {
 
   size_t charge() const noexcept {
     return key->size() + value.size() + entry_overhead + tag_bytes;
+  }
+
+  /// True if an invalidation at version `v` covers this entry.
+  bool older_than(uint64_t v) const noexcept {
+    return !sourced || version < v;
   }
 };
 
@@ -67,7 +76,7 @@ bool shard_table::alive(const entry& e, int64_t now) const noexcept {
   if (e.expires_ns <= now)
     return false;
   for (auto& link : e.tags)
-    if (e.version < link.state->dead_below)
+    if (link.state->dead_below != 0 && e.older_than(link.state->dead_below))
       return false;
   return true;
 }
@@ -111,7 +120,8 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
       auto now = clock_->now_ns();
       bool tags_ok = true;
       for (auto& link : e.tags)
-        if (e.version < link.state->dead_below)
+        if (link.state->dead_below != 0
+            && e.older_than(link.state->dead_below))
           tags_ok = false;
       if (tags_ok && e.expires_ns > now) {
         r.state = lookup_result::fresh;
@@ -186,6 +196,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
                               int64_t expires_ns, int64_t grace_ns,
                               std::vector<std::string> tags, uint64_t version,
                               int64_t load_ns) {
+  bool sourced = version != 0;
   if (version == 0)
     version = next_version_++;
   else if (version >= next_version_)
@@ -200,6 +211,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     e.key = &it->first;
     e.value = std::move(value);
     e.version = version;
+    e.sourced = sourced;
     e.expires_ns = expires_ns;
     e.grace_ns = grace_ns;
     e.load_ns = load_ns;
@@ -226,6 +238,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     }
     e.value = std::move(value);
     e.version = version;
+    e.sourced = sourced;
     e.load_ns = load_ns;
     if (!tags.empty() || !e.tags.empty()) {
       unlink_tags(e);
@@ -265,7 +278,7 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
     // must not be installed, whatever its version turns out to be.
     cancel_fills_of(key);
     auto it = map_.find(key);
-    if (it != map_.end() && it->second.version < version) {
+    if (it != map_.end() && it->second.older_than(version)) {
       remove(it);
       ++n;
     }
@@ -316,7 +329,7 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   if (version != UINT64_MAX) {
     n = 0;
     for (auto* l = state->head; l; l = l->next)
-      if (l->owner->version < version)
+      if (l->owner->older_than(version))
         ++n;
   }
   dead_tags_.push_back(std::move(state));
@@ -430,7 +443,7 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
     }
     auto* link = state.head;
     auto* e = link->owner;
-    if (e->version < state.dead_below) {
+    if (e->older_than(state.dead_below)) {
       // Dead: free it (this unlinks it from every tag, this one included).
       remove(map_.find(*e->key));
       ++freed;

@@ -9,6 +9,7 @@
 
 #include "caf/type_id.hpp"
 
+#include "cachebus/actors/change_feed_stats.hpp"
 #include "cachebus/actors/fetch_options.hpp"
 #include "cachebus/actors/listener_stats.hpp"
 #include "cachebus/actors/lock_messages.hpp"
@@ -26,6 +27,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cachebus_actors, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::acquire_request))
   CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::acquire_reply))
   CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::lock_stats))
+  CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::change_feed_stats))
 
   CAF_ADD_ATOM(cachebus_actors, cachebus, stats_atom, "stats")
   CAF_ADD_ATOM(cachebus_actors, cachebus, sweep_atom, "sweep")
@@ -37,6 +39,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cachebus_actors, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(cachebus_actors, cachebus, fetch_atom, "fetch")
   CAF_ADD_ATOM(cachebus_actors, cachebus, load_atom, "load")
   CAF_ADD_ATOM(cachebus_actors, cachebus, lease_atom, "lease")
+  CAF_ADD_ATOM(cachebus_actors, cachebus, poll_atom, "poll")
 
   CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::write_back_stats))
   CAF_ADD_ATOM(cachebus_actors, cachebus, wb_flush_atom, "wbflush")

@@ -459,3 +459,17 @@ TEST_CASE("every index is back to zero after a million tagged, dependent "
   CHECK(empty.dependency_parents == 0);
   CHECK(n->stats().total.bytes == 0);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "an entry without a source version is removed by any "
+                 "versioned event",
+                 "[invalidation][versions]") {
+  // Its shard-assigned version says nothing about the record's freshness.
+  for (int i = 0; i < 50; ++i)
+    put("filler:" + std::to_string(i)); // push the shard counter up
+  put("user:1");                         // no source version
+  put("user:1:profile", "fresh", {}, 100);
+  REQUIRE(*n->publish_invalidation("users", "1", 2) == 1);
+  CHECK_FALSE(cached("user:1"));
+  CHECK(cached("user:1:profile"));
+}

@@ -1,0 +1,109 @@
+// The PostgreSQL change feed reaches the cache: rows changed behind the
+// application's back (another connection, as psql would be) invalidate the
+// cached copies, and a lost listener connection drops the cache.
+#include "wp_fixture.hpp"
+
+#include "cachebus/actors/change_feed.hpp"
+
+using namespace cachebus;
+using namespace cachebus::test;
+
+namespace {
+
+struct feed_fixture {
+  std::string conninfo = pg_cluster::shared().create_database();
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::unique_ptr<node> n;
+  std::unique_ptr<stores::postgres_store> store;
+
+  feed_fixture() {
+    auto s = stores::postgres_store::open(conninfo);
+    REQUIRE(s.ok());
+    store = std::move(s).value();
+    REQUIRE(store->declare("users", {"name"}).ok());
+    REQUIRE(store->install_change_feed().ok());
+    node_setup setup;
+    setup.rules = *rules::parse("[users]\nkeys = user:{id}, "
+                                "user:{id}:profile\n");
+    n = std::move(*node::start(sys, node_options{}, std::move(setup)));
+  }
+
+  change_feed_stats stats(const change_feed_actor& feed) {
+    caf::scoped_actor self{sys};
+    change_feed_stats out;
+    self->request(feed, std::chrono::seconds(5), stats_atom_v)
+      .receive([&](change_feed_stats& x) { out = x; }, [](caf::error&) {});
+    return out;
+  }
+
+  template <class Pred>
+  bool eventually(Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(feed_fixture,
+                 "a row changed with psql behind the application's back "
+                 "invalidates its cached copies",
+                 "[writepaths][postgres][change-feed]") {
+  auto v = store->apply({{"users", "42", {{"name", "Ada"}}}});
+  REQUIRE(v.ok());
+  auto feed = spawn_change_feed(*n, conninfo);
+  REQUIRE(feed);
+  set_options o;
+  o.version = (*v)[0];
+  REQUIRE(n->set("user:42", "Ada", o));
+  REQUIRE(n->set("user:42:profile", "Ada's page", o));
+  REQUIRE(n->set("user:7", "someone else"));
+  run_sql(conninfo, "UPDATE cachebus_fields SET value = 'Grace'::bytea "
+                    "WHERE resource = 'users' AND id = '42'");
+  CHECK(eventually([&] { return !n->get("user:42"); }));
+  CHECK_FALSE(n->get("user:42:profile"));
+  CHECK(n->get("user:7"));
+  auto st = stats(*feed);
+  CHECK(st.applied >= 1);
+  CHECK(st.connected);
+  caf::anon_send_exit(*feed, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(feed_fixture,
+                 "a lost change feed connection drops the cache and the feed "
+                 "recovers",
+                 "[writepaths][postgres][change-feed]") {
+  REQUIRE(store->apply({{"users", "1", {{"name", "x"}}}}).ok());
+  auto feed = spawn_change_feed(*n, conninfo);
+  REQUIRE(feed);
+  REQUIRE(n->set("user:1", "cached"));
+  // Kill the listener's backend, as a server restart or network cut would.
+  run_sql(conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query ILIKE 'LISTEN%' AND pid <> "
+                    "pg_backend_pid()");
+  CHECK(eventually([&] { return stats(*feed).failures >= 1; }));
+  CHECK_FALSE(n->get("user:1")); // dropped: notifications may be lost
+  CHECK(eventually([&] { return stats(*feed).connected; }));
+  // And it works again.
+  REQUIRE(n->set("user:1", "cached again"));
+  run_sql(conninfo, "UPDATE cachebus_fields SET value = 'y'::bytea "
+                    "WHERE resource = 'users' AND id = '1'");
+  CHECK(eventually([&] { return !n->get("user:1"); }));
+  caf::anon_send_exit(*feed, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a change feed that cannot connect says so",
+          "[writepaths][postgres][change-feed]") {
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto n = std::move(*node::start(sys, node_options{}));
+  auto feed = spawn_change_feed(*n, "host=127.0.0.1 port=1 connect_timeout=1");
+  REQUIRE_FALSE(feed);
+  CHECK(is(feed.error(), errc::store_unavailable));
+}
