@@ -258,21 +258,42 @@ caf::expected<stores::record> record_cache::load(const std::string& resource,
   std::lock_guard<std::mutex> guard{stripe(resource, id)};
   if (auto c = cached(*key))
     return stores::record{resource, id, std::move(c->fields), c->version};
-  auto res = store_->load(resource, id);
-  std::optional<stores::field_map> queued;
-  if (queue_)
-    queued = queue_->unflushed(resource, id);
-  if (!res.ok()) {
-    if (res.error().code() == stores::store_errc::not_found && queued)
-      return stores::record{resource, id, std::move(*queued), 0};
-    return to_error(res.error());
-  }
-  auto rec = std::move(res).value();
-  if (queued)
-    for (auto& [k, v] : *queued)
-      rec.fields.insert_or_assign(k, v);
-  install(*key, rec.fields, rec.version);
-  return rec;
+  // Miss: load through node::fetch, whose fill lease keeps a record read
+  // before an invalidation of its key from being installed after it.
+  std::optional<stores::record> uncacheable;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    auto res = store_->load(resource, id);
+    std::optional<stores::field_map> queued;
+    if (queue_)
+      queued = queue_->unflushed(resource, id);
+    if (!res.ok()) {
+      if (res.error().code() == stores::store_errc::not_found && queued) {
+        // Only queued so far: version 0 means nothing next to store
+        // versions, so it is returned but not cached.
+        uncacheable = stores::record{resource, id, std::move(*queued), 0};
+        return make_error(errc::not_found, "only queued");
+      }
+      return to_error(res.error());
+    }
+    auto rec = std::move(res).value();
+    if (queued)
+      for (auto& [k, v] : *queued)
+        rec.fields.insert_or_assign(k, v);
+    if (encoded_size(rec.fields) > node_.options().max_value_size) {
+      uncacheable = std::move(rec);
+      return make_error(errc::value_too_large, "record too large to cache");
+    }
+    return loaded{encode_record(rec.fields, rec.version), rec.version};
+  };
+  auto v = node_.fetch(*key, loader);
+  if (uncacheable)
+    return std::move(*uncacheable);
+  if (!v)
+    return std::move(v.error());
+  auto c = decode_record(*v);
+  if (!c)
+    return std::move(c.error());
+  return stores::record{resource, id, std::move(c->fields), c->version};
 }
 
 // -- write-back ------------------------------------------------------------------------
