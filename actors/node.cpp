@@ -202,7 +202,17 @@ caf::expected<loaded> call_loader(const loader_fn& loader,
 
 caf::expected<std::string> node::fetch(std::string_view key,
                                        const loader_fn& loader,
-                                       const fetch_options& fo) {
+                                       const fetch_options& call_opts) {
+  // Per-rule defaults fill what the call leaves at zero.
+  fetch_options fo = call_opts;
+  if (auto* r = rules().rule_for_key(key)) {
+    if (fo.ttl == caf::timespan{0})
+      fo.ttl = r->ttl;
+    if (fo.stale_while_revalidate == caf::timespan{0})
+      fo.stale_while_revalidate = r->stale_while_revalidate;
+    if (fo.stale_if_error == caf::timespan{0})
+      fo.stale_if_error = r->stale_if_error;
+  }
   if (auto err = check_running())
     return err;
   if (auto err = opts_.check_key(key))

@@ -112,7 +112,8 @@ public:
   /// value. If the loader fails (error or exception), this caller gets the
   /// error and waiters get it too (cachebus.loader-error=propagate) or one of
   /// them loads (retry). See fetch_options for XFetch early refresh,
-  /// stale-while-revalidate and stale-if-error.
+  /// stale-while-revalidate and stale-if-error; windows and TTL the call
+  /// leaves at zero come from the rule whose key template makes `key`.
   caf::expected<std::string> fetch(std::string_view key,
                                    const loader_fn& loader,
                                    const fetch_options& opts = {});

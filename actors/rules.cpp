@@ -80,7 +80,63 @@ std::vector<std::string> split_list(std::string_view s) {
   return out;
 }
 
+// Parses "250ms", "10s", "5min", "1h" into a span; false if malformed.
+bool parse_span(const std::string& text, caf::timespan& out) {
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (...) {
+    return false;
+  }
+  if (n < 0)
+    return false;
+  auto unit = text.substr(used);
+  using namespace std::chrono;
+  if (unit == "ms")
+    out = duration_cast<caf::timespan>(milliseconds(n));
+  else if (unit == "s")
+    out = duration_cast<caf::timespan>(seconds(n));
+  else if (unit == "min")
+    out = duration_cast<caf::timespan>(minutes(n));
+  else if (unit == "h")
+    out = duration_cast<caf::timespan>(hours(n));
+  else
+    return false;
+  return true;
+}
+
+// Does `key` come from template `t` (with `{id}` matching one or more bytes)?
+bool from_template(std::string_view t, std::string_view key) {
+  auto at = t.find("{id}");
+  if (at == std::string_view::npos)
+    return t == key;
+  auto head = t.substr(0, at);
+  auto tail = t.substr(at + 4);
+  if (key.size() < head.size() + tail.size() + 1
+      || key.substr(0, head.size()) != head)
+    return false;
+  auto rest = key.substr(head.size());
+  if (tail.find("{id}") == std::string_view::npos)
+    return rest.size() > tail.size()
+           && rest.substr(rest.size() - tail.size()) == tail;
+  return false; // several placeholders: not a fetch-default template
+}
+
 } // namespace
+
+const rule* rules::rule_for_key(std::string_view key) const {
+  const rule* best = nullptr;
+  size_t best_literal = 0;
+  for (auto& [name, r] : rules_)
+    for (auto& t : r.keys)
+      if (from_template(t, key) && t.size() >= best_literal) {
+        // The longest template wins: "user:{id}:posts" over "user:{id}".
+        best = &r;
+        best_literal = t.size();
+      }
+  return best;
+}
 
 caf::error rules::add(rule r) {
   if (!valid_resource(r.resource))
@@ -155,6 +211,20 @@ caf::expected<rules> rules::parse(std::string_view text) {
       return at("setting outside of a [resource] section");
     auto name = trim(std::string_view{line}.substr(0, eq));
     auto values = split_list(std::string_view{line}.substr(eq + 1));
+    if (name == "ttl" || name == "stale_while_revalidate"
+        || name == "stale_if_error") {
+      auto text = trim(std::string_view{line}.substr(eq + 1));
+      caf::timespan span{0};
+      if (!parse_span(text, span))
+        return at("\"" + name + "\" needs a duration like 250ms, 10s, 5min "
+                  "or 1h, got \"" + text + "\"");
+      (name == "ttl" ? current.ttl
+                     : name == "stale_while_revalidate"
+                         ? current.stale_while_revalidate
+                         : current.stale_if_error)
+        = span;
+      continue;
+    }
     std::vector<std::string>* target = nullptr;
     if (name == "keys")
       target = &current.keys;

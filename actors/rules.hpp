@@ -10,6 +10,9 @@
 //   keys = user:{id}, user:{id}:profile, user:{id}:posts
 //   tags = user:{id}
 //   dependents = feeds
+//   ttl = 5min                      # fetch defaults for keys of this rule
+//   stale_while_revalidate = 10s
+//   stale_if_error = 1min
 //
 // `{id}` is the only placeholder. Immutable after setup; safe to share
 // between threads for reading.
@@ -22,6 +25,7 @@
 
 #include "caf/error.hpp"
 #include "caf/expected.hpp"
+#include "caf/timestamp.hpp"
 
 namespace cachebus {
 
@@ -30,6 +34,11 @@ struct rule {
   std::vector<std::string> keys;
   std::vector<std::string> tags;
   std::vector<std::string> dependents;
+  /// Fetch defaults for keys made from this rule's key templates (0: none);
+  /// a fetch's own options take precedence.
+  caf::timespan ttl{0};
+  caf::timespan stale_while_revalidate{0};
+  caf::timespan stale_if_error{0};
 };
 
 class rules {
@@ -60,6 +69,10 @@ public:
   bool empty() const noexcept {
     return rules_.empty();
   }
+
+  /// The rule whose key templates produce `key` (e.g. "user:{id}" for
+  /// "user:42"), or nullptr.
+  const rule* rule_for_key(std::string_view key) const;
 
   /// Expands the rules of `resource` (and its dependents) for record `id`.
   /// unknown_resource if no rule declares `resource`; invalid_argument for an

@@ -467,3 +467,39 @@ TEST_CASE("a loader actor that dies releases its key at once",
   CHECK(f.locks().owner_deaths == 1);
   CHECK(f.locks().held == 0);
 }
+
+TEST_CASE("a rule's TTL and stale-if-error window apply to fetches of its "
+          "keys",
+          "[fetch][sie][rules]") {
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto clk = std::make_shared<time_source>();
+  clk->make_manual();
+  node_setup setup;
+  setup.clock = clk;
+  auto rs = rules::parse("[pages]\nkeys = page:{id}\nttl = 10s\n"
+                         "stale_if_error = 30s\n");
+  REQUIRE(rs);
+  setup.rules = std::move(*rs);
+  auto n = std::move(*node::start(sys, node_options{}, std::move(setup)));
+  bool fail = false;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    if (fail)
+      return make_error(errc::load_failed, "store down");
+    return loaded{"page body"};
+  };
+  REQUIRE(*n->fetch("page:home", loader) == "page body");
+  clk->advance(11s); // the rule's 10 s TTL, not the 5 min default
+  CHECK_FALSE(n->get("page:home"));
+  fail = true;
+  auto v = n->fetch("page:home", loader); // inside the rule's window
+  REQUIRE(v);
+  CHECK(*v == "page body");
+  // Keys of no rule get no window.
+  REQUIRE(n->set("other", "x", {10s, {}, 0}));
+  clk->advance(11s);
+  CHECK_FALSE(n->fetch("other", loader));
+  auto bad = rules::parse("[pages]\nkeys = page:{id}\nttl = soon\n");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(describe(bad.error()), Catch::Contains("line 3"));
+}
