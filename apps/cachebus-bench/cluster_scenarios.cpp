@@ -501,7 +501,9 @@ void run_cluster_invalidation() {
   // a suffix for comparison. CACHEBUS_BENCH_NODE_ARGS replaces the tuned one.
   std::vector<setting> settings{
     {"tuned", {"--work-stealing.moderate-poll-attempts=0"}},
-    {"caf_default", {}},
+    // cachebus::config now applies the tuned value itself, so CAF's own
+    // default (500 moderate polls) must be passed explicitly.
+    {"caf_default", {"--work-stealing.moderate-poll-attempts=500"}},
   };
   if (auto env = std::getenv("CACHEBUS_BENCH_NODE_ARGS"))
     settings[0] = {"env", words(env)};
