@@ -10,6 +10,8 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   "$root/scripts/build.sh" "$dir" -DCMAKE_BUILD_TYPE=Debug \
     -DCACHEBUS_SANITIZE=ON -DCACHEBUS_BUILD_APPS=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  # Only leaks inside CAF's own middleman are suppressed; see the file.
+  export LSAN_OPTIONS=suppressions="$root/tests/lsan.supp":print_suppressions=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
   dir="$root/build"
