@@ -47,13 +47,18 @@
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/node_frontend.hpp"
 
-#include "node_launcher.hpp"
+#include "cachebus/apps/common/child_process.hpp"
 #include "scenario.hpp"
 
 namespace cachebus::bench {
 
 namespace {
 
+using app::child_process;
+using app::find_executable;
+using app::free_loopback_port;
+using app::node_binary;
+using app::node_child;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 

@@ -1,12 +1,8 @@
 #include "cluster_section.hpp"
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -15,100 +11,15 @@
 
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/node_frontend.hpp"
-
-extern char** environ;
+#include "cachebus/apps/common/child_process.hpp"
 
 namespace cachebus::demo {
 
-namespace {
-
 using namespace std::chrono_literals;
-
-struct child {
-  pid_t pid = -1;
-  int out = -1;
-  uint16_t cluster = 0;
-  uint16_t client = 0;
-
-  ~child() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      for (int i = 0; i < 500; ++i) { // 5 s for a clean exit
-        if (waitpid(pid, nullptr, WNOHANG) == pid) {
-          pid = -1;
-          break;
-        }
-        usleep(10000);
-      }
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-      }
-    }
-    if (out >= 0)
-      close(out);
-  }
-};
-
-std::string node_binary() {
-  char buf[4096];
-  auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0)
-    return {};
-  std::string self{buf, static_cast<size_t>(n)};
-  auto dir = self.substr(0, self.rfind('/'));
-  return dir + "/../cachebus-node/cachebus-node";
-}
-
-bool start(child& c, const std::string& bin, std::vector<std::string> args) {
-  int fds[2];
-  if (pipe(fds) != 0)
-    return false;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  std::vector<char*> argv{const_cast<char*>(bin.c_str())};
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  auto rc = posix_spawn(&c.pid, bin.c_str(), &fa, nullptr, argv.data(),
-                        environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  c.out = fds[0];
-  if (rc != 0) {
-    c.pid = -1;
-    return false;
-  }
-  std::string text;
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{c.out, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0)
-      continue;
-    char buf[256];
-    auto n = read(c.out, buf, sizeof buf);
-    if (n <= 0)
-      return false;
-    text.append(buf, static_cast<size_t>(n));
-    auto at = text.find("READY ");
-    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
-      c.cluster = static_cast<uint16_t>(
-        std::stoul(text.substr(text.find("cluster=", at) + 8)));
-      c.client = static_cast<uint16_t>(
-        std::stoul(text.substr(text.find("client=", at) + 7)));
-      return true;
-    }
-  }
-  return false;
-}
-
-} // namespace
 
 bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
   out.section("Cluster: " + std::to_string(nodes) + " node processes");
-  auto bin = node_binary();
+  auto bin = app::node_binary();
   if (access(bin.c_str(), X_OK) != 0) {
     out.line("cannot find cachebus-node at " + bin);
     return false;
@@ -116,7 +27,7 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
   auto rules_path = "/tmp/cachebus-demo-rules-" + std::to_string(getpid());
   std::ofstream{rules_path} << "[accounts]\nkeys = account:{id}, "
                                "account:{id}:profile\n";
-  std::vector<std::unique_ptr<child>> kids;
+  std::vector<std::unique_ptr<app::node_child>> kids;
   for (size_t i = 0; i < nodes; ++i) {
     std::vector<std::string> args{"--cachebus.name=node-" + std::to_string(i),
                                   "--cachebus.rules=" + rules_path,
@@ -124,21 +35,21 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
                                   "--scheduler.max-threads=1"};
     if (i > 0)
       args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                     + std::to_string(kids[0]->cluster) + "\"]");
-    kids.push_back(std::make_unique<child>());
-    if (!start(*kids.back(), bin, args)) {
+                     + std::to_string(kids[0]->cluster_port) + "\"]");
+    kids.push_back(std::make_unique<app::node_child>(bin, args));
+    if (!kids.back()->ready()) {
       out.line("node-" + std::to_string(i) + " did not start");
       std::remove(rules_path.c_str());
       return false;
     }
     out.line("node-" + std::to_string(i) + ": pid "
-             + std::to_string(kids.back()->pid) + ", cluster port "
-             + std::to_string(kids.back()->cluster));
+             + std::to_string(kids.back()->proc.pid()) + ", cluster port "
+             + std::to_string(kids.back()->cluster_port));
   }
   std::vector<node_frontend_actor> fe;
   for (auto& k : kids) {
     auto h = sys.middleman().remote_actor<node_frontend_actor>("127.0.0.1",
-                                                               k->client);
+                                                               k->client_port);
     if (!h) {
       out.line("cannot reach a node's frontend");
       std::remove(rules_path.c_str());

@@ -1,6 +1,6 @@
 // Multi-process cluster tests: three cachebus-node processes on loopback,
 // driven through their frontends. Every process is reaped by its pid, also
-// when a check fails (node_process's destructor).
+// when a check fails (app::node_child's destructor).
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -14,11 +14,11 @@
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/node_frontend.hpp"
 
-#include "node_process.hpp"
+#include "cachebus/apps/common/child_process.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
-using cachebus::test::node_process;
+using node_process = cachebus::app::node_child;
 
 namespace {
 
@@ -55,7 +55,7 @@ struct cluster {
       args.push_back("--cachebus.seeds=[\"127.0.0.1:"
                      + std::to_string(seed_port) + "\"]");
     auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
-    INFO(p->output());
+    INFO(p->proc.output());
     REQUIRE(p->ready());
     return p;
   }
@@ -64,12 +64,12 @@ struct cluster {
     nodes.push_back(spawn("n0", 0));
     for (size_t i = 1; i < n; ++i)
       nodes.push_back(spawn("n" + std::to_string(i),
-                            nodes[0]->cluster_port()));
+                            nodes[0]->cluster_port));
   }
 
   node_frontend_actor frontend(const node_process& p) {
     auto fe = sys.middleman().remote_actor<node_frontend_actor>(
-      "127.0.0.1", p.client_port());
+      "127.0.0.1", p.client_port);
     REQUIRE(fe);
     return *fe;
   }
@@ -97,7 +97,7 @@ struct cluster {
     self->request(frontend(p), 5s, caf::put_atom_v, req)
       .receive([&](uint64_t) { ok = true; },
                [&](caf::error& err) { why = describe(err); });
-    INFO("set " << key << " on pid " << p.pid() << ": " << why);
+    INFO("set " << key << " on pid " << p.proc.pid() << ": " << why);
     REQUIRE(ok);
   }
 
@@ -180,14 +180,14 @@ TEST_CASE("after kill -9 of a node the others keep serving, drop what it "
   auto& d = *c.nodes[2];
   REQUIRE(c.linked(c.nodes[1].operator*(), a));
   c.set(a, "user:5", "cached before the crash");
-  c.nodes[1]->kill(); // SIGKILL, reaped
+  c.nodes[1]->proc.kill(); // SIGKILL, reaped
   // The partition rule: a's cache is dropped once the loss is noticed.
   CHECK(c.eventually([&] { return c.get(a, "user:5") == "<miss>"; }));
   c.set(a, "user:6", "served");
   CHECK(c.get(a, "user:6") == "served");
   CHECK(c.get(d, "user:6") == "<miss>");
   // Restart n1 under the same name; it rejoins and events flow again.
-  c.nodes[1] = c.spawn("n1", a.cluster_port());
+  c.nodes[1] = c.spawn("n1", a.cluster_port);
   auto& b = *c.nodes[1];
   CHECK(c.linked(a, b));
   CHECK(c.linked(b, a));
@@ -202,13 +202,13 @@ TEST_CASE("a stopped node is detected by heartbeat and rejoins after it "
   auto& b = *c.nodes[1];
   REQUIRE(c.linked(b, a));
   c.set(a, "user:7", "cached");
-  b.signal(SIGSTOP);
+  b.proc.signal(SIGSTOP);
   auto t0 = std::chrono::steady_clock::now();
   // Silence beyond the 1 s peer timeout: a applies the partition rule. (A
   // stopped process keeps its sockets open: only heartbeats can tell.)
   CHECK(c.eventually([&] { return c.get(a, "user:7") == "<miss>"; }));
   CHECK(std::chrono::steady_clock::now() - t0 >= 800ms);
-  b.signal(SIGCONT);
+  b.proc.signal(SIGCONT);
   CHECK(c.linked(b, a));
   CHECK(c.linked(a, b));
 }
@@ -217,7 +217,7 @@ TEST_CASE("a node shuts down cleanly on SIGTERM", "[cluster][processes]") {
   cluster c;
   c.start(2);
   auto t0 = std::chrono::steady_clock::now();
-  auto status = c.nodes[1]->terminate();
+  auto status = c.nodes[1]->proc.stop();
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < 15s);
@@ -249,9 +249,9 @@ TEST_CASE("each node serves Prometheus metrics that curl can scrape",
   auto& a = *c.nodes[0];
   auto& b = *c.nodes[1];
   REQUIRE(c.linked(b, a));
-  REQUIRE(a.metrics_port() != 0);
+  REQUIRE(a.metrics_port != 0);
   auto hits = [&] {
-    auto text = scrape(a.metrics_port());
+    auto text = scrape(a.metrics_port);
     std::string_view line = "cachebus_hits_total{shard=\"0\"} ";
     auto at = text.find(line);
     REQUIRE(at != std::string::npos);
@@ -261,7 +261,7 @@ TEST_CASE("each node serves Prometheus metrics that curl can scrape",
   auto before = hits();
   CHECK(c.get(a, "user:1") == "v");
   CHECK(hits() == before + 1);
-  auto text = scrape(a.metrics_port());
+  auto text = scrape(a.metrics_port);
   CHECK_THAT(text, Catch::Contains("# TYPE cachebus_hits_total counter"));
   CHECK_THAT(text, Catch::Contains("cachebus_entries{shard=\"0\"}"));
   CHECK_THAT(text, Catch::Contains("cachebus_cluster_peer_up{peer=\"n1\"} 1"));

@@ -1,4 +1,4 @@
-#include "node_launcher.hpp"
+#include "cachebus/apps/common/child_process.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace cachebus::bench {
+namespace cachebus::app {
 
 child_process::child_process(const std::string& binary,
                              const std::vector<std::string>& args,
@@ -85,18 +85,31 @@ std::string child_process::wait_for(const std::string& prefix,
   return {};
 }
 
-void child_process::stop() {
+void child_process::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
+int child_process::stop() {
   if (pid_ <= 0)
-    return;
+    return -1;
   ::kill(pid_, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int status = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return;
+      return status;
     }
     usleep(5000);
   }
+  kill();
+  return -1;
+}
+
+void child_process::kill() {
+  if (pid_ <= 0)
+    return;
   ::kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
@@ -117,6 +130,7 @@ node_child::node_child(const std::string& binary,
   };
   cluster_port = field(" cluster=");
   client_port = field(" client=");
+  metrics_port = field(" metrics=");
 }
 
 std::string node_binary() {
@@ -164,4 +178,4 @@ uint16_t free_loopback_port() {
   return port;
 }
 
-} // namespace cachebus::bench
+} // namespace cachebus::app

@@ -1,8 +1,9 @@
-// Child processes for the cluster scenarios: cachebus-node processes (started
-// with posix_spawn, READY line parsed for their ports) and any other helper
-// binary (redis-server). Every child is reaped by its pid: stop() sends
-// SIGTERM and waits (bounded, then SIGKILL); the destructor does the same, so
-// a failing scenario leaves no process behind. Not thread-safe.
+// Child processes for the demo, the bench and the multi-process tests:
+// cachebus-node processes (started with posix_spawn, READY line parsed for
+// their ports) and any other helper binary (redis-server). Every child is
+// reaped by its pid: stop() sends SIGTERM and waits (bounded, then SIGKILL);
+// the destructor does the same, so a failure leaves no process behind. Not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <sys/types.h>
 #include <vector>
 
-namespace cachebus::bench {
+namespace cachebus::app {
 
 class child_process {
 public:
@@ -39,8 +40,19 @@ public:
   /// returns that line, or "" on timeout or exit.
   std::string wait_for(const std::string& prefix, int timeout_ms);
 
-  /// SIGTERM, bounded wait, then SIGKILL; always reaps.
-  void stop();
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
+  /// Sends `sig` (SIGSTOP, SIGCONT, ...) if the child runs.
+  void signal(int sig);
+
+  /// SIGTERM, bounded wait, then SIGKILL; always reaps. Returns the wait
+  /// status of a clean exit, or -1 if it had to be killed or was not running.
+  int stop();
+
+  /// SIGKILL and reap now.
+  void kill();
 
 private:
   pid_t pid_ = -1;
@@ -49,12 +61,14 @@ private:
   std::string error_;
 };
 
-/// A cachebus-node child with the ports from its READY line.
+/// A cachebus-node child with the ports from its READY line (metrics_port 0:
+/// metrics off).
 struct node_child {
   node_child(const std::string& binary, const std::vector<std::string>& args);
   child_process proc;
   uint16_t cluster_port = 0;
   uint16_t client_port = 0;
+  uint16_t metrics_port = 0;
   bool ready() const noexcept {
     return client_port != 0;
   }
@@ -70,4 +84,4 @@ std::string find_executable(const std::string& binary);
 /// A loopback TCP port free right now (0 on failure).
 uint16_t free_loopback_port();
 
-} // namespace cachebus::bench
+} // namespace cachebus::app
