@@ -13,7 +13,10 @@
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/node.hpp"
 
+#include "support/eventually.hpp"
+
 using namespace cachebus;
+using cachebus::test::eventually;
 using namespace std::chrono_literals;
 
 namespace {
@@ -67,17 +70,6 @@ struct fixture {
     return static_cast<bool>(n->get(key));
   }
 };
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::seconds bound = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 } // namespace
 

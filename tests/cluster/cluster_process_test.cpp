@@ -16,6 +16,8 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 
+#include "support/eventually.hpp"
+
 using namespace cachebus;
 using namespace std::chrono_literals;
 using node_process = cachebus::app::node_child;
@@ -131,14 +133,8 @@ struct cluster {
   }
 
   template <class Pred>
-  bool eventually(Pred pred, std::chrono::seconds bound = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + bound;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
+  bool eventually(Pred pred) {
+    return test::eventually(pred, std::chrono::seconds(15), 20ms);
   }
 };
 

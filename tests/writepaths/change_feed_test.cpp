@@ -36,17 +36,6 @@ struct feed_fixture {
       .receive([&](change_feed_stats& x) { out = x; }, [](caf::error&) {});
     return out;
   }
-
-  template <class Pred>
-  bool eventually(Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-      std::this_thread::sleep_for(5ms);
-    }
-    return true;
-  }
 };
 
 } // namespace

@@ -10,8 +10,10 @@
 
 #include "cachebus/stores/journal.hpp"
 
+#include "support/eventually.hpp"
 #include "temp_dir.hpp"
 
+using cachebus::test::eventually;
 using namespace cachebus::stores;
 using cachebus::test::temp_dir;
 
@@ -138,10 +140,7 @@ TEST_CASE("fsync=batch syncs on its own within the interval",
   opts.batch_interval = std::chrono::milliseconds{5};
   auto j = open_journal(dir.file("j"), replay, opts);
   REQUIRE(j->append(w("1", "a")).ok());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-  while (j->syncs() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  CHECK(j->syncs() >= 1);
+  CHECK(eventually([&] { return j->syncs() >= 1; }));
 }
 
 TEST_CASE("reset empties the journal and rewrite keeps only what it is given",

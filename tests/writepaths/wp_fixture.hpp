@@ -25,6 +25,7 @@
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include "pg_cluster.hpp"
+#include "support/eventually.hpp"
 #include "temp_dir.hpp"
 
 namespace cachebus::test {
@@ -187,19 +188,6 @@ struct env {
 /// empty error: CAF 0.17's error::category() dereferences it).
 inline bool failed_with(const caf::error& err, errc code) {
   return err && is(err, code);
-}
-
-/// Polls `pred` every 5 ms until it holds or `bound` passes; for effects
-/// that have no completion message to wait for (timer-driven flushes).
-inline bool eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds bound = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
 }
 
 } // namespace cachebus::test
