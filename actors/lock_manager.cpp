@@ -242,9 +242,10 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
         return err;
       auto& table = st.cache->table_for(req.key);
       if (!req.refresh) {
-        // The value may have been installed after the caller missed.
+        // The value may have been installed after the caller missed (that
+        // miss is counted already: peek counts nothing).
         std::string value;
-        if (table.get(req.key, value)) {
+        if (table.peek(req.key, value)) {
           acquire_reply r;
           r.outcome = acquire_reply::value;
           r.val = std::move(value);

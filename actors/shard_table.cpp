@@ -72,13 +72,15 @@ shard_table::~shard_table() {
     kv.second.tags.clear();
 }
 
-bool shard_table::alive(const entry& e, int64_t now) const noexcept {
-  if (e.expires_ns <= now)
-    return false;
+bool shard_table::tags_live(const entry& e) noexcept {
   for (auto& link : e.tags)
     if (link.state->dead_below != 0 && e.older_than(link.state->dead_below))
       return false;
   return true;
+}
+
+bool shard_table::alive(const entry& e, int64_t now) const noexcept {
+  return e.expires_ns > now && tags_live(e);
 }
 
 // -- reads --------------------------------------------------------------------
@@ -118,11 +120,7 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
     if (it != map_.end()) {
       auto& e = it->second;
       auto now = clock_->now_ns();
-      bool tags_ok = true;
-      for (auto& link : e.tags)
-        if (link.state->dead_below != 0
-            && e.older_than(link.state->dead_below))
-          tags_ok = false;
+      bool tags_ok = tags_live(e);
       if (tags_ok && e.expires_ns > now) {
         r.state = lookup_result::fresh;
         if (!e.visited.load(std::memory_order_relaxed))
@@ -144,6 +142,15 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
   else
     misses_.fetch_add(1, std::memory_order_relaxed);
   return r;
+}
+
+bool shard_table::peek(std::string_view key, std::string& out) const {
+  std::shared_lock guard{mtx_};
+  auto it = map_.find(key);
+  if (it == map_.end() || !alive(it->second, clock_->now_ns()))
+    return false;
+  out.assign(it->second.value);
+  return true;
 }
 
 bool shard_table::contains(std::string_view key) const {

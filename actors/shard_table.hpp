@@ -99,6 +99,10 @@ public:
   /// Returns true if a live entry exists; counts nothing.
   bool contains(std::string_view key) const;
 
+  /// Like get() but counts nothing: for internal re-checks (the lock
+  /// manager), so that one caller's miss is not counted twice.
+  bool peek(std::string_view key, std::string& out) const;
+
   /// What lookup() found.
   struct lookup_result {
     enum state_t { missing, fresh, stale } state = missing;
@@ -209,6 +213,7 @@ private:
   void link_tags(entry& e, std::vector<std::string> tags);
   void unlink_tags(entry& e);
   bool alive(const entry& e, int64_t now) const noexcept;
+  static bool tags_live(const entry& e) noexcept;
   size_t reclaim_dead_tags(size_t budget);
   void cancel_fills_of(std::string_view key);
   uint64_t install(std::string_view key, std::string value, int64_t expires_ns,

@@ -503,3 +503,18 @@ TEST_CASE("a rule's TTL and stale-if-error window apply to fetches of its "
   REQUIRE_FALSE(bad);
   CHECK_THAT(describe(bad.error()), Catch::Contains("line 3"));
 }
+
+TEST_CASE_METHOD(fixture, "a fetch counts one miss and then one hit",
+                 "[fetch][stats]") {
+  loader_fn loader = [](const std::string&) -> caf::expected<loaded> {
+    return loaded{"v"};
+  };
+  REQUIRE(*n->fetch("k", loader) == "v");
+  auto s = n->stats().total;
+  CHECK(s.misses == 1);
+  CHECK(s.hits == 0);
+  REQUIRE(*n->fetch("k", loader) == "v");
+  s = n->stats().total;
+  CHECK(s.misses == 1);
+  CHECK(s.hits == 1);
+}
