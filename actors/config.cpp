@@ -32,10 +32,17 @@ config::config() {
     .add<std::string>("name", "node name, the origin of its events "
                               "(node-<pid>)")
     .add<std::string>("rules", "file of central invalidation rules")
+    .add<std::string>("store", "system of record: sqlite:PATH or "
+                               "postgresql:CONNINFO (or a postgresql:// "
+                               "URI); its resources are the rules with a "
+                               "`fields` line (default: none)")
     .add<caf::timespan>("lease-timeout",
                         "longest one loader may hold a key (5s)")
     .add<size_t>("max-waiters", "most callers waiting for one key (10000)")
     .add<bool>("cluster", "link this node's bus to other nodes (false)")
+    .add<bool>("tls", "cluster (and cachebus-node's client port) over TLS "
+                      "only; needs openssl.certificate, openssl.key and "
+                      "openssl.cafile or openssl.capath (false)")
     .add<std::string>("listen-host", "cluster listen address (127.0.0.1)")
     .add<uint16_t>("listen-port", "cluster listen port (0: any free port)")
     .add<std::vector<std::string>>("seeds", "host:port of cluster members to "

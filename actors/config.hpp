@@ -3,7 +3,9 @@
 // can set them), registers cachebus's message types and error category, and
 // sets `scheduler.max-threads` to the core count (CAF's default of 4
 // oversubscribes small machines). Derive your own config from it, or call
-// cachebus::prepare on a config you already have.
+// cachebus::prepare on a config you already have. It loads the middleman but
+// not CAF's OpenSSL module (a thread of its own): for `cachebus.tls` call
+// cachebus::enable_tls after parsing (tls_setup.hpp; runtime does).
 #pragma once
 
 #include "caf/actor_system_config.hpp"

@@ -1,12 +1,15 @@
 #include "cachebus/actors/lock_manager.hpp"
 
 #include <deque>
+#include <map>
 #include <unordered_map>
+#include <vector>
 
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/rendezvous.hpp"
 #include "cachebus/actors/time_source.hpp"
 
 namespace cachebus {
@@ -22,6 +25,8 @@ struct fetch_waiter {
   caf::typed_response_promise<std::string> promise;
   loader_actor loader;
   fetch_options opts;
+  /// Fetched with the node loader: routed to the key's owner.
+  bool routed = false;
 };
 
 // One key being loaded.
@@ -37,9 +42,18 @@ struct lock_entry {
   int reloads = 0;
   std::deque<acquire_waiter> acquirers;
   std::deque<fetch_waiter> fetchers;
+  /// Loads with the node loader, on the key's owner node (cluster-wide).
+  bool routed = false;
+  /// Routed, but load here: this node was asked as owner, or the owner could
+  /// not be reached.
+  bool local_only = false;
+  /// The peer the current attempt waits for; empty while loading here.
+  std::string forwarded_to;
+  /// Peers' lock managers that asked this node as the key's owner.
+  std::deque<caf::typed_response_promise<loaded>> remotes;
 
   size_t waiters() const {
-    return acquirers.size() + fetchers.size();
+    return acquirers.size() + fetchers.size() + remotes.size();
   }
 };
 
@@ -51,6 +65,12 @@ struct lock_state {
   std::unordered_map<caf::actor_addr, size_t> monitored;
   uint64_t next_token = 1;
   lock_stats stats;
+  /// Serves fetch(key, options) and owner_fetch; may be invalid.
+  loader_actor node_loader;
+  /// The peers whose lock managers joined, by node name.
+  std::map<std::string, lock_manager_actor> peers;
+  /// This node and the peers: the candidates of rendezvous hashing.
+  std::vector<std::string> members;
   static inline const char* name = "cachebus.lock_manager";
 };
 
@@ -77,8 +97,11 @@ void unwatch(lm_ptr self, const caf::actor_addr& who) {
 
 void start_actor_load(lm_ptr self, const std::string& key);
 
-// Delivers `value` to every waiter of `key` and forgets the lock.
-void finish(lm_ptr self, const std::string& key, const std::string& value) {
+// Delivers `value` to every waiter of `key` and forgets the lock. Peers get
+// `version` too (0 when unknown: their copy then yields to any versioned
+// invalidation).
+void finish(lm_ptr self, const std::string& key, const std::string& value,
+            uint64_t version = 0) {
   auto& st = self->state;
   auto i = st.locks.find(key);
   if (i == st.locks.end())
@@ -94,6 +117,8 @@ void finish(lm_ptr self, const std::string& key, const std::string& value) {
   }
   for (auto& w : entry.fetchers)
     w.promise.deliver(value);
+  for (auto& rp : entry.remotes)
+    rp.deliver(loaded{value, version});
   st.stats.served += entry.waiters();
 }
 
@@ -109,11 +134,15 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
   unwatch(self, entry.owner);
   entry.owner = nullptr;
   ++st.stats.failures;
+  entry.forwarded_to.clear();
   if (entry.actor_path && !entry.fetchers.empty()) {
     // The fetcher whose loader failed gets that failure; a retry uses the
     // next waiter's loader, so a dead loader cannot loop.
     entry.fetchers.front().promise.deliver(err);
     entry.fetchers.pop_front();
+  } else if (entry.actor_path && !entry.remotes.empty()) {
+    entry.remotes.front().deliver(err);
+    entry.remotes.pop_front();
   }
   bool retry = st.opts.loader_error_retry && entry.waiters() > 0;
   if (!retry) {
@@ -123,6 +152,8 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
       w.promise.deliver(err);
     for (auto& w : dead.fetchers)
       w.promise.deliver(err);
+    for (auto& rp : dead.remotes)
+      rp.deliver(err);
     return;
   }
   entry.token = st.next_token++;
@@ -145,79 +176,285 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
     w.promise.deliver(std::move(r));
     return;
   }
-  // Only actor fetchers wait: the first one's loader runs next.
+  // Only actors wait: the first fetcher's loader runs next, or the node
+  // loader here if only peers wait (they asked this node as owner).
   entry.actor_path = true;
-  entry.loader = entry.fetchers.front().loader;
-  entry.opts = entry.fetchers.front().opts;
+  if (!entry.fetchers.empty()) {
+    auto& next = entry.fetchers.front();
+    entry.loader = next.loader;
+    entry.opts = next.opts;
+    entry.routed = next.routed;
+  } else {
+    entry.loader = st.node_loader;
+    entry.routed = true;
+  }
+  entry.local_only = entry.local_only || !entry.remotes.empty();
   start_actor_load(self, key);
 }
 
-// Runs the load of `key` through its loader actor (fetch from an actor).
+// The owner of a routed key's loads: this node or a peer in session.
+const std::string& owner_of(lm_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto owner = rendezvous_owner(key, st.members);
+  for (auto& m : st.members)
+    if (m == owner)
+      return m;
+  return st.opts.name; // no members known yet
+}
+
+// A value for `key` arrived (from the loader, or from the owner node).
+void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
+                  loaded& x) {
+  auto& st = self->state;
+  auto i = st.locks.find(key);
+  if (i == st.locks.end() || i->second.token != token)
+    return; // released or routed again meanwhile
+  auto& e = i->second;
+  e.forwarded_to.clear();
+  auto expiry = st.opts.expiry_for(e.opts.ttl, st.clk->now_ns());
+  if (!expiry) {
+    failed(self, key, std::move(expiry.error()));
+    return;
+  }
+  auto grace = std::max(e.opts.stale_while_revalidate, e.opts.stale_if_error);
+  auto& table = st.cache->table_for(key);
+  if (table.complete_fill(key, e.fill, x.value, *expiry, grace.count(),
+                          e.opts.tags, x.version,
+                          st.clk->now_ns() - e.started_ns)
+      || e.reloads > 0) {
+    finish(self, key, x.value, x.version);
+    return;
+  }
+  // Invalidated while loading: what we read may be stale. Load once more;
+  // the waiters get that fresh value.
+  ++st.stats.stale_fills;
+  ++e.reloads;
+  unwatch(self, e.owner);
+  e.owner = nullptr;
+  e.token = st.next_token++;
+  e.fill = table.begin_fill(key);
+  start_actor_load(self, key);
+}
+
+// Moves the load of `key` elsewhere (the owner it waited for is gone, or
+// the entry must load here): the answer of the old attempt is ignored.
+void reroute(lm_ptr self, const std::string& key, bool here) {
+  auto& st = self->state;
+  auto& e = st.locks[key];
+  ++st.stats.rerouted;
+  e.local_only = e.local_only || here;
+  e.forwarded_to.clear();
+  e.token = st.next_token++;
+  // A fresh fill: the new load starts now, so only invalidations from now
+  // on can make it stale (the partition rule that usually comes with a
+  // lost owner cancelled the old fill anyway).
+  auto& table = st.cache->table_for(key);
+  table.cancel_fill(key, e.fill);
+  e.fill = table.begin_fill(key);
+  start_actor_load(self, key);
+}
+
+// Runs the load of `key` through its loader actor (fetch from an actor), or,
+// for a routed key that another node owns, asks that node's lock manager.
 void start_actor_load(lm_ptr self, const std::string& key) {
   auto& st = self->state;
   auto& entry = st.locks[key];
-  entry.owner = caf::actor_cast<caf::actor_addr>(entry.loader);
-  watch(self, entry.owner);
+  unwatch(self, entry.owner);
+  entry.owner = nullptr;
   entry.started_ns = st.clk->now_ns();
   auto token = entry.token;
+  if (entry.routed && !entry.local_only) {
+    auto& owner = owner_of(self, key);
+    if (owner != st.opts.name) {
+      entry.forwarded_to = owner;
+      ++st.stats.forwarded;
+      self
+        ->request(st.peers[owner], st.opts.lease_timeout, owner_fetch_atom_v,
+                  key, entry.opts)
+        .then([=](loaded& x) { loaded_value(self, key, token, x); },
+              [=](caf::error& err) {
+                auto& st = self->state;
+                auto i = st.locks.find(key);
+                if (i == st.locks.end() || i->second.token != token)
+                  return;
+                if (err.category() == error_category) {
+                  // The owner answered: its load failed, or it refused.
+                  failed(self, key, std::move(err));
+                } else if (err == caf::sec::request_timeout) {
+                  ++st.stats.expired;
+                  failed(self, key,
+                         make_error(errc::lease_expired,
+                                    "owner node \"" + i->second.forwarded_to
+                                      + "\" did not load \"" + key
+                                      + "\" within cachebus.lease-timeout"));
+                } else {
+                  // The link failed: load here rather than wait for the
+                  // membership to catch up.
+                  reroute(self, key, true);
+                }
+              });
+      return;
+    }
+  }
+  entry.owner = caf::actor_cast<caf::actor_addr>(entry.loader);
+  watch(self, entry.owner);
   ++st.stats.grants;
   self->request(entry.loader, st.opts.lease_timeout, load_atom_v, key)
-    .then(
-      [=](loaded& x) {
-        auto& st = self->state;
-        auto i = st.locks.find(key);
-        if (i == st.locks.end() || i->second.token != token)
-          return; // released meanwhile (owner died, lease ran out)
-        auto& e = i->second;
-        auto expiry = st.opts.expiry_for(e.opts.ttl, st.clk->now_ns());
-        if (!expiry) {
-          failed(self, key, std::move(expiry.error()));
-          return;
-        }
-        auto grace = std::max(e.opts.stale_while_revalidate,
-                              e.opts.stale_if_error);
-        auto& table = st.cache->table_for(key);
-        if (table.complete_fill(key, e.fill, x.value, *expiry, grace.count(),
-                                e.opts.tags, x.version,
-                                st.clk->now_ns() - e.started_ns)
-            || e.reloads > 0) {
-          finish(self, key, x.value);
-          return;
-        }
-        // Invalidated while loading: what we read may be stale. Load once
-        // more; the waiters get that fresh value.
-        ++st.stats.stale_fills;
-        ++e.reloads;
-        unwatch(self, e.owner);
-        e.token = st.next_token++;
-        e.fill = table.begin_fill(key);
-        start_actor_load(self, key);
-      },
-      [=](caf::error& err) {
-        auto& st = self->state;
-        auto i = st.locks.find(key);
-        if (i == st.locks.end() || i->second.token != token)
-          return;
-        if (err == caf::sec::request_timeout) {
-          ++st.stats.expired;
-          err = make_error(errc::lease_expired,
-                           "loader of \"" + key + "\" did not answer within "
-                           "cachebus.lease-timeout");
-        } else if (err.category() != error_category) {
-          err = make_error(errc::load_failed, "loader of \"" + key
-                                                + "\" failed: "
-                                                + caf::to_string(err));
-        }
-        failed(self, key, std::move(err));
-      });
+    .then([=](loaded& x) { loaded_value(self, key, token, x); },
+          [=](caf::error& err) {
+            auto& st = self->state;
+            auto i = st.locks.find(key);
+            if (i == st.locks.end() || i->second.token != token)
+              return;
+            if (err == caf::sec::request_timeout) {
+              ++st.stats.expired;
+              err = make_error(errc::lease_expired,
+                               "loader of \"" + key + "\" did not answer "
+                               "within cachebus.lease-timeout");
+            } else if (err.category() != error_category) {
+              err = make_error(errc::load_failed, "loader of \"" + key
+                                                    + "\" failed: "
+                                                    + caf::to_string(err));
+            }
+            failed(self, key, std::move(err));
+          });
+}
+
+// fetch(key, loader, options) and fetch(key, options): a hit answers at
+// once; otherwise the caller waits for the key's one load.
+caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
+                                    loader_actor loader, fetch_options fo,
+                                    bool routed) {
+  auto& st = self->state;
+  if (auto err = st.opts.check_key(key))
+    return err;
+  if (auto err = st.opts.check_tags(fo.tags))
+    return err;
+  if (!loader)
+    return make_error(errc::invalid_argument, "fetch needs a loader");
+  // A routed fetch comes from callers that checked the cache already (and
+  // counted the miss): re-check without counting.
+  std::string value;
+  auto& table = st.cache->table_for(key);
+  if (routed ? table.peek(key, value) : table.get(key, value))
+    return value;
+  auto i = st.locks.find(key);
+  if (i != st.locks.end() && i->second.waiters() >= st.opts.max_waiters) {
+    ++st.stats.rejected;
+    return make_error(errc::too_many_waiters,
+                      "too many callers wait for \"" + key + "\"");
+  }
+  auto rp = self->make_response_promise<std::string>();
+  if (i != st.locks.end()) {
+    ++st.stats.waits;
+    i->second.fetchers.push_back(
+      {rp, std::move(loader), std::move(fo), routed});
+    return rp;
+  }
+  auto& entry = st.locks[key];
+  entry.token = st.next_token++;
+  entry.fill = st.cache->table_for(key).begin_fill(key);
+  entry.actor_path = true;
+  entry.routed = routed;
+  entry.loader = loader;
+  entry.opts = fo;
+  entry.fetchers.push_back({rp, std::move(loader), std::move(fo), routed});
+  start_actor_load(self, key);
+  return rp;
+}
+
+// A peer's lock manager asks this node, the key's owner, for its value.
+caf::result<loaded> owner_fetch(lm_ptr self, const std::string& key,
+                                fetch_options fo) {
+  auto& st = self->state;
+  if (auto err = st.opts.check_key(key))
+    return err;
+  if (auto err = st.opts.check_tags(fo.tags))
+    return err;
+  if (!st.node_loader)
+    return make_error(errc::invalid_config,
+                      "node \"" + st.opts.name + "\" has no node loader to "
+                      "load \"" + key + "\" as its owner");
+  ++st.stats.owner_requests;
+  loaded hit;
+  if (st.cache->table_for(key).get(key, hit.value, hit.version))
+    return hit;
+  auto i = st.locks.find(key);
+  if (i != st.locks.end() && i->second.waiters() >= st.opts.max_waiters) {
+    ++st.stats.rejected;
+    return make_error(errc::too_many_waiters,
+                      "too many callers wait for \"" + key + "\"");
+  }
+  auto rp = self->make_response_promise<loaded>();
+  if (i != st.locks.end()) {
+    auto& e = i->second;
+    ++st.stats.waits;
+    e.remotes.push_back(rp);
+    if (!e.forwarded_to.empty()) {
+      // Our entry waits for another node while that node (or a third)
+      // waits for us: membership views differ. Asked as owner, we load.
+      reroute(self, key, true);
+    } else {
+      e.local_only = true;
+    }
+    return rp;
+  }
+  auto& entry = st.locks[key];
+  entry.token = st.next_token++;
+  entry.fill = st.cache->table_for(key).begin_fill(key);
+  entry.actor_path = true;
+  entry.routed = true;
+  entry.local_only = true;
+  entry.loader = st.node_loader;
+  entry.opts = std::move(fo);
+  entry.remotes.push_back(rp);
+  start_actor_load(self, key);
+  return rp;
+}
+
+// Membership from the bridge: peers whose lock managers can own keys.
+void on_peer_event(lm_ptr self, const peer_event& ev) {
+  auto& st = self->state;
+  switch (ev.kind) {
+    case peer_event_kind::joined:
+    case peer_event_kind::rejoined:
+      if (ev.endpoint)
+        st.peers[ev.peer] = caf::actor_cast<lock_manager_actor>(ev.endpoint);
+      else
+        st.peers.erase(ev.peer);
+      break;
+    case peer_event_kind::lost:
+    case peer_event_kind::refused:
+      st.peers.erase(ev.peer);
+      break;
+    case peer_event_kind::gap:
+      return;
+  }
+  st.members.clear();
+  st.members.push_back(st.opts.name);
+  for (auto& kv : st.peers)
+    st.members.push_back(kv.first);
+  if (st.peers.count(ev.peer) != 0)
+    return;
+  // Loads that wait for the departed peer move to the new owner; their
+  // waiters stay.
+  std::vector<std::string> orphaned;
+  for (auto& [key, entry] : st.locks)
+    if (entry.forwarded_to == ev.peer)
+      orphaned.push_back(key);
+  for (auto& key : orphaned)
+    reroute(self, key, false);
 }
 
 lock_manager_actor::behavior_type
 lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
-                  node_options opts, std::shared_ptr<time_source> clk) {
+                  node_options opts, std::shared_ptr<time_source> clk,
+                  loader_actor node_loader) {
   self->state.cache = std::move(cache);
   self->state.opts = opts;
   self->state.clk = std::move(clk);
+  self->state.node_loader = std::move(node_loader);
+  self->state.members.push_back(opts.name);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     st.monitored.erase(dm.source);
@@ -295,38 +532,22 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
     },
     [=](fetch_atom, const std::string& key, loader_actor& loader,
         fetch_options& fo) -> caf::result<std::string> {
-      auto& st = self->state;
-      if (auto err = st.opts.check_key(key))
-        return err;
-      if (auto err = st.opts.check_tags(fo.tags))
-        return err;
-      if (!loader)
-        return make_error(errc::invalid_argument, "fetch needs a loader");
-      std::string value;
-      if (st.cache->table_for(key).get(key, value))
-        return value;
-      auto i = st.locks.find(key);
-      if (i != st.locks.end() && i->second.waiters() >= st.opts.max_waiters) {
-        ++st.stats.rejected;
-        return make_error(errc::too_many_waiters,
-                          "too many callers wait for \"" + key + "\"");
-      }
-      auto rp = self->make_response_promise<std::string>();
-      if (i != st.locks.end()) {
-        ++st.stats.waits;
-        i->second.fetchers.push_back({rp, std::move(loader), std::move(fo)});
-        return rp;
-      }
-      auto& entry = st.locks[key];
-      entry.token = st.next_token++;
-      entry.fill = st.cache->table_for(key).begin_fill(key);
-      entry.actor_path = true;
-      entry.loader = loader;
-      entry.opts = fo;
-      entry.fetchers.push_back({rp, std::move(loader), std::move(fo)});
-      start_actor_load(self, key);
-      return rp;
+      return fetch_with(self, key, std::move(loader), std::move(fo), false);
     },
+    [=](fetch_atom, const std::string& key,
+        fetch_options& fo) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (!st.node_loader)
+        return make_error(errc::invalid_config,
+                          "fetch without a loader needs the node loader "
+                          "(node_setup::loader)");
+      return fetch_with(self, key, st.node_loader, std::move(fo), true);
+    },
+    [=](owner_fetch_atom, const std::string& key,
+        fetch_options& fo) -> caf::result<loaded> {
+      return owner_fetch(self, key, std::move(fo));
+    },
+    [=](const peer_event& ev) { on_peer_event(self, ev); },
     [=](lease_atom, const std::string& key, uint64_t token) {
       auto& st = self->state;
       auto i = st.locks.find(key);
@@ -346,6 +567,7 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       s.waiting = 0;
       for (auto& kv : st.locks)
         s.waiting += kv.second.waiters();
+      s.members = st.members.size();
       return s;
     },
   };
@@ -356,9 +578,10 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
 lock_manager_actor spawn_lock_manager(caf::actor_system& sys,
                                       std::shared_ptr<local_cache> cache,
                                       node_options opts,
-                                      std::shared_ptr<time_source> clk) {
+                                      std::shared_ptr<time_source> clk,
+                                      loader_actor node_loader) {
   return sys.spawn(lock_manager_impl, std::move(cache), std::move(opts),
-                   std::move(clk));
+                   std::move(clk), std::move(node_loader));
 }
 
 } // namespace cachebus

@@ -8,12 +8,33 @@
 // bounded (too_many_waiters). Fills are registered in the shard table, so a
 // value loaded before an invalidation of its key is never installed.
 //
+// Cluster-wide single flight: with a node loader (the loader every node of
+// the cluster has, e.g. a store reader), fetch(key, options) routes each
+// key's load to one live member, chosen by rendezvous hashing over this node
+// and the peers whose lock managers joined (peer_events from the bridge, which
+// carry the peer's lock manager as endpoint). This node's callers of a key
+// wait on one local entry (one request per node); a non-owner forwards it to
+// the owner's lock manager (owner_fetch), whose entry collects every node's
+// request and runs the loader once; each node installs the value under its own
+// fill lease, so an invalidation that reaches it during the load still wins.
+// Membership changes move ownership without losing waiters: when the owner is
+// lost, or the link to it fails, the entry is routed again (to the new owner,
+// or loaded here); when two nodes' views disagree so that each forwards to the
+// other, the one asked as owner loads itself, which breaks the cycle.
+//
 // Protocol:
 //   acquire(acquire_request)             -> acquire_reply (load|value|busy)
 //   release(key, token, value)           -  holder loaded and installed value
 //   fail(key, token, error)              -  holder's load failed
 //   fetch(key, loader_actor, options)    -> value: the whole cycle for actors;
 //                                           the lock manager asks the loader
+//   fetch(key, options)                  -> value: the same with the node
+//                                           loader, single flight cluster-
+//                                           wide; counts no hit or miss (the
+//                                           caller checked the cache first)
+//   owner_fetch(key, options)            -> loaded: from a peer's lock
+//                                           manager, to this node as owner
+//   peer_event                           -  membership (bus, cache:!peers)
 //   lease(key, token)                    -  internal lease timer
 //   stats()                              -> lock_stats
 #pragma once
@@ -28,6 +49,7 @@
 #include "cachebus/actors/lock_messages.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/type_ids.hpp"
+#include "cachebus/bus/peer_event.hpp"
 
 namespace cachebus {
 
@@ -44,12 +66,19 @@ using lock_manager_actor = caf::typed_actor<
   caf::reacts_to<fail_atom, std::string, uint64_t, caf::error>,
   caf::replies_to<fetch_atom, std::string, loader_actor,
                   fetch_options>::with<std::string>,
+  caf::replies_to<fetch_atom, std::string, fetch_options>::with<std::string>,
+  caf::replies_to<owner_fetch_atom, std::string, fetch_options>::with<loaded>,
+  caf::reacts_to<peer_event>,
   caf::reacts_to<lease_atom, std::string, uint64_t>,
   caf::replies_to<stats_atom>::with<lock_stats>>;
 
+/// Spawns a lock manager for `cache`. `node_loader` (may be invalid) serves
+/// fetch(key, options) and owner_fetch; without it both answer
+/// invalid_config. Its node name, for rendezvous hashing, is opts.name.
 lock_manager_actor spawn_lock_manager(caf::actor_system& sys,
                                       std::shared_ptr<local_cache> cache,
                                       node_options opts,
-                                      std::shared_ptr<time_source> clk);
+                                      std::shared_ptr<time_source> clk,
+                                      loader_actor node_loader = {});
 
 } // namespace cachebus

@@ -56,15 +56,20 @@ struct lock_stats {
   uint64_t expired = 0;       // leases that ran out
   uint64_t stale_fills = 0;   // loads refused because of an invalidation
   uint64_t rejected = 0;      // callers refused (too many waiters)
+  uint64_t forwarded = 0;     // loads sent to the key's owner node
+  uint64_t owner_requests = 0; // loads asked of this node as owner
+  uint64_t rerouted = 0;      // forwarded loads moved (owner lost, cycle)
   uint64_t held = 0;          // keys being loaded now
   uint64_t waiting = 0;       // callers waiting now
+  uint64_t members = 0;       // nodes that own keys' loads (self + peers)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_stats& x) {
   return f(caf::meta::type_name("cachebus::lock_stats"), x.grants, x.waits,
            x.served, x.failures, x.owner_deaths, x.expired, x.stale_fills,
-           x.rejected, x.held, x.waiting);
+           x.rejected, x.forwarded, x.owner_requests, x.rerouted, x.held,
+           x.waiting, x.members);
 }
 
 } // namespace cachebus

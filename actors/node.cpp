@@ -12,6 +12,7 @@
 
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/glob.hpp"
+#include "cachebus/actors/tls_setup.hpp"
 
 namespace cachebus {
 
@@ -49,7 +50,8 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   n->source_ = std::make_shared<event_source>(opts.name, bus);
   n->inv_ = std::make_shared<invalidator>(n->cache_, rs, opts);
   n->listener_ = spawn_invalidation_listener(sys, n->inv_, n->source_);
-  n->lock_manager_ = spawn_lock_manager(sys, n->cache_, opts, n->clock_);
+  n->lock_manager_ = spawn_lock_manager(sys, n->cache_, opts, n->clock_,
+                                        setup.loader);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's
@@ -57,26 +59,37 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   caf::anon_send(bus, caf::subscribe_atom_v, std::string{all_cache_topics},
                  caf::actor_cast<caf::strong_actor_ptr>(n->listener_));
   if (setup.cluster) {
+    // Peers' lock managers join and leave with their bridges' sessions: the
+    // lock manager learns them from the peer events (cluster single flight).
+    caf::anon_send(bus, caf::subscribe_atom_v, std::string{peers_topic},
+                   caf::actor_cast<caf::strong_actor_ptr>(n->lock_manager_));
     setup.cluster->node = opts.name;
+    setup.cluster->endpoint = caf::actor_cast<caf::actor>(n->lock_manager_);
     auto b = spawn_bridge(sys, bus, std::move(*setup.cluster));
     if (!b) {
       n->stop();
+      auto& err = b.error();
+      // The bridge's refusals carry one readable sentence as context.
+      auto why = err.context().match_elements<std::string>()
+                   ? err.context().get_as<std::string>(0)
+                   : sys.render(err);
       return make_error(errc::invalid_config,
-                        "cannot start the cluster bridge: "
-                          + caf::to_string(b.error()));
+                        "cannot start the cluster bridge: " + why);
     }
     n->bridge_ = std::move(*b);
   }
   return n;
 }
 
-caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys) {
+// (store helper, issue 6: `setup` parameter added so that a node built from
+// the config can get a node loader; members it sets win over the config.)
+caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
+                                                 node_setup setup) {
   auto opts = node_options::from(sys.config());
   if (!opts)
     return std::move(opts.error());
-  node_setup setup;
   auto& cfg = sys.config();
-  if (caf::get_or(cfg, "cachebus.cluster", false)) {
+  if (!setup.cluster && caf::get_or(cfg, "cachebus.cluster", false)) {
     bridge_options b;
     b.host = caf::get_or(cfg, "cachebus.listen-host", b.host);
     b.port = caf::get_or(cfg, "cachebus.listen-port", b.port);
@@ -85,10 +98,21 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys) {
                                        b.heartbeat_interval);
     b.peer_timeout = caf::get_or(cfg, "cachebus.peer-timeout",
                                  b.peer_timeout);
+    b.tls = tls_enabled(cfg);
+    // Checked here too (spawn_bridge does it again) so that a TLS node with
+    // unusable credentials fails with a plain sentence before anything runs.
+    if (b.tls && !sys.has_openssl_manager())
+      return make_error(errc::invalid_config,
+                        "cachebus.tls needs CAF's OpenSSL module: call "
+                        "cachebus::enable_tls(cfg) after parsing the config "
+                        "(cachebus::runtime does)");
+    if (b.tls)
+      if (auto err = check_tls(cfg))
+        return err;
     setup.cluster = std::move(b);
   }
   auto path = caf::get_or(sys.config(), "cachebus.rules", std::string{});
-  if (!path.empty()) {
+  if (!setup.rules && !path.empty()) {
     auto rs = rules::load(path);
     if (!rs)
       return std::move(rs.error());
@@ -200,9 +224,9 @@ caf::expected<loaded> call_loader(const loader_fn& loader,
 
 } // namespace
 
-caf::expected<std::string> node::fetch(std::string_view key,
-                                       const loader_fn& loader,
-                                       const fetch_options& call_opts) {
+caf::expected<fetch_options>
+node::resolve_fetch(std::string_view key,
+                    const fetch_options& call_opts) const {
   // Per-rule defaults fill what the call leaves at zero.
   fetch_options fo = call_opts;
   if (auto* r = rules().rule_for_key(key)) {
@@ -230,6 +254,42 @@ caf::expected<std::string> node::fetch(std::string_view key,
       || fo.stale_if_error > opts_.max_ttl)
     return make_error(errc::invalid_ttl,
                       "stale windows must lie in [0, cachebus.max-ttl]");
+  return fo;
+}
+
+caf::expected<std::string> node::fetch(std::string_view key,
+                                       const fetch_options& call_opts) {
+  auto fo = resolve_fetch(key, call_opts);
+  if (!fo)
+    return std::move(fo.error());
+  std::string k{key};
+  std::string cached;
+  if (cache_->table_for(k).get(k, cached))
+    return cached;
+  caf::expected<std::string> result{std::string{}};
+  caf::scoped_actor self{sys_};
+  // The miss is counted above; the lock manager's re-check counts nothing.
+  self->request(lock_manager_, opts_.request_timeout, fetch_atom_v, k, *fo)
+    .receive([&](std::string& v) { result = std::move(v); },
+             [&](caf::error& e) {
+               if (e == caf::sec::request_timeout)
+                 result = make_error(errc::timeout,
+                                     "waited longer than "
+                                     "cachebus.request-timeout for \""
+                                       + k + "\"");
+               else
+                 result = std::move(e);
+             });
+  return result;
+}
+
+caf::expected<std::string> node::fetch(std::string_view key,
+                                       const loader_fn& loader,
+                                       const fetch_options& call_opts) {
+  auto resolved = resolve_fetch(key, call_opts);
+  if (!resolved)
+    return std::move(resolved.error());
+  auto& fo = *resolved;
   if (!loader)
     return make_error(errc::invalid_argument, "fetch needs a loader");
   std::string k{key};

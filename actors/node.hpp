@@ -67,6 +67,12 @@ struct node_setup {
   /// middleman; bridge.hpp). Its `node` name is set to the node's name.
   /// REQUIRES: the middleman is loaded (cachebus::config does).
   std::optional<bridge_options> cluster;
+  /// The node loader: what fetch(key, options) loads with. In cluster mode
+  /// every node should have one that reads the same source (e.g. the system
+  /// of record): each key's loads then run on one live node of the cluster
+  /// (rendezvous hashing), the others wait for its value (lock_manager.hpp).
+  /// Blocking I/O belongs in a detached actor.
+  loader_actor loader;
 };
 
 class node {
@@ -78,8 +84,11 @@ public:
   start(caf::actor_system& sys, node_options opts, node_setup setup = {});
 
   /// Starts a node in `sys` with the `cachebus.*` options of its config,
-  /// including the rules file named by `cachebus.rules`.
-  static caf::expected<std::unique_ptr<node>> start(caf::actor_system& sys);
+  /// including the rules file named by `cachebus.rules`. What `setup` sets
+  /// wins over the config (rules, cluster); its loader, bus and clock can
+  /// only come from there.
+  static caf::expected<std::unique_ptr<node>>
+  start(caf::actor_system& sys, node_setup setup = {});
 
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -117,6 +126,22 @@ public:
   caf::expected<std::string> fetch(std::string_view key,
                                    const loader_fn& loader,
                                    const fetch_options& opts = {});
+
+  /// Returns the cached value of `key`, or loads it with the node loader
+  /// (node_setup::loader; invalid_config without one) and caches it. Single
+  /// flight spans the cluster: concurrent misses on any nodes run the loader
+  /// once, on the key's owner node; every node installs the value under its
+  /// own fill lease (no stale fill). TTL, tags and windows apply as in the
+  /// loader_fn form; XFetch (beta) and serving stale values while one caller
+  /// refreshes are not offered here (a stale entry is a miss).
+  caf::expected<std::string> fetch(std::string_view key,
+                                   const fetch_options& opts = {});
+
+  /// The options a fetch of `key` runs with: what `call_opts` leaves at zero
+  /// comes from the rule whose key template makes `key`. Validates key and
+  /// options (the errors fetch would return).
+  caf::expected<fetch_options>
+  resolve_fetch(std::string_view key, const fetch_options& call_opts) const;
 
   // -- invalidation (any thread) ----------------------------------------------
   // Each returns how many local entries it removed, after every local shard
@@ -224,6 +249,7 @@ private:
   node(caf::actor_system& sys, node_options opts);
 
   caf::error check_running() const;
+
 
   caf::expected<std::string> load_as_owner(const std::string& key,
                                            acquire_reply grant,

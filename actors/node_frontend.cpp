@@ -2,6 +2,8 @@
 
 #include "caf/typed_event_based_actor.hpp"
 
+#include "cachebus/actors/error.hpp"
+
 namespace cachebus {
 
 namespace {
@@ -13,7 +15,7 @@ caf::result<uint64_t> count(caf::expected<T> x) {
   return static_cast<uint64_t>(*x);
 }
 
-node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer,
+node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer self,
                                             node* n) {
   return {
     [=](caf::get_atom, const std::string& key) -> caf::result<std::string> {
@@ -21,6 +23,18 @@ node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer,
       if (!v)
         return std::move(v.error());
       return std::move(*v);
+    },
+    [=](fetch_atom, const std::string& key) -> caf::result<std::string> {
+      auto fo = n->resolve_fetch(key, {});
+      if (!fo)
+        return std::move(fo.error());
+      auto v = n->get(key);
+      if (v || !is(v.error(), errc::miss))
+        return v ? caf::result<std::string>{std::move(*v)}
+                 : caf::result<std::string>{std::move(v.error())};
+      // No blocking here: the lock manager answers the client directly.
+      return self->delegate(n->lock_manager(), fetch_atom_v, key,
+                            std::move(*fo));
     },
     [=](caf::put_atom, put_request& req) -> caf::result<uint64_t> {
       set_options o;
@@ -38,6 +52,9 @@ node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer,
       return count(n->invalidate_pattern(ev.glob));
     },
     [=](stats_atom) { return n->stats().total; },
+    [=](lock_stats_atom) -> caf::result<lock_stats> {
+      return self->delegate(n->lock_manager(), stats_atom_v);
+    },
   };
 }
 

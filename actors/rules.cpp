@@ -232,6 +232,8 @@ caf::expected<rules> rules::parse(std::string_view text) {
       target = &current.tags;
     else if (name == "dependents")
       target = &current.dependents;
+    else if (name == "fields")
+      target = &current.fields;
     else
       return at("unknown setting \"" + name + "\"");
     target->insert(target->end(), values.begin(), values.end());
@@ -255,6 +257,11 @@ caf::expected<rules> rules::load(const std::string& path) {
     return make_error(errc::invalid_rule,
                       path + ": " + describe(parsed.error()));
   return parsed;
+}
+
+const rule* rules::find(std::string_view resource) const {
+  auto i = rules_.find(resource);
+  return i == rules_.end() ? nullptr : &i->second;
 }
 
 bool rules::contains(std::string_view resource) const {

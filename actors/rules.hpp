@@ -13,7 +13,12 @@
 //   ttl = 5min                      # fetch defaults for keys of this rule
 //   stale_while_revalidate = 10s
 //   stale_if_error = 1min
+//   fields = name, email            # the record's fields in the store
 //
+// `fields` matters only to a node with a system of record (cachebus.store):
+// it declares the resource with these fields in the store, so that the
+// node's store loader and write-through updates can use it
+// (store_setup.hpp). Rules without `fields` are cache-only.
 // `{id}` is the only placeholder. Immutable after setup; safe to share
 // between threads for reading.
 #pragma once
@@ -39,6 +44,9 @@ struct rule {
   caf::timespan ttl{0};
   caf::timespan stale_while_revalidate{0};
   caf::timespan stale_if_error{0};
+  /// The record's fields in the system of record (empty: not a stored
+  /// resource); names are checked by the store when it is opened.
+  std::vector<std::string> fields{};
 };
 
 class rules {
@@ -65,6 +73,9 @@ public:
   bool contains(std::string_view resource) const;
 
   std::vector<std::string> resources() const;
+
+  /// The rule of `resource`, or nullptr.
+  const rule* find(std::string_view resource) const;
 
   bool empty() const noexcept {
     return rules_.empty();

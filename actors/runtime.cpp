@@ -1,6 +1,12 @@
 #include "cachebus/actors/runtime.hpp"
 
+#include "caf/send.hpp"
+
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/store_loader.hpp"
+#include "cachebus/actors/store_setup.hpp"
+#include "cachebus/actors/write_back_options.hpp"
+#include "cachebus/actors/tls_setup.hpp"
 
 namespace cachebus {
 
@@ -45,19 +51,50 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
   auto opts = node_options::from(*cfg);
   if (!opts)
     return std::move(opts.error());
+  // CAF's OpenSSL module only when cachebus.tls asks for it (it costs a
+  // thread), and only with usable credentials (CAF's own checks throw).
+  if (auto err = enable_tls(*cfg))
+    return err;
+  // The system of record (cachebus.store), checked and opened before the
+  // actor system starts; write-back options too.
+  if (!caf::get_or(*cfg, "cachebus.store", std::string{}).empty())
+    if (auto wb = write_back_options::from(*cfg); !wb)
+      return std::move(wb.error());
+  auto store = open_store(*cfg);
+  if (!store)
+    return std::move(store.error());
   rt->cfg_ = std::move(cfg);
   rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
-  auto n = cachebus::node::start(*rt->sys_);
+  node_setup setup;
+  if (*store) {
+    rt->store_ = (*store)->store;
+    setup.rules = (*store)->rules;
+    rt->loader_ = spawn_store_loader(*rt->sys_, rt->store_,
+                                     std::move((*store)->rules));
+    setup.loader = rt->loader_;
+  }
+  auto n = cachebus::node::start(*rt->sys_, std::move(setup));
   if (!n)
-    return std::move(n.error());
+    return std::move(n.error()); // ~runtime ends the loader
   rt->node_ = std::move(*n);
+  if (rt->store_) {
+    auto rc = record_cache::start(*rt->node_, rt->store_);
+    if (!rc)
+      return std::move(rc.error());
+    rt->records_ = std::move(*rc);
+  }
   return rt;
 }
 
 runtime::~runtime() {
   // Members die in reverse order anyway; spelled out because the order is the
-  // contract: node, then system, then config.
+  // contract: record cache (its final flush), node, store loader, system,
+  // config.
+  records_.reset();
   node_.reset();
+  if (loader_)
+    caf::anon_send_exit(loader_, caf::exit_reason::user_shutdown);
+  loader_ = nullptr;
   sys_.reset();
   cfg_.reset();
 }

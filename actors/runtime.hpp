@@ -1,8 +1,14 @@
 // cachebus::runtime: a node together with the actor system it runs in, for
 // programs that do not have a CAF actor system of their own. It parses its
 // configuration like any CAF program (command line, then caf-application.ini),
-// so `--help` lists every `cachebus.*` option. Destroying it stops the node,
-// then the system, in that order, without hanging.
+// so `--help` lists every `cachebus.*` option, and loads CAF's OpenSSL module
+// when `cachebus.tls` is set (tls_setup.hpp). With `cachebus.store` set
+// (store_setup.hpp) it also opens the node's system of record before
+// anything starts, makes a store loader the node loader (store_loader.hpp)
+// and runs a record_cache over the store (write-through; write-back with
+// cachebus.write-back.journal). Destroying it stops the record cache
+// (flushing write-back), the node, then the system, in that order, without
+// hanging.
 #pragma once
 
 #include <memory>
@@ -14,6 +20,7 @@
 
 #include "cachebus/actors/config.hpp"
 #include "cachebus/actors/node.hpp"
+#include "cachebus/actors/record_cache.hpp"
 
 namespace cachebus {
 
@@ -47,6 +54,12 @@ public:
     return *cfg_;
   }
 
+  /// The record cache over the store of `cachebus.store`, or nullptr if no
+  /// store is configured (or help was printed).
+  cachebus::record_cache* records() noexcept {
+    return records_.get();
+  }
+
 private:
   runtime() = default;
 
@@ -56,6 +69,11 @@ private:
   std::unique_ptr<cachebus::config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<cachebus::node> node_;
+  // cachebus.store: the store, its loader (the node loader) and the record
+  // cache over both.
+  std::shared_ptr<stores::record_store> store_;
+  loader_actor loader_;
+  std::unique_ptr<cachebus::record_cache> records_;
 };
 
 } // namespace cachebus

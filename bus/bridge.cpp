@@ -16,6 +16,8 @@
 #include "caf/io/middleman.hpp"
 #include "caf/io/middleman_actor.hpp"
 #include "caf/message_view.hpp"
+#include "caf/openssl/manager.hpp"
+#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/sec.hpp"
 #include "caf/send.hpp"
@@ -27,6 +29,7 @@
 #include "cachebus/bus/peer_address.hpp"
 #include "cachebus/bus/reorder_buffer.hpp"
 #include "cachebus/bus/sequence_tracker.hpp"
+#include "cachebus/bus/tls_credentials.hpp"
 #include "cachebus/bus/topic.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
@@ -53,6 +56,8 @@ struct peer_record {
   /// Its bridge in the current or last session. Kept after a loss so that a
   /// heartbeat from a peer we gave up on is recognized (and redialed at once).
   caf::actor handle;
+  /// What it advertised for direct talk in its last handshake.
+  caf::actor endpoint;
   sequence_tracker inbound;
   bool ever_connected = false;
   steady::time_point last_heard;
@@ -142,11 +147,13 @@ uint64_t new_incarnation() {
 
 void publish_peer_event(bridge_pointer self, std::string peer,
                         peer_event_kind kind, uint64_t last_sequence,
-                        uint64_t incarnation, std::string reason) {
+                        uint64_t incarnation, std::string reason,
+                        caf::actor endpoint = {}) {
   caf::anon_send(
     self->state.bus, caf::publish_atom_v, std::string{peers_topic},
     caf::make_message(peer_event{std::move(peer), kind, last_sequence,
-                                 incarnation, std::move(reason)}));
+                                 incarnation, std::move(reason),
+                                 std::move(endpoint)}));
 }
 
 /// This node and every peer in session: what newcomers should dial.
@@ -168,7 +175,8 @@ bridge_handshake make_handshake(bridge_pointer self) {
           st.advertised_host,
           st.port,
           st.outbound.next(),
-          members(self)};
+          members(self),
+          st.opts.endpoint};
 }
 
 void broadcast_members(bridge_pointer self) {
@@ -399,6 +407,7 @@ caf::error accept(bridge_pointer self, const bridge_handshake& h,
   }
   p.state = peer_state::connected;
   p.incarnation = h.incarnation;
+  p.endpoint = h.endpoint;
   p.ever_connected = true;
   p.last_heard = steady::now();
   p.backoff = st.opts.reconnect_initial;
@@ -410,10 +419,11 @@ caf::error accept(bridge_pointer self, const bridge_handshake& h,
       publish_peer_event(self, p.name, peer_event_kind::rejoined, previous_last,
                          h.incarnation,
                          "new session; tracking restarts at sequence "
-                           + std::to_string(h.next_sequence));
+                           + std::to_string(h.next_sequence),
+                         p.endpoint);
     else
       publish_peer_event(self, p.name, peer_event_kind::joined,
-                         h.next_sequence - 1, h.incarnation, {});
+                         h.next_sequence - 1, h.incarnation, {}, p.endpoint);
     broadcast_members(self);
   }
   learn(self, h.members);
@@ -654,6 +664,10 @@ caf::behavior running(bridge_pointer self) {
       for (auto& [name, p] : st.peers)
         result.peers.push_back({name, p.host, p.port, p.state, p.incarnation,
                                 p.inbound.last(), p.events_in, p.last_error});
+      for (auto& sd : st.seeds)
+        result.seeds.push_back({to_string(sd.address), sd.resolved,
+                                sd.refused,
+                                sd.resolved ? std::string{} : sd.last_error});
       return result;
     },
   };
@@ -664,7 +678,10 @@ caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
                           std::vector<peer_address> seeds) {
   auto& st = self->state;
   st.bus = std::move(bus);
-  st.mm = self->system().middleman().actor_handle();
+  // Dials (connect) and the final unpublish go through the middleman actor
+  // of the transport the bridge was published with (spawn_bridge).
+  st.mm = opts.tls ? self->system().openssl_manager().actor_handle()
+                   : self->system().middleman().actor_handle();
   st.incarnation = new_incarnation();
   st.advertised_host
     = opts.advertised_host.empty() ? opts.host : opts.advertised_host;
@@ -739,6 +756,13 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
   if (!sys.has_middleman())
     return refusal("bridge: the actor system has no middleman; load "
                    "caf::io::middleman in its config");
+  auto tls = opts.tls;
+  if (tls && !sys.has_openssl_manager())
+    return refusal("bridge: TLS needs CAF's OpenSSL module; load "
+                   "caf::openssl::manager in the actor system's config");
+  if (tls)
+    if (auto err = check_tls_credentials(tls_credentials_of(sys.config())))
+      return err;
   std::vector<peer_address> seeds;
   for (auto& seed : opts.seeds)
     seeds.push_back(*parse_peer_address(seed)); // checked above
@@ -767,11 +791,13 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
                         + sys.render(sub_err)));
   // SO_REUSEADDR: a restarted node may rebind its fixed port while the old
   // connections linger in TIME_WAIT.
-  auto bound = sys.middleman().publish(bridge, port, host.c_str(), true);
+  auto bound = tls ? caf::openssl::publish(bridge, port, host.c_str(), true)
+                   : sys.middleman().publish(bridge, port, host.c_str(), true);
   if (!bound)
     return fail(caf::make_error(caf::sec::cannot_open_port,
                                 "bridge cannot listen on " + host + ":"
-                                  + std::to_string(port) + ": "
+                                  + std::to_string(port)
+                                  + (tls ? " (TLS): " : ": ")
                                   + sys.render(bound.error())));
   caf::anon_send(bridge, bridge_start_atom::value, *bound);
   return bridge_handle{bridge, *bound};

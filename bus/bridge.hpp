@@ -53,6 +53,10 @@ namespace cachebus {
 ///   CAF's middleman.heartbeat-interval is not needed). Lost peers are
 ///   redialed with exponential backoff (forever, at most reconnect_max
 ///   apart); a handshake or heartbeat from them ends the wait early.
+/// - Endpoint: the handshake carries opts.endpoint, an actor of the node's
+///   upper layers (cachebus: its lock manager); joined and rejoined
+///   peer_events hand the peer's endpoint to local subscribers, which may
+///   talk to it directly (cluster-wide single flight does).
 /// - Events published while a peer is not connected are not replayed to it;
 ///   `lost`/`rejoined` on its side account for them.
 struct bridge_handle {
@@ -63,8 +67,11 @@ struct bridge_handle {
 /// Checks `opts`, spawns the bridge, subscribes it to `local_bus` and
 /// publishes it on opts.host:opts.port. Returns the running bridge, or a
 /// clear error (invalid options, no middleman loaded, the port cannot be
-/// bound) after which nothing is left running. The bridge dials its seeds
-/// in the background; watch peers_topic or its stats to see them join.
+/// bound; with opts.tls: no OpenSSL module, unusable openssl.* credentials)
+/// after which nothing is left running. With opts.tls it publishes, dials
+/// and unpublishes through CAF's OpenSSL module only. The bridge dials its
+/// seeds in the background; watch peers_topic or its stats to see them
+/// join. A dial the peer's TLS refuses fails like an unreachable address.
 /// Blocks the calling thread while binding: call it from setup code, not
 /// from inside an actor. REQUIRES: the middleman module is loaded and the
 /// bus types are registered (add_bus_types) in `sys`.

@@ -2,6 +2,7 @@
 // it dials first, and its timing. check_bridge_options refuses nonsense with
 // `sec::invalid_argument` and a message naming the option and the value, so
 // that a misconfigured node fails at start instead of misbehaving later.
+// Without TLS a bridge may only listen on loopback.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor.hpp"
 #include "caf/error.hpp"
 #include "caf/timespan.hpp"
 
@@ -18,8 +20,9 @@ struct bridge_options {
   /// This node's name: the origin of its events, unique in the cluster.
   /// 1-255 visible ASCII characters.
   std::string node;
-  /// The address to listen on. Only loopback by default (DESIGN.md:
-  /// across hosts nodes need TLS, which this bridge does not do yet).
+  /// The address to listen on. Without `tls` only a loopback address
+  /// (127.0.0.0/8, ::1, localhost) is accepted: across hosts nodes must
+  /// authenticate each other.
   std::string host = "127.0.0.1";
   /// 0 lets the OS pick; spawn_bridge returns the port actually bound.
   uint16_t port = 0;
@@ -44,6 +47,18 @@ struct bridge_options {
   caf::timespan reorder_timeout = std::chrono::milliseconds(100);
   /// The sequence the node's event source stamps first (1 for event_source).
   uint64_t first_sequence = 1;
+  /// Listen, dial and talk to peers over TLS through CAF's OpenSSL module
+  /// (caf::openssl::manager must be loaded). This node presents
+  /// `openssl.certificate` with `openssl.key`; every peer must present a
+  /// certificate signed by a CA of `openssl.cafile`/`openssl.capath`. Those
+  /// options of the actor system's config must be set and usable
+  /// (check_tls_credentials, tls_credentials.hpp). A peer without such a
+  /// certificate, or one speaking plain TCP, cannot connect. Required for
+  /// any `host` other than loopback.
+  bool tls = false;
+  /// Advertised to every peer in the handshake, which reports it in its
+  /// joined/rejoined peer_events (the node sets its lock manager here).
+  caf::actor endpoint;
 };
 
 /// Returns an empty error if `opts` are usable.

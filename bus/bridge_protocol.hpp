@@ -11,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor.hpp"
 #include "caf/meta/type_name.hpp"
 
 namespace cachebus {
 
 /// Bumped on any incompatible change to the messages above; a handshake with
 /// another version is refused.
-constexpr uint32_t bridge_protocol_version = 1;
+constexpr uint32_t bridge_protocol_version = 2;
 
 /// A node of the cluster as its bridge advertises itself.
 struct bridge_member {
@@ -52,6 +53,10 @@ struct bridge_handshake {
   uint64_t next_sequence = 1;
   /// The sender and every member it is connected to.
   std::vector<bridge_member> members;
+  /// An actor of the sender's node that the receiver's upper layers may talk
+  /// to directly (cachebus: its lock manager, for cluster-wide single
+  /// flight); reported in peer_event. May be invalid.
+  caf::actor endpoint;
 
   friend bool operator==(const bridge_handshake&, const bridge_handshake&)
     = default;
@@ -60,7 +65,8 @@ struct bridge_handshake {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bridge_handshake& x) {
   return f(caf::meta::type_name("cachebus::bridge_handshake"), x.protocol,
-           x.name, x.incarnation, x.host, x.port, x.next_sequence, x.members);
+           x.name, x.incarnation, x.host, x.port, x.next_sequence, x.members,
+           x.endpoint);
 }
 
 } // namespace cachebus

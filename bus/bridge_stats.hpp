@@ -48,6 +48,28 @@ typename Inspector::result_type inspect(Inspector& f, peer_stats& x) {
            x.state, x.incarnation, x.last_sequence, x.events_in, x.last_error);
 }
 
+/// A seed (bridge_options::seeds) as the bridge sees it: a seed is dialed by
+/// address until it answers once; from then on its member is a peer row.
+struct seed_stats {
+  /// "host:port" as configured.
+  std::string address;
+  /// It answered a handshake once (or is this node's own address).
+  bool resolved = false;
+  /// Its last answer was a refusal of our handshake.
+  bool refused = false;
+  /// Why the last dial failed (e.g. a TLS handshake that broke off); empty
+  /// once resolved.
+  std::string last_error;
+
+  friend bool operator==(const seed_stats&, const seed_stats&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, seed_stats& x) {
+  return f(caf::meta::type_name("cachebus::seed_stats"), x.address,
+           x.resolved, x.refused, x.last_error);
+}
+
 struct bridge_stats {
   std::string node;
   uint64_t incarnation = 0;
@@ -68,6 +90,8 @@ struct bridge_stats {
   uint64_t own_sequences_skipped = 0;
   /// One row per peer, ordered by name.
   std::vector<peer_stats> peers;
+  /// One row per configured seed, in configuration order.
+  std::vector<seed_stats> seeds;
 
   friend bool operator==(const bridge_stats&, const bridge_stats&) = default;
 };
@@ -77,7 +101,7 @@ typename Inspector::result_type inspect(Inspector& f, bridge_stats& x) {
   return f(caf::meta::type_name("cachebus::bridge_stats"), x.node,
            x.incarnation, x.port, x.events_out, x.events_in,
            x.duplicates_dropped, x.gaps_detected, x.rejected,
-           x.own_sequences_skipped, x.peers);
+           x.own_sequences_skipped, x.peers, x.seeds);
 }
 
 } // namespace cachebus

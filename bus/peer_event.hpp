@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "caf/actor.hpp"
 #include "caf/meta/type_name.hpp"
 
 namespace cachebus {
@@ -72,6 +73,9 @@ struct peer_event {
   uint64_t incarnation = 0;
   /// A human-readable why, for logs; empty for joined.
   std::string reason;
+  /// For joined and rejoined: the actor the peer advertised for direct talk
+  /// (bridge_handshake::endpoint), possibly invalid. Empty otherwise.
+  caf::actor endpoint;
 
   friend bool operator==(const peer_event&, const peer_event&) = default;
 };
@@ -79,7 +83,7 @@ struct peer_event {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_event& x) {
   return f(caf::meta::type_name("cachebus::peer_event"), x.peer, x.kind,
-           x.last_sequence, x.incarnation, x.reason);
+           x.last_sequence, x.incarnation, x.reason, x.endpoint);
 }
 
 } // namespace cachebus

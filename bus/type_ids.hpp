@@ -30,6 +30,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cachebus_bus, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cachebus_bus, (std::vector<cachebus::bridge_member>))
   CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_handshake))
   CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::peer_stats))
+  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::seed_stats))
   CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_stats))
 
   CAF_ADD_ATOM(cachebus_bus, cachebus, bus_stats_atom, "bus_stats")

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ccache pkg-config
   libcaf-dev catch2
   libsqlite3-dev libpq-dev postgresql
+  libssl-dev openssl
   curl
   libcpp-httplib-dev redis-server libhiredis-dev
 )

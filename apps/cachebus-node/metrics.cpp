@@ -68,7 +68,7 @@ bool ask(caf::actor_system& sys, const Handle& h, T& out, Ts&&... xs) {
 
 } // namespace
 
-std::string render_metrics(node& n) {
+std::string render_metrics(node& n, const record_cache* records) {
   writer w;
   auto st = n.stats();
   auto shard_counter = [&](const char* name, const char* help,
@@ -97,8 +97,20 @@ std::string render_metrics(node& n) {
   auto& sys = n.system();
   lock_stats ls;
   if (ask(sys, n.lock_manager(), ls, stats_atom_v)) {
-    w.single("cachebus_lock_grants_total", "counter", "Loads granted.",
+    w.single("cachebus_lock_grants_total", "counter",
+             "Loads started by this node's lock manager (loader runs).",
              ls.grants);
+    w.single("cachebus_lock_forwarded_total", "counter",
+             "Loads sent to the key's owner node (cluster single flight).",
+             ls.forwarded);
+    w.single("cachebus_lock_owner_requests_total", "counter",
+             "Loads other nodes asked of this node as the key's owner.",
+             ls.owner_requests);
+    w.single("cachebus_lock_rerouted_total", "counter",
+             "Forwarded loads moved to another owner (owner lost, cycle).",
+             ls.rerouted);
+    w.single("cachebus_lock_served_total", "counter",
+             "Waiters answered with a loaded value.", ls.served);
     w.single("cachebus_lock_waits_total", "counter", "Callers that waited for another caller's load.",
              ls.waits);
     w.single("cachebus_lock_failures_total", "counter", "Failed loads.",
@@ -107,6 +119,28 @@ std::string render_metrics(node& n) {
              ls.held);
     w.single("cachebus_lock_waiting", "gauge", "Callers waiting now.",
              ls.waiting);
+  }
+  if (records != nullptr && records->write_back_enabled()) {
+    auto wb = records->stats();
+    w.single("cachebus_write_back_queue_depth", "gauge",
+             "Records queued for the store, not yet taken by a flush.",
+             wb.queue_depth);
+    w.single("cachebus_write_back_in_flight", "gauge",
+             "Records in the flush that runs or waits for a retry.",
+             wb.in_flight);
+    w.single("cachebus_write_back_lag_ms", "gauge",
+             "Age of the oldest write not yet in the store, ms (0: none).",
+             static_cast<uint64_t>(
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                 wb.oldest_age)
+                 .count()));
+    w.single("cachebus_write_back_flushed_rows_total", "counter",
+             "Records written to the store by flushes.", wb.flushed_rows);
+    w.single("cachebus_write_back_retries_total", "counter",
+             "Flush attempts retried (store unavailable or conflict).",
+             wb.retries);
+    w.single("cachebus_write_back_rejected_total", "counter",
+             "Queued records the store refused for good.", wb.rejected);
   }
   listener_stats li;
   if (ask(sys, n.listener(), li, stats_atom_v)) {

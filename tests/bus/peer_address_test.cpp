@@ -97,5 +97,8 @@ TEST_CASE("bridge options are checked before anything starts") {
   auto wildcard = ok;
   wildcard.host = "0.0.0.0";
   wildcard.advertised_host = "10.0.0.5";
+  // Beyond loopback only with TLS (tls_bridge_test.cpp).
+  CHECK(check_bridge_options(wildcard));
+  wildcard.tls = true;
   CHECK(!check_bridge_options(wildcard));
 }

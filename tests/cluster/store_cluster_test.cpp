@@ -1,0 +1,356 @@
+// Multi-process tests of nodes with a system of record: three cachebus-node
+// processes sharing one SQLite file (--cachebus.store=sqlite:PATH), driven
+// through their record frontends. Every process is reaped by its pid, also
+// when a check fails (app::node_child's destructor).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "caf/io/middleman.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "cachebus/actors/config.hpp"
+#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/record_codec.hpp"
+#include "cachebus/actors/record_frontend.hpp"
+#include "cachebus/stores/sqlite_store.hpp"
+
+#include "cachebus/apps/common/child_process.hpp"
+
+#include "support/eventually.hpp"
+
+using namespace cachebus;
+using namespace std::chrono_literals;
+using node_process = cachebus::app::node_child;
+
+namespace {
+
+constexpr std::string_view rules_text = "[users]\n"
+                                        "keys = user:{id}, user:{id}:profile\n"
+                                        "fields = name, email\n";
+
+struct store_cluster {
+  std::filesystem::path dir;
+  std::string db;
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<std::unique_ptr<node_process>> nodes;
+  std::vector<record_frontend_actor> fe;
+  // The test's own connection to the shared file, for writes and reads
+  // behind the nodes' backs.
+  std::unique_ptr<stores::sqlite_store> store;
+
+  store_cluster() {
+    char tmpl[] = "/tmp/cachebus-store-cluster-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    db = (dir / "records.db").string();
+    std::ofstream{dir / "rules.ini"} << rules_text;
+    auto s = stores::sqlite_store::open(db);
+    REQUIRE(s.ok());
+    store = std::move(s).value();
+    REQUIRE(store->declare("users", {"name", "email"}).ok());
+  }
+
+  ~store_cluster() {
+    nodes.clear(); // SIGTERM (then SIGKILL) + waitpid each
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  void start(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<std::string> args{
+        "--metrics-port=0", "--cachebus.name=n" + std::to_string(i),
+        "--cachebus.rules=" + (dir / "rules.ini").string(),
+        "--cachebus.store=sqlite:" + db,
+        "--cachebus.heartbeat-interval=100ms", "--cachebus.peer-timeout=1s",
+        "--cachebus.shards=1", "--scheduler.max-threads=1"};
+      if (i > 0)
+        args.push_back("--cachebus.seeds=[\"127.0.0.1:"
+                       + std::to_string(nodes[0]->cluster_port) + "\"]");
+      auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
+      INFO(p->proc.output());
+      REQUIRE(p->ready());
+      auto h = sys.middleman().remote_actor<record_frontend_actor>(
+        "127.0.0.1", p->client_port);
+      REQUIRE(h);
+      fe.push_back(*h);
+      nodes.push_back(std::move(p));
+    }
+  }
+
+  uint64_t write(const std::string& id, stores::field_map fields) {
+    auto v = store->apply({{"users", id, std::move(fields)}});
+    REQUIRE(v.ok());
+    return v->front();
+  }
+
+  // The value of `key` on node i, or "<miss>" / "<error: ...>".
+  std::string get(size_t i, const std::string& key) {
+    caf::scoped_actor self{sys};
+    std::string out;
+    self->request(fe[i], 5s, caf::get_atom_v, key)
+      .receive([&](const std::string& v) { out = v; },
+               [&](caf::error& err) {
+                 out = is(err, errc::miss) ? "<miss>"
+                                           : "<error: " + describe(err) + ">";
+               });
+    return out;
+  }
+
+  std::string fetch(size_t i, const std::string& key) {
+    caf::scoped_actor self{sys};
+    std::string out;
+    self->request(fe[i], 10s, fetch_atom_v, key)
+      .receive([&](const std::string& v) { out = v; },
+               [&](caf::error& err) {
+                 out = "<error: " + describe(err) + ">";
+               });
+    return out;
+  }
+
+  lock_stats locks(size_t i) {
+    caf::scoped_actor self{sys};
+    lock_stats out;
+    self->request(fe[i], 5s, lock_stats_atom_v)
+      .receive([&](lock_stats& x) { out = x; },
+               [](caf::error& err) { FAIL(describe(err)); });
+    return out;
+  }
+
+  uint64_t total_grants() {
+    uint64_t n = 0;
+    for (size_t i = 0; i < fe.size(); ++i)
+      n += locks(i).grants;
+    return n;
+  }
+
+  // GET /metrics of node i with curl.
+  std::string scrape(size_t i) {
+    auto cmd = "curl -sf --max-time 10 http://127.0.0.1:"
+               + std::to_string(nodes[i]->metrics_port) + "/metrics";
+    std::string out;
+    if (auto* f = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        out.append(buf, n);
+      pclose(f);
+    }
+    return out;
+  }
+
+  // Every bridge sees every peer connected, and then fresh keys fetched on
+  // every node one after another are loaded once in all (their lock
+  // managers agree on the owners). Probe records go straight to the store.
+  bool linked() {
+    auto all_up = [&] {
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        auto text = scrape(i);
+        for (size_t j = 0; j < nodes.size(); ++j)
+          if (j != i
+              && text.find("cachebus_cluster_peer_up{peer=\"n"
+                           + std::to_string(j) + "\"} 1")
+                   == std::string::npos)
+            return false;
+      }
+      return true;
+    };
+    if (!test::eventually(all_up, 20s, 50ms))
+      return false;
+    int agreed = 0;
+    for (int probe = 0; probe < 50 && agreed < 5; ++probe) {
+      auto id = "probe" + std::to_string(probe);
+      write(id, {{"name", id}});
+      auto before = total_grants();
+      for (size_t i = 0; i < nodes.size(); ++i)
+        fetch(i, "user:" + id);
+      agreed = total_grants() - before == 1 ? agreed + 1 : 0;
+      if (agreed == 0)
+        std::this_thread::sleep_for(50ms);
+    }
+    return agreed >= 5;
+  }
+};
+
+} // namespace
+
+TEST_CASE("with a shared store, a write-through update on one of three "
+          "nodes removes the stale copies on the other two",
+          "[cluster][processes][store]") {
+  store_cluster c;
+  c.start(3);
+  REQUIRE(c.linked());
+  auto v1 = c.write("1", {{"name", "Ada"}});
+  auto old = encode_record({{"name", "Ada"}}, v1);
+  for (size_t i = 0; i < 3; ++i)
+    REQUIRE(c.fetch(i, "user:1") == old);
+  for (size_t i = 0; i < 3; ++i)
+    REQUIRE(c.get(i, "user:1") == old); // cached everywhere
+  caf::scoped_actor self{c.sys};
+  uint64_t v2 = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  self
+    ->request(c.fe[0], 10s, caf::update_atom_v, std::string{"users"},
+              std::string{"1"},
+              stores::field_map{{"email", "ada@example.org"}})
+    .receive([&](uint64_t v) { v2 = v; },
+             [](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(v2 > v1);
+  auto fresh = encode_record({{"email", "ada@example.org"}, {"name", "Ada"}},
+                             v2);
+  CHECK(c.get(0, "user:1") == fresh);
+  // B and C serve the new record or miss; never the old one.
+  auto not_stale = [&](size_t i) {
+    auto v = c.get(i, "user:1");
+    return v == fresh || v == "<miss>";
+  };
+  CHECK(test::eventually([&] { return not_stale(1) && not_stale(2); }, 15s,
+                         20ms));
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(c.fetch(1, "user:1") == fresh);
+  CHECK(c.fetch(2, "user:1") == fresh);
+  // The store has it too.
+  auto rec = c.store->load("users", "1");
+  REQUIRE(rec.ok());
+  CHECK(rec->version == v2);
+}
+
+TEST_CASE("three nodes with 100 concurrent cold fetches each load the key "
+          "once across the cluster",
+          "[cluster][processes][store]") {
+  store_cluster c;
+  c.start(3);
+  REQUIRE(c.linked());
+  auto v = c.write("hot", {{"name", "Grace"}});
+  auto expected = encode_record({{"name", "Grace"}}, v);
+  auto before = c.total_grants();
+  uint64_t forwarded_before = 0;
+  for (size_t i = 0; i < 3; ++i)
+    forwarded_before += c.locks(i).forwarded;
+  constexpr int per_node = 100;
+  int ok = 0;
+  std::vector<std::string> wrong;
+  {
+    caf::scoped_actor self{c.sys};
+    using handle_t = decltype(self->request(c.fe[0], 10s, fetch_atom_v,
+                                            std::string{}));
+    std::vector<handle_t> pending;
+    // All 300 requests are in flight before the first reply is read.
+    for (int k = 0; k < per_node; ++k)
+      for (size_t i = 0; i < 3; ++i)
+        pending.push_back(
+          self->request(c.fe[i], 10s, fetch_atom_v, std::string{"user:hot"}));
+    for (auto& h : pending)
+      h.receive(
+        [&](const std::string& value) {
+          if (value == expected)
+            ++ok;
+          else
+            wrong.push_back("unexpected value");
+        },
+        [&](caf::error& err) { wrong.push_back(describe(err)); });
+  }
+  INFO((wrong.empty() ? std::string{} : wrong.front()));
+  CHECK(ok == 3 * per_node);
+  CHECK(c.total_grants() - before == 1);
+  // Each of the two other nodes sent its callers' load to the owner once.
+  uint64_t forwarded = 0;
+  for (size_t i = 0; i < 3; ++i)
+    forwarded += c.locks(i).forwarded;
+  CHECK(forwarded - forwarded_before == 2);
+  // Every node caches it now.
+  for (size_t i = 0; i < 3; ++i)
+    CHECK(c.get(i, "user:hot") == expected);
+  auto text = c.scrape(0);
+  CHECK_THAT(text, Catch::Contains("# TYPE cachebus_lock_forwarded_total "
+                                   "counter"));
+  CHECK_THAT(text, Catch::Contains("cachebus_lock_owner_requests_total"));
+  CHECK_THAT(text, Catch::Contains("cachebus_lock_rerouted_total"));
+}
+
+#ifdef CACHEBUS_CLI_BINARY
+
+namespace {
+
+// Runs cachebus-cli with `args`; returns (exit status, stdout).
+std::pair<int, std::string> cli(uint16_t port, const std::string& args) {
+  auto cmd = std::string{CACHEBUS_CLI_BINARY} + " --port="
+             + std::to_string(port) + " " + args + " 2>/dev/null";
+  std::string out;
+  int status = -1;
+  if (auto* f = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+      out.append(buf, n);
+    status = pclose(f);
+  }
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+} // namespace
+
+TEST_CASE("cachebus-cli updates, reads and fetches records through a node's "
+          "store",
+          "[cluster][processes][store][cli]") {
+  store_cluster c;
+  c.start(1);
+  auto port = c.nodes[0]->client_port;
+  auto [rc, out] = cli(port, "update users 5 name=Ada email=ada@x");
+  REQUIRE(rc == 0);
+  auto version = out.substr(out.find(' ') + 1);
+  CHECK(out.rfind("version ", 0) == 0);
+  CHECK(cli(port, "record users 5").second
+        == "email=ada@x\nname=Ada\nversion " + version);
+  CHECK(cli(port, "invalidate user:5").first == 0);
+  CHECK(cli(port, "fetch user:5").second
+        == "email=ada@x\nname=Ada\nversion " + version);
+  auto [lrc, lout] = cli(port, "lock-stats");
+  CHECK(lrc == 0);
+  CHECK_THAT(lout, Catch::Contains("grants 1"));
+  // Bad input: a usage error (2) or the node's error (1); nothing changes.
+  CHECK(cli(port, "update users 5 name").first == 2);
+  CHECK(cli(port, "update users 5 shoe=42").first == 1);
+  CHECK(cli(port, "queue-update users 5 name=Grace").first == 1); // no journal
+  CHECK(cli(port, "fetch user:404").first == 1);
+  CHECK(c.store->load("users", "5")->fields.at("name") == "Ada");
+}
+
+#endif
+
+TEST_CASE("a node with a store flushes its write-back queue when it gets "
+          "SIGTERM",
+          "[cluster][processes][store]") {
+  store_cluster c;
+  std::vector<std::string> args{
+    "--cachebus.name=wb", "--cachebus.rules=" + (c.dir / "rules.ini").string(),
+    "--cachebus.store=sqlite:" + c.db,
+    "--cachebus.write-back.journal=" + (c.dir / "journal").string(),
+    "--cachebus.write-back.flush-interval=1h", "--cachebus.shards=1"};
+  node_process p{CACHEBUS_NODE_BINARY, args};
+  INFO(p.proc.output());
+  REQUIRE(p.ready());
+  auto fe = c.sys.middleman().remote_actor<record_frontend_actor>(
+    "127.0.0.1", p.client_port);
+  REQUIRE(fe);
+  caf::scoped_actor self{c.sys};
+  bool queued = false;
+  self
+    ->request(*fe, 10s, queue_update_atom_v, std::string{"users"},
+              std::string{"9"}, stores::field_map{{"name", "queued"}})
+    .receive([&](caf::ok_atom) { queued = true; },
+             [](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(queued);
+  CHECK_FALSE(c.store->load("users", "9").ok()); // not flushed yet (1h)
+  auto status = p.proc.stop();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto rec = c.store->load("users", "9");
+  REQUIRE(rec.ok());
+  CHECK(rec->fields.at("name") == "queued");
+}

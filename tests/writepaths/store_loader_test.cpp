@@ -1,0 +1,401 @@
+// The store loader as a node loader, over a real SQLite file: fetch reads
+// records through it, a cold key is loaded once across a cluster of two nodes
+// (cluster single flight), and a write-through update on one node reaches
+// the other's fetch. Also: how a node's store is named and declared
+// (store_setup.hpp), and what it refuses.
+#include "wp_fixture.hpp"
+
+#include <atomic>
+#include <fstream>
+
+#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/runtime.hpp"
+#include "cachebus/actors/store_loader.hpp"
+#include "cachebus/actors/store_setup.hpp"
+
+using namespace cachebus;
+using namespace cachebus::test;
+
+namespace {
+
+constexpr std::string_view stored_rules = "[users]\n"
+                                          "keys = user:{id}, "
+                                          "user:{id}:profile\n"
+                                          "tags = user:{id}\n"
+                                          "fields = name, email\n"
+                                          "[orders]\n"
+                                          "keys = order:{id}\n"
+                                          "fields = total\n"
+                                          "[pages]\n"
+                                          "keys = page:{id}\n";
+
+rules parsed_rules() {
+  auto rs = rules::parse(stored_rules);
+  REQUIRE(rs);
+  return std::move(*rs);
+}
+
+// A real store that counts the loads that reach it (a decorator, not a
+// mock: every call goes to the SQLite store underneath).
+class counting_store final : public stores::record_store {
+public:
+  explicit counting_store(std::shared_ptr<stores::record_store> inner)
+    : record_store(inner->limits()), inner_(std::move(inner)) {
+    for (auto& r : inner_->resources())
+      REQUIRE(declare(r, inner_->fields(r)).ok());
+  }
+
+  std::atomic<int> loads{0};
+
+protected:
+  stores::result<stores::record> do_load(std::string_view resource,
+                                         std::string_view id) override {
+    ++loads;
+    return inner_->load(resource, id);
+  }
+
+  stores::result<std::vector<uint64_t>>
+  do_apply(const std::vector<stores::record_write>& batch) override {
+    return inner_->apply(batch);
+  }
+
+private:
+  std::shared_ptr<stores::record_store> inner_;
+};
+
+std::shared_ptr<counting_store> open_counting(const std::string& path) {
+  auto s = open_store(store_spec{store_spec::kind_t::sqlite, path},
+                      parsed_rules());
+  REQUIRE(s);
+  return std::make_shared<counting_store>(std::move(*s));
+}
+
+uint64_t write(stores::record_store& store, const std::string& id,
+               const std::string& name) {
+  auto v = store.apply({{"users", id, {{"name", name}}}});
+  REQUIRE(v.ok());
+  return v->front();
+}
+
+// One node with a store loader, in its own actor system; in a cluster if
+// `seeds` is given (see tests/actors/cluster_test.cpp).
+struct member {
+  config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<counting_store> store;
+  loader_actor loader;
+  std::unique_ptr<node> n;
+
+  member(std::string name, const std::string& db,
+         std::optional<std::vector<std::string>> seeds = std::nullopt) {
+    cfg.set("middleman.workers", size_t{0});
+    sys = std::make_unique<caf::actor_system>(cfg);
+    store = open_counting(db);
+    loader = spawn_store_loader(*sys, store, parsed_rules());
+    node_options opts;
+    opts.name = std::move(name);
+    opts.shards = 2;
+    node_setup setup;
+    setup.rules = parsed_rules();
+    setup.loader = loader;
+    if (seeds) {
+      bridge_options b;
+      b.seeds = std::move(*seeds);
+      b.heartbeat_interval = 100ms;
+      b.peer_timeout = 1s;
+      setup.cluster = b;
+    }
+    auto started = node::start(*sys, opts, std::move(setup));
+    REQUIRE(started);
+    n = std::move(*started);
+  }
+
+  ~member() {
+    n.reset();
+    caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+    loader = nullptr;
+    sys.reset();
+  }
+
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(n->cluster_port());
+  }
+
+  lock_stats locks() {
+    caf::scoped_actor self{*sys};
+    lock_stats out;
+    self->request(n->lock_manager(), 5s, stats_atom_v)
+      .receive([&](lock_stats& x) { out = x; },
+               [](caf::error& err) { FAIL(describe(err)); });
+    return out;
+  }
+};
+
+// Fetches probe keys on both members until each has forwarded one to the
+// other: both lock managers know their peer (cluster single flight is on).
+bool peers_known(member& a, member& b) {
+  int i = 0;
+  return eventually(
+    [&] {
+      auto key = "user:probe" + std::to_string(i++);
+      (void) a.n->fetch(key);
+      (void) b.n->fetch(key);
+      return a.locks().forwarded > 0 && b.locks().forwarded > 0;
+    },
+    20s, 20ms);
+}
+
+} // namespace
+
+// -- key -> record -----------------------------------------------------------------
+
+TEST_CASE("a cache key maps to the record it is the canonical key of",
+          "[writepaths][store-loader]") {
+  auto rs = parsed_rules();
+  auto user = record_for_key(rs, "user:42");
+  REQUIRE(user);
+  CHECK(user->resource == "users");
+  CHECK(user->id == "42");
+  auto order = record_for_key(rs, "order:a:b");
+  REQUIRE(order);
+  CHECK(order->resource == "orders");
+  CHECK(order->id == "a:b");
+}
+
+TEST_CASE("keys that are no record's canonical key are refused with a "
+          "reason",
+          "[writepaths][store-loader]") {
+  auto rs = parsed_rules();
+  auto derived = record_for_key(rs, "user:42:profile");
+  REQUIRE_FALSE(derived);
+  CHECK(is(derived.error(), errc::invalid_argument));
+  CHECK_THAT(describe(derived.error()), Catch::Contains("derived data"));
+  auto unknown = record_for_key(rs, "session:1");
+  REQUIRE_FALSE(unknown);
+  CHECK(is(unknown.error(), errc::invalid_argument));
+  auto empty_id = record_for_key(rs, "user:");
+  CHECK_FALSE(empty_id);
+}
+
+// -- one node ---------------------------------------------------------------------
+
+TEST_CASE("a fetch through a node with the store loader returns the record "
+          "as record_cache caches it",
+          "[writepaths][store-loader]") {
+  temp_dir dir;
+  member m{"solo", dir.file("records.db")};
+  auto v = write(*m.store, "1", "Ada");
+  auto got = m.n->fetch("user:1");
+  REQUIRE(got);
+  CHECK(*got == encode_record({{"name", "Ada"}}, v));
+  CHECK(m.store->loads == 1);
+  // record_cache reads the same entry from the cache: no second store read.
+  auto rc = record_cache::start(*m.n, m.store, write_back_options{});
+  REQUIRE(rc);
+  auto rec = (*rc)->load("users", "1");
+  REQUIRE(rec);
+  CHECK(rec->fields == stores::field_map{{"name", "Ada"}});
+  CHECK(rec->version == v);
+  CHECK(m.store->loads == 1);
+  (*rc)->stop();
+}
+
+TEST_CASE("a fetch of a missing record, a derived key or an undeclared "
+          "resource fails clearly and caches nothing",
+          "[writepaths][store-loader]") {
+  temp_dir dir;
+  member m{"solo", dir.file("records.db")};
+  auto missing = m.n->fetch("user:404");
+  REQUIRE_FALSE(missing);
+  CHECK(is(missing.error(), errc::not_found));
+  auto derived = m.n->fetch("user:1:profile");
+  REQUIRE_FALSE(derived);
+  CHECK(is(derived.error(), errc::invalid_argument));
+  // `pages` has a rule but no fields: the store does not hold it.
+  auto undeclared = m.n->fetch("page:1");
+  REQUIRE_FALSE(undeclared);
+  CHECK(is(undeclared.error(), errc::unknown_resource));
+  CHECK(m.n->stats().total.entries == 0);
+}
+
+// -- two nodes ----------------------------------------------------------------------
+
+TEST_CASE("many concurrent fetches of a cold key on two nodes load it once "
+          "across both",
+          "[writepaths][store-loader][cluster]") {
+  temp_dir dir;
+  auto db = dir.file("records.db");
+  member a{"a", db, std::vector<std::string>{}};
+  member b{"b", db, std::vector<std::string>{a.address()}};
+  REQUIRE(peers_known(a, b));
+  auto v = write(*a.store, "hot", "Ada");
+  auto grants0 = a.locks().grants + b.locks().grants;
+  a.store->loads = 0;
+  b.store->loads = 0;
+  constexpr int per_node = 100;
+  auto fa = spawn_node_frontend(*a.sys, a.n.get());
+  auto fb = spawn_node_frontend(*b.sys, b.n.get());
+  int ok = 0;
+  std::vector<std::string> wrong;
+  {
+    caf::scoped_actor sa{*a.sys};
+    caf::scoped_actor sb{*b.sys};
+    using handle_t = decltype(sa->request(fa, 10s, fetch_atom_v,
+                                          std::string{}));
+    std::vector<handle_t> ha, hb;
+    // All 200 requests are in flight before any reply is read.
+    for (int i = 0; i < per_node; ++i) {
+      ha.push_back(sa->request(fa, 10s, fetch_atom_v, std::string{"user:hot"}));
+      hb.push_back(sb->request(fb, 10s, fetch_atom_v, std::string{"user:hot"}));
+    }
+    auto expected = encode_record({{"name", "Ada"}}, v);
+    auto collect = [&](std::vector<handle_t>& hs) {
+      for (auto& h : hs)
+        h.receive(
+          [&](const std::string& value) {
+            if (value == expected)
+              ++ok;
+            else
+              wrong.push_back(value);
+          },
+          [&](caf::error& err) { wrong.push_back(describe(err)); });
+    };
+    collect(ha);
+    collect(hb);
+  }
+  caf::anon_send_exit(fa, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fb, caf::exit_reason::user_shutdown);
+  INFO((wrong.empty() ? std::string{} : wrong.front()));
+  CHECK(ok == 2 * per_node);
+  CHECK(a.locks().grants + b.locks().grants - grants0 == 1);
+  CHECK(a.store->loads + b.store->loads == 1);
+}
+
+TEST_CASE("a write-through update on one node reaches the other node's fetch",
+          "[writepaths][store-loader][cluster]") {
+  temp_dir dir;
+  auto db = dir.file("records.db");
+  member a{"a", db, std::vector<std::string>{}};
+  member b{"b", db, std::vector<std::string>{a.address()}};
+  REQUIRE(peers_known(a, b));
+  auto v1 = write(*a.store, "7", "Ada");
+  REQUIRE(*a.n->fetch("user:7") == encode_record({{"name", "Ada"}}, v1));
+  REQUIRE(*b.n->fetch("user:7") == encode_record({{"name", "Ada"}}, v1));
+  REQUIRE(b.n->get("user:7")); // cached on b
+  auto rc = record_cache::start(*a.n, a.store, write_back_options{});
+  REQUIRE(rc);
+  auto v2 = (*rc)->update("users", "7", {{"email", "ada@example.org"}});
+  REQUIRE(v2);
+  auto fresh = encode_record({{"email", "ada@example.org"}, {"name", "Ada"}},
+                             *v2);
+  CHECK(*a.n->get("user:7") == fresh);
+  CHECK(eventually([&] {
+    auto x = b.n->fetch("user:7");
+    return x && *x == fresh;
+  }, 15s, 20ms));
+  (*rc)->stop();
+}
+
+// -- configuration -------------------------------------------------------------------
+
+TEST_CASE("cachebus.store accepts sqlite:PATH and postgresql:CONNINFO and "
+          "refuses anything else",
+          "[writepaths][store-setup]") {
+  auto sq = parse_store_spec("sqlite:/tmp/x.db");
+  REQUIRE(sq);
+  CHECK(sq->kind == store_spec::kind_t::sqlite);
+  CHECK(sq->target == "/tmp/x.db");
+  auto pg = parse_store_spec("postgresql:host=/tmp dbname=app");
+  REQUIRE(pg);
+  CHECK(pg->kind == store_spec::kind_t::postgresql);
+  CHECK(pg->target == "host=/tmp dbname=app");
+  auto uri = parse_store_spec("postgresql://u@localhost/app");
+  REQUIRE(uri);
+  CHECK(uri->target == "postgresql://u@localhost/app");
+  for (auto bad : {"mysql:db", "/tmp/x.db", "sqlite:", "postgresql: ", ""}) {
+    auto x = parse_store_spec(bad);
+    INFO(bad);
+    REQUIRE_FALSE(x);
+    CHECK(is(x.error(), errc::invalid_config));
+  }
+}
+
+TEST_CASE("a store schema without stored resources or with bad names is "
+          "refused before the store is opened",
+          "[writepaths][store-setup]") {
+  temp_dir dir;
+  auto path = dir.file("never.db");
+  auto try_open = [&](std::string_view text) {
+    auto rs = rules::parse(text);
+    REQUIRE(rs);
+    return open_store(store_spec{store_spec::kind_t::sqlite, path}, *rs);
+  };
+  auto none = try_open("[users]\nkeys = user:{id}\n");
+  REQUIRE_FALSE(none);
+  CHECK(is(none.error(), errc::invalid_config));
+  CHECK_THAT(describe(none.error()), Catch::Contains("fields"));
+  auto bad_field = try_open("[users]\nkeys = user:{id}\nfields = Name\n");
+  REQUIRE_FALSE(bad_field);
+  CHECK(is(bad_field.error(), errc::invalid_config));
+  auto bad_resource = try_open("[Users]\nkeys = u:{id}\nfields = name\n");
+  REQUIRE_FALSE(bad_resource);
+  auto no_key = try_open("[users]\ntags = user:{id}\nfields = name\n");
+  REQUIRE_FALSE(no_key);
+  CHECK_THAT(describe(no_key.error()), Catch::Contains("{id}"));
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("a runtime with cachebus.store serves records through fetch and "
+          "writes through its record cache",
+          "[writepaths][store-setup]") {
+  temp_dir dir;
+  auto rules_path = dir.file("rules.ini");
+  std::ofstream{rules_path} << stored_rules;
+  auto db = dir.file("records.db");
+  {
+    auto rt = runtime::start({"--cachebus.store=sqlite:" + db,
+                              "--cachebus.rules=" + rules_path,
+                              "--cachebus.shards=1"});
+    REQUIRE(rt);
+    auto* rc = (*rt)->records();
+    REQUIRE(rc != nullptr);
+    auto v = rc->update("users", "1", {{"name", "Ada"}});
+    REQUIRE(v);
+    REQUIRE((*rt)->node().erase("user:1"));
+    auto got = (*rt)->node().fetch("user:1");
+    REQUIRE(got);
+    CHECK(*got == encode_record({{"name", "Ada"}}, *v));
+  }
+  // A bad value starts nothing.
+  auto bad = runtime::start({"--cachebus.store=oracle:db",
+                             "--cachebus.rules=" + rules_path});
+  REQUIRE_FALSE(bad);
+  CHECK(is(bad.error(), errc::invalid_config));
+  auto no_rules = runtime::start({"--cachebus.store=sqlite:" + db});
+  REQUIRE_FALSE(no_rules);
+  CHECK_THAT(describe(no_rules.error()), Catch::Contains("cachebus.rules"));
+}
+
+TEST_CASE("a runtime whose cachebus.store is a PostgreSQL database serves "
+          "records through fetch",
+          "[writepaths][store-setup][postgres]") {
+  temp_dir dir;
+  auto rules_path = dir.file("rules.ini");
+  std::ofstream{rules_path} << stored_rules;
+  auto conninfo = pg_cluster::shared().create_database();
+  auto rt = runtime::start({"--cachebus.store=postgresql:" + conninfo,
+                            "--cachebus.rules=" + rules_path,
+                            "--cachebus.shards=1"});
+  REQUIRE(rt);
+  auto* rc = (*rt)->records();
+  REQUIRE(rc != nullptr);
+  auto v = rc->update("orders", "o1", {{"total", "42"}});
+  REQUIRE(v);
+  REQUIRE((*rt)->node().erase("order:o1"));
+  auto got = (*rt)->node().fetch("order:o1");
+  REQUIRE(got);
+  CHECK(*got == encode_record({{"total", "42"}}, *v));
+  auto missing = (*rt)->node().fetch("order:none");
+  REQUIRE_FALSE(missing);
+  CHECK(is(missing.error(), errc::not_found));
+}
