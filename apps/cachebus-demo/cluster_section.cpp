@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -10,27 +11,54 @@
 #include "caf/scoped_actor.hpp"
 
 #include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/record_frontend.hpp"
 #include "cachebus/apps/common/child_process.hpp"
 
 namespace cachebus::demo {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// Removes the demo's temp dir (store, rules) however the section ends.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/cachebus-demo-XXXXXX";
+    if (mkdtemp(tmpl) != nullptr)
+      path = tmpl;
+  }
+  ~temp_dir() {
+    if (!path.empty())
+      std::filesystem::remove_all(path);
+  }
+};
+
+} // namespace
+
 bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
-  out.section("Cluster: " + std::to_string(nodes) + " node processes");
+  out.section("Cluster: " + std::to_string(nodes)
+              + " node processes over one SQLite store");
   auto bin = app::node_binary();
   if (access(bin.c_str(), X_OK) != 0) {
     out.line("cannot find cachebus-node at " + bin);
     return false;
   }
-  auto rules_path = "/tmp/cachebus-demo-rules-" + std::to_string(getpid());
+  temp_dir dir;
+  if (dir.path.empty()) {
+    out.line("cannot create a temp dir");
+    return false;
+  }
+  auto rules_path = dir.path + "/rules.ini";
   std::ofstream{rules_path} << "[accounts]\nkeys = account:{id}, "
-                               "account:{id}:profile\n";
+                               "account:{id}:profile\nfields = owner, "
+                               "balance\n";
   std::vector<std::unique_ptr<app::node_child>> kids;
   for (size_t i = 0; i < nodes; ++i) {
     std::vector<std::string> args{"--cachebus.name=node-" + std::to_string(i),
                                   "--cachebus.rules=" + rules_path,
+                                  "--cachebus.store=sqlite:" + dir.path
+                                    + "/accounts.db",
                                   "--cachebus.shards=1",
                                   "--scheduler.max-threads=1"};
     if (i > 0)
@@ -38,89 +66,134 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
                      + std::to_string(kids[0]->cluster_port) + "\"]");
     kids.push_back(std::make_unique<app::node_child>(bin, args));
     if (!kids.back()->ready()) {
-      out.line("node-" + std::to_string(i) + " did not start");
-      std::remove(rules_path.c_str());
+      out.line("node-" + std::to_string(i) + " did not start: "
+               + kids.back()->proc.output());
       return false;
     }
     out.line("node-" + std::to_string(i) + ": pid "
              + std::to_string(kids.back()->proc.pid()) + ", cluster port "
              + std::to_string(kids.back()->cluster_port));
   }
-  std::vector<node_frontend_actor> fe;
+  std::vector<record_frontend_actor> fe;
   for (auto& k : kids) {
-    auto h = sys.middleman().remote_actor<node_frontend_actor>("127.0.0.1",
-                                                               k->client_port);
+    auto h = sys.middleman().remote_actor<record_frontend_actor>(
+      "127.0.0.1", k->client_port);
     if (!h) {
       out.line("cannot reach a node's frontend");
-      std::remove(rules_path.c_str());
       return false;
     }
     fe.push_back(*h);
   }
   caf::scoped_actor self{sys};
-  auto put = [&](size_t i, const std::string& key) {
-    put_request req;
-    req.key = key;
-    req.value = "cached on node-" + std::to_string(i);
-    self->request(fe[i], 5s, caf::put_atom_v, req)
-      .receive([](uint64_t) {}, [](caf::error&) {});
+  auto update = [&](const std::string& id, const std::string& balance) {
+    uint64_t version = 0;
+    self
+      ->request(fe[0], 5s, caf::update_atom_v, std::string{"accounts"}, id,
+                stores::field_map{{"owner", "ada"}, {"balance", balance}})
+      .receive([&](uint64_t v) { version = v; }, [](caf::error&) {});
+    return version;
+  };
+  auto fetch = [&](size_t i, const std::string& key) {
+    std::string value;
+    self->request(fe[i], 5s, fetch_atom_v, key)
+      .receive([&](std::string& v) { value = std::move(v); },
+               [](caf::error&) {});
+    return value;
   };
   auto cached = [&](size_t i, const std::string& key) {
-    bool hit = false;
+    std::string value;
     self->request(fe[i], 5s, caf::get_atom_v, key)
-      .receive([&](const std::string&) { hit = true; }, [](caf::error&) {});
-    return hit;
+      .receive([&](std::string& v) { value = std::move(v); },
+               [](caf::error&) {});
+    return value;
   };
-  auto publish = [&](const std::string& id) {
-    invalidated ev;
-    ev.resource = "accounts";
-    ev.id = id;
-    self->request(fe[0], 5s, ev).receive([](uint64_t) {}, [](caf::error&) {});
+  auto loads = [&] {
+    uint64_t total = 0;
+    for (auto& f : fe)
+      self->request(f, 5s, lock_stats_atom_v)
+        .receive([&](const lock_stats& x) { total += x.grants; },
+                 [](caf::error&) {});
+    return total;
   };
-  // Wait until every session is up: a probe published on node-0 must
-  // reach the others.
+  auto members = [&](size_t i) {
+    uint64_t n = 0;
+    self->request(fe[i], 5s, lock_stats_atom_v)
+      .receive([&](const lock_stats& x) { n = x.members; },
+               [](caf::error&) {});
+    return n;
+  };
+  // Wait until every node's lock manager knows all the others (the bridges'
+  // sessions are up).
+  auto t_link = std::chrono::steady_clock::now();
   bool linked = false;
-  for (int attempt = 0; attempt < 100 && !linked; ++attempt) {
-    auto id = "probe" + std::to_string(attempt);
-    for (size_t i = 1; i < nodes; ++i)
-      put(i, "account:" + id);
-    publish(id);
-    std::this_thread::sleep_for(50ms);
+  while (!linked && std::chrono::steady_clock::now() - t_link < 10s) {
     linked = true;
-    for (size_t i = 1; i < nodes; ++i)
-      linked = linked && !cached(i, "account:" + id);
+    for (size_t i = 0; i < nodes; ++i)
+      linked = linked && members(i) == nodes;
+    if (!linked)
+      std::this_thread::sleep_for(10ms);
   }
-  for (size_t i = 0; i < nodes; ++i) {
-    put(i, "account:1");
-    put(i, "account:1:profile");
+  if (!linked) {
+    out.line("the nodes did not link within 10 s");
+    return false;
   }
+  // Cluster-wide single flight: 100 concurrent cold fetches per node.
+  update("2", "100");
+  auto before = loads();
+  constexpr int per_node = 100;
+  int answered = 0;
+  for (int k = 0; k < per_node; ++k)
+    for (auto& f : fe)
+      self->send(f, fetch_atom_v, std::string{"account:2"});
+  for (size_t n = 0; n < per_node * nodes; ++n)
+    self->receive([&](const std::string&) { ++answered; },
+                  [](caf::error&) {}, caf::after(10s) >> [] {});
+  auto store_reads = loads() - before;
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "%d concurrent cold fetches of account:2 on %zu nodes: %d "
+                "answered, %llu store read(s)",
+                per_node * static_cast<int>(nodes), nodes, answered,
+                static_cast<unsigned long long>(store_reads));
+  out.line(line);
+  out.record("cluster", "store reads for 100 cold fetches per node",
+             static_cast<double>(store_reads), "reads");
+  // Write-through: every node caches account:1, node-0 updates it.
+  update("1", "10");
+  for (size_t i = 0; i < nodes; ++i)
+    fetch(i, "account:1");
   auto t0 = std::chrono::steady_clock::now();
-  publish("1");
-  size_t cleared = 0;
+  auto version = update("1", "20");
+  size_t fresh = 0;
   while (std::chrono::steady_clock::now() - t0 < 5s) {
-    cleared = 0;
-    for (size_t i = 1; i < nodes; ++i)
-      cleared += cached(i, "account:1") ? 0 : 1;
-    if (cleared == nodes - 1)
+    fresh = 0;
+    for (size_t i = 1; i < nodes; ++i) {
+      // The old copy must be gone: a miss, or a re-fetched new version.
+      auto v = cached(i, "account:1");
+      fresh += v.empty() || fetch(i, "account:1").find("20") != std::string::npos
+                 ? 1
+                 : 0;
+    }
+    if (fresh == nodes - 1)
       break;
     std::this_thread::sleep_for(1ms);
   }
   auto ms = std::chrono::duration<double, std::milli>(
               std::chrono::steady_clock::now() - t0)
               .count();
-  char line[160];
   std::snprintf(line, sizeof line,
-                "an update of accounts/1 on node-0 cleared the copies on %zu "
-                "of %zu other nodes within %.1f ms",
-                cleared, nodes - 1, ms);
+                "a write-through of accounts/1 (version %llu) on node-0: the "
+                "other %zu nodes serve the new balance within %.1f ms",
+                static_cast<unsigned long long>(version), nodes - 1, ms);
   out.line(line);
-  out.record("cluster", "other nodes cleared by one update",
-             static_cast<double>(cleared), "nodes");
-  out.record("cluster", "update -> all copies gone (incl. polling)", ms, "ms");
+  out.record("cluster", "other nodes serving the update",
+             static_cast<double>(fresh), "nodes");
+  out.record("cluster", "write-through -> new value on all nodes", ms,
+             "ms");
   kids.clear(); // SIGTERM each by pid, wait
   out.line("stopped all " + std::to_string(nodes) + " node processes");
-  std::remove(rules_path.c_str());
-  return cleared == nodes - 1;
+  return fresh == nodes - 1 && store_reads == 1
+         && answered == per_node * static_cast<int>(nodes);
 }
 
 } // namespace cachebus::demo

@@ -1,6 +1,8 @@
 // The demo's --cluster N section: starts N cachebus-node processes (the
-// binary next to the demo's own build directory), links them through the
-// first, shows a write on one invalidating the copies on the others, and stops
+// binary next to the demo's own build directory) over one shared SQLite store
+// in a temp dir, links them through the first, shows cluster-wide single
+// flight (100 concurrent cold fetches per node, one store read) and a
+// write-through on one node replacing the copies on the others, and stops
 // every process it started by its pid (SIGTERM, then SIGKILL after a bound).
 #pragma once
 

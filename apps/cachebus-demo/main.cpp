@@ -389,9 +389,12 @@ int main(int argc, char** argv) {
   tags(out, n, d.posts);
   patterns(out, n);
   stampede(out, (*rt)->system(), n, **w, d.callers);
+  bool ok = true;
   if (d.cluster > 0
-      && !demo::run_cluster_section(out, (*rt)->system(), d.cluster))
+      && !demo::run_cluster_section(out, (*rt)->system(), d.cluster)) {
     std::fprintf(stderr, "cachebus-demo: the cluster section failed\n");
+    ok = false;
+  }
   out.section("Summary");
   auto s = n.stats().total;
   out.record("node", "hits", static_cast<double>(s.hits), "");
@@ -402,5 +405,5 @@ int main(int argc, char** argv) {
              static_cast<double>((*w)->loads()), "loads");
   out.summary();
   std::printf("finished in %.1f s\n", us_since(t0) / 1e6);
-  return 0;
+  return ok ? 0 : 1;
 }
