@@ -320,6 +320,32 @@ void start_actor_load(lm_ptr self, const std::string& key) {
           });
 }
 
+// The waiter bound of cachebus.max-waiters: an error if `key`'s entry `i`
+// (or none) has no room for one more waiter.
+caf::error check_room(lm_ptr self, const std::string& key,
+                      std::unordered_map<std::string, lock_entry>::iterator i) {
+  auto& st = self->state;
+  if (i == st.locks.end() || i->second.waiters() < st.opts.max_waiters)
+    return {};
+  ++st.stats.rejected;
+  return make_error(errc::too_many_waiters,
+                    "too many callers wait for \"" + key + "\"");
+}
+
+// A new entry for `key` whose load runs through `loader` (an actor path).
+lock_entry& open_entry(lm_ptr self, const std::string& key,
+                       loader_actor loader, fetch_options fo, bool routed) {
+  auto& st = self->state;
+  auto& entry = st.locks[key];
+  entry.token = st.next_token++;
+  entry.fill = st.cache->table_for(key).begin_fill(key);
+  entry.actor_path = true;
+  entry.routed = routed;
+  entry.loader = std::move(loader);
+  entry.opts = std::move(fo);
+  return entry;
+}
+
 // fetch(key, loader, options) and fetch(key, options): a hit answers at
 // once; otherwise the caller waits for the key's one load.
 caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
@@ -339,11 +365,8 @@ caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
   if (routed ? table.peek(key, value) : table.get(key, value))
     return value;
   auto i = st.locks.find(key);
-  if (i != st.locks.end() && i->second.waiters() >= st.opts.max_waiters) {
-    ++st.stats.rejected;
-    return make_error(errc::too_many_waiters,
-                      "too many callers wait for \"" + key + "\"");
-  }
+  if (auto err = check_room(self, key, i))
+    return err;
   auto rp = self->make_response_promise<std::string>();
   if (i != st.locks.end()) {
     ++st.stats.waits;
@@ -351,14 +374,8 @@ caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
       {rp, std::move(loader), std::move(fo), routed});
     return rp;
   }
-  auto& entry = st.locks[key];
-  entry.token = st.next_token++;
-  entry.fill = st.cache->table_for(key).begin_fill(key);
-  entry.actor_path = true;
-  entry.routed = routed;
-  entry.loader = loader;
-  entry.opts = fo;
-  entry.fetchers.push_back({rp, std::move(loader), std::move(fo), routed});
+  open_entry(self, key, loader, fo, routed)
+    .fetchers.push_back({rp, std::move(loader), std::move(fo), routed});
   start_actor_load(self, key);
   return rp;
 }
@@ -380,11 +397,8 @@ caf::result<loaded> owner_fetch(lm_ptr self, const std::string& key,
   if (st.cache->table_for(key).get(key, hit.value, hit.version))
     return hit;
   auto i = st.locks.find(key);
-  if (i != st.locks.end() && i->second.waiters() >= st.opts.max_waiters) {
-    ++st.stats.rejected;
-    return make_error(errc::too_many_waiters,
-                      "too many callers wait for \"" + key + "\"");
-  }
+  if (auto err = check_room(self, key, i))
+    return err;
   auto rp = self->make_response_promise<loaded>();
   if (i != st.locks.end()) {
     auto& e = i->second;
@@ -399,14 +413,8 @@ caf::result<loaded> owner_fetch(lm_ptr self, const std::string& key,
     }
     return rp;
   }
-  auto& entry = st.locks[key];
-  entry.token = st.next_token++;
-  entry.fill = st.cache->table_for(key).begin_fill(key);
-  entry.actor_path = true;
-  entry.routed = true;
+  auto& entry = open_entry(self, key, st.node_loader, std::move(fo), true);
   entry.local_only = true;
-  entry.loader = st.node_loader;
-  entry.opts = std::move(fo);
   entry.remotes.push_back(rp);
   start_actor_load(self, key);
   return rp;

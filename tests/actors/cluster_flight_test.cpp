@@ -18,6 +18,7 @@
 #include "cachebus/actors/node.hpp"
 #include "cachebus/actors/rendezvous.hpp"
 
+#include "support/cluster_member.hpp"
 #include "support/eventually.hpp"
 
 using namespace cachebus;
@@ -57,62 +58,27 @@ hung_loader(loader_actor::stateful_pointer<hung_state> self, counter runs) {
   };
 }
 
-struct member {
-  std::string name;
-  config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<node> n;
-  counter runs = std::make_shared<std::atomic<int>>(0);
-  loader_actor loader;
+// A member whose node loader counts its runs: a slow one (50 ms per load),
+// or one that never answers.
+struct member : test::cluster_member {
+  counter runs;
 
-  member(std::string node_name, std::vector<std::string> seeds,
-         bool hung = false)
-    : name(std::move(node_name)) {
-    cfg.set("middleman.workers", size_t{0});
-    sys = std::make_unique<caf::actor_system>(cfg);
-    node_options opts;
-    opts.name = name;
-    opts.shards = 2;
-    opts.lease_timeout = 30s;
-    opts.request_timeout = 30s;
-    node_setup setup;
-    if (hung)
-      loader = sys->spawn(hung_loader, runs);
-    else
-      loader = sys->spawn<caf::detached>(slow_loader, runs, 50ms);
-    setup.loader = loader;
-    bridge_options b;
-    b.seeds = std::move(seeds);
-    b.heartbeat_interval = 100ms;
-    b.peer_timeout = 1s;
-    b.reconnect_initial = 50ms;
-    b.reconnect_max = 400ms;
-    setup.cluster = b;
-    auto started = node::start(*sys, opts, std::move(setup));
-    REQUIRE(started);
-    n = std::move(*started);
+  member(std::string name, std::vector<std::string> seeds, bool hung = false)
+    : member(std::move(name), std::move(seeds), hung,
+             std::make_shared<std::atomic<int>>(0)) {
+    // nop
   }
 
-  ~member() {
-    n.reset();
-    // The hung loader's pending promises keep it alive: stop it.
-    caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
-    // A detached actor's thread ends only once the last handle is gone, and
-    // the system waits for that thread.
-    loader = nullptr;
-    sys.reset();
-  }
-
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(n->cluster_port());
-  }
-
-  lock_stats locks() {
-    caf::scoped_actor self{*sys};
-    lock_stats result;
-    self->request(n->lock_manager(), 5s, stats_atom_v)
-      .receive([&](lock_stats& x) { result = x; }, [](caf::error&) {});
-    return result;
+  member(std::string name, std::vector<std::string> seeds, bool hung,
+         counter c)
+    : cluster_member(std::move(name), std::move(seeds), std::nullopt,
+                     [=](caf::actor_system& sys) -> loader_actor {
+                       if (hung)
+                         return sys.spawn(hung_loader, c);
+                       return sys.spawn<caf::detached>(slow_loader, c, 50ms);
+                     }),
+      runs(std::move(c)) {
+    // nop
   }
 };
 

@@ -9,6 +9,8 @@
 #include "cachebus/actors/config.hpp"
 #include "cachebus/actors/node.hpp"
 
+#include "support/cluster_member.hpp"
+
 using namespace cachebus;
 using namespace std::chrono_literals;
 
@@ -17,36 +19,12 @@ namespace {
 constexpr std::string_view cluster_rules = "[users]\nkeys = user:{id}, "
                                            "user:{id}:profile\n";
 
-struct member {
-  config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<node> n;
-
-  member(std::string name, std::vector<std::string> seeds) {
-    cfg.set("middleman.workers", size_t{0});
-    sys = std::make_unique<caf::actor_system>(cfg);
-    node_options opts;
-    opts.name = std::move(name);
-    opts.shards = 2;
-    node_setup setup;
-    setup.rules = *rules::parse(cluster_rules);
-    bridge_options b;
-    b.seeds = std::move(seeds);
-    b.heartbeat_interval = 100ms;
-    b.peer_timeout = 1s;
-    setup.cluster = b;
-    auto started = node::start(*sys, opts, std::move(setup));
-    REQUIRE(started);
-    n = std::move(*started);
-  }
-
-  ~member() {
-    n.reset();
-    sys.reset();
-  }
-
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(n->cluster_port());
+// A member with the users rule, in a cluster (see cluster_member.hpp).
+struct member : test::cluster_member {
+  member(std::string name, std::vector<std::string> seeds)
+    : cluster_member(std::move(name), std::move(seeds),
+                     *rules::parse(cluster_rules)) {
+    // nop
   }
 };
 

@@ -13,6 +13,8 @@
 #include "cachebus/actors/store_loader.hpp"
 #include "cachebus/actors/store_setup.hpp"
 
+#include "support/cluster_member.hpp"
+
 using namespace cachebus;
 using namespace cachebus::test;
 
@@ -78,56 +80,24 @@ uint64_t write(stores::record_store& store, const std::string& id,
 }
 
 // One node with a store loader, in its own actor system; in a cluster if
-// `seeds` is given (see tests/actors/cluster_test.cpp).
-struct member {
-  config cfg;
-  std::unique_ptr<caf::actor_system> sys;
+// `seeds` is given (see tests/support/cluster_member.hpp).
+struct member : test::cluster_member {
   std::shared_ptr<counting_store> store;
-  loader_actor loader;
-  std::unique_ptr<node> n;
 
   member(std::string name, const std::string& db,
-         std::optional<std::vector<std::string>> seeds = std::nullopt) {
-    cfg.set("middleman.workers", size_t{0});
-    sys = std::make_unique<caf::actor_system>(cfg);
-    store = open_counting(db);
-    loader = spawn_store_loader(*sys, store, parsed_rules());
-    node_options opts;
-    opts.name = std::move(name);
-    opts.shards = 2;
-    node_setup setup;
-    setup.rules = parsed_rules();
-    setup.loader = loader;
-    if (seeds) {
-      bridge_options b;
-      b.seeds = std::move(*seeds);
-      b.heartbeat_interval = 100ms;
-      b.peer_timeout = 1s;
-      setup.cluster = b;
-    }
-    auto started = node::start(*sys, opts, std::move(setup));
-    REQUIRE(started);
-    n = std::move(*started);
+         std::optional<std::vector<std::string>> seeds = std::nullopt)
+    : member(std::move(name), open_counting(db), std::move(seeds)) {
+    // nop
   }
 
-  ~member() {
-    n.reset();
-    caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
-    loader = nullptr;
-    sys.reset();
-  }
-
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(n->cluster_port());
-  }
-
-  lock_stats locks() {
-    caf::scoped_actor self{*sys};
-    lock_stats out;
-    self->request(n->lock_manager(), 5s, stats_atom_v)
-      .receive([&](lock_stats& x) { out = x; },
-               [](caf::error& err) { FAIL(describe(err)); });
-    return out;
+  member(std::string name, std::shared_ptr<counting_store> s,
+         std::optional<std::vector<std::string>> seeds)
+    : cluster_member(std::move(name), std::move(seeds), parsed_rules(),
+                     [s](caf::actor_system& sys) {
+                       return spawn_store_loader(sys, s, parsed_rules());
+                     }),
+      store(std::move(s)) {
+    // nop
   }
 };
 
