@@ -61,7 +61,12 @@ inline bridge_options fast_options(std::string node,
 
 class cluster_node {
  public:
-  explicit cluster_node(std::string name) : name_(std::move(name)) {
+  /// `config`: the system's configuration (a node_config, or one derived
+  /// from it, e.g. with TLS credentials).
+  explicit cluster_node(std::string name,
+                        std::unique_ptr<node_config> config
+                        = std::make_unique<node_config>())
+    : cfg(std::move(config)), sys(*cfg), name_(std::move(name)) {
     bus = spawn_bus(sys);
     inbox_.emplace(sys);
     bool subscribed = false;
@@ -214,6 +219,15 @@ class cluster_node {
     return result;
   }
 
+  /// Names of the peers this bridge is in session with.
+  std::vector<std::string> connected_peers() {
+    std::vector<std::string> result;
+    for (auto& p : stats().peers)
+      if (p.state == peer_state::connected)
+        result.push_back(p.name);
+    return result;
+  }
+
   /// How many peer events about `peer` of `kind` are in the log.
   size_t count_peer_events(const std::string& peer,
                            peer_event_kind kind) const {
@@ -226,8 +240,8 @@ class cluster_node {
     return result;
   }
 
-  node_config cfg;
-  caf::actor_system sys{cfg};
+  std::unique_ptr<node_config> cfg;
+  caf::actor_system sys;
   bus_actor bus;
   bridge_handle bridge;
 

@@ -32,14 +32,10 @@ struct identity {
   bool openssl_module = true;
 };
 
-struct tls_config : caf::actor_system_config {
+struct tls_config : node_config {
   tls_config(const test_ca& pki, const identity& id) {
-    load<caf::io::middleman>();
     if (id.openssl_module)
       load<caf::openssl::manager>();
-    add_bus_types(*this);
-    set("scheduler.max-threads", size_t{2});
-    set("middleman.workers", size_t{0});
     if (!id.cert.empty()) {
       openssl_certificate = pki.file(id.cert + ".crt");
       openssl_key = pki.file(id.cert + ".key");
@@ -49,121 +45,21 @@ struct tls_config : caf::actor_system_config {
 };
 
 /// A bus and a TLS bridge in an actor system of their own, with an inbox
-/// (a scoped actor subscribed to "cache:*") for events and peer events.
-class tls_node {
- public:
+/// for events and peer events (cluster_node.hpp).
+struct tls_node : cluster_node {
   tls_node(const test_ca& pki, std::string name, identity id)
-    : name_(std::move(name)), cfg(pki, id) {
-    bus = spawn_bus(sys);
-    inbox_.emplace(sys);
-    bool subscribed = false;
-    inbox()
-      ->request(bus, cluster_patience, caf::subscribe_atom_v,
-                std::string{"cache:*"})
-      .receive([&](caf::ok_atom) { subscribed = true; }, [](caf::error&) {});
-    REQUIRE(subscribed);
-  }
-
-  ~tls_node() {
-    if (bridge.actor)
-      caf::anon_send_exit(bridge.actor, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
-    inbox_.reset();
-  }
-
-  caf::expected<bridge_handle> start(bridge_options opts) {
-    auto result = spawn_bridge(sys, bus, std::move(opts));
-    if (result)
-      bridge = *result;
-    return result;
-  }
-
-  std::string address() const {
-    return "127.0.0.1:" + std::to_string(bridge.port);
-  }
-
-  caf::scoped_actor& inbox() { return *inbox_; }
-
-  bridge_stats stats() {
-    bridge_stats result;
-    bool ok = false;
-    inbox()
-      ->request(bridge.actor, cluster_patience, bridge_stats_atom_v)
-      .receive(
-        [&](bridge_stats& x) {
-          result = std::move(x);
-          ok = true;
-        },
-        [](caf::error&) {});
-    REQUIRE(ok);
-    return result;
-  }
-
-  /// Names of the peers this bridge is in session with.
-  std::vector<std::string> connected_peers() {
-    std::vector<std::string> result;
-    for (auto& p : stats().peers)
-      if (p.state == peer_state::connected)
-        result.push_back(p.name);
-    return result;
-  }
-
-  /// Waits for a message in the inbox that satisfies `pred`; seen messages
-  /// stay in the log.
-  bool await(const std::function<bool(const caf::message&)>& pred) {
-    for (auto& msg : log_)
-      if (pred(msg))
-        return true;
-    auto deadline = std::chrono::steady_clock::now() + cluster_patience;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-      std::optional<caf::message> msg;
-      inbox()->receive(
-        caf::others >> [&](caf::message_view& x) -> caf::result<caf::message> {
-          msg = x.copy_content_to_message();
-          return caf::delegated<caf::message>{};
-        },
-        caf::after(left) >>
-          [] {
-            // nop
-          });
-      if (!msg)
-        return false;
-      log_.push_back(std::move(*msg));
-      if (pred(log_.back()))
-        return true;
-    }
-    return false;
+    : cluster_node(std::move(name), std::make_unique<tls_config>(pki, id)) {
+    // nop
   }
 
   bool await_joined(const std::string& peer) {
-    return await([&](const caf::message& msg) {
-      return msg.match_elements<peer_event>()
-             && msg.get_as<peer_event>(0).peer == peer
-             && msg.get_as<peer_event>(0).kind == peer_event_kind::joined;
-    });
+    return await_peer(peer, peer_event_kind::joined).has_value();
   }
 
   /// True if a peer event about `peer` of `kind` is in the log so far.
   bool saw(const std::string& peer, peer_event_kind kind) const {
-    for (auto& msg : log_)
-      if (msg.match_elements<peer_event>()
-          && msg.get_as<peer_event>(0).peer == peer
-          && msg.get_as<peer_event>(0).kind == kind)
-        return true;
-    return false;
+    return count_peer_events(peer, kind) > 0;
   }
-
-  std::string name_;
-  tls_config cfg;
-  caf::actor_system sys{cfg};
-  bus_actor bus;
-  bridge_handle bridge;
-
- private:
-  std::optional<caf::scoped_actor> inbox_;
-  std::vector<caf::message> log_;
 };
 
 bridge_options tls_options(std::string node,
