@@ -1,6 +1,8 @@
 #include "cachebus/stores/sqlite_store.hpp"
 
+#include <array>
 #include <mutex>
+#include <string>
 
 #include <sqlite3.h>
 
@@ -39,19 +41,58 @@ constexpr const char* load_sql
       "r.id "
       "WHERE r.resource = ?1 AND r.id = ?2";
 
-constexpr const char* next_version_sql
-    = "UPDATE cachebus_meta SET value = value + 1 WHERE key = 'last_version' "
-      "RETURNING value";
+// The counter is read once per batch and written back once at its end: the
+// batch runs inside an IMMEDIATE transaction, so no other writer can move it
+// in between, and a rollback restores it like any other row. Bumping it with
+// an UPDATE ... RETURNING per write cost about as much as the writes
+// themselves.
+constexpr const char* read_version_sql
+    = "SELECT value FROM cachebus_meta WHERE key = 'last_version'";
 
-constexpr const char* upsert_record_sql
-    = "INSERT INTO cachebus_records (resource, id, version) VALUES (?1, ?2, "
-      "?3) "
-      "ON CONFLICT (resource, id) DO UPDATE SET version = excluded.version";
+constexpr const char* write_version_sql
+    = "UPDATE cachebus_meta SET value = ?1 WHERE key = 'last_version'";
 
-constexpr const char* upsert_field_sql
-    = "INSERT INTO cachebus_fields (resource, id, field, value) "
-      "VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT (resource, id, field) DO UPDATE SET value = excluded.value";
+// Rows per multi-row upsert. Each statement execution has a fixed cost
+// (step, opening the table cursors, halting, reset) that one row per
+// statement pays in full; sharing it among 32 rows roughly halves the cost
+// of a row in a large batch. Larger chunks gain little and bind more.
+constexpr size_t chunk_rows = 32;
+
+// "INSERT INTO <into> VALUES (?,...),... <tail>" with `rows` rows of `cols`
+// parameters each.
+std::string multi_row_sql(std::string_view into, size_t cols, size_t rows,
+                          std::string_view tail) {
+  std::string row = "(?";
+  for (size_t i = 1; i < cols; ++i)
+    row += ", ?";
+  row += ')';
+  std::string sql = "INSERT INTO ";
+  sql += into;
+  sql += " VALUES ";
+  for (size_t i = 0; i < rows; ++i) {
+    if (i > 0)
+      sql += ", ";
+    sql += row;
+  }
+  sql += ' ';
+  sql += tail;
+  return sql;
+}
+
+// Within one statement each row's upsert sees the rows before it, so a
+// record written twice in a chunk ends with the later version and values.
+std::string upsert_record_sql(size_t rows) {
+  return multi_row_sql("cachebus_records (resource, id, version)", 3, rows,
+                       "ON CONFLICT (resource, id) DO UPDATE SET version = "
+                       "excluded.version");
+}
+
+std::string upsert_field_sql(size_t rows) {
+  return multi_row_sql("cachebus_fields (resource, id, field, value)", 4,
+                       rows,
+                       "ON CONFLICT (resource, id, field) DO UPDATE SET "
+                       "value = excluded.value");
+}
 
 struct db_closer {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
@@ -128,6 +169,13 @@ const char* pragma_value(sqlite_options::sync_mode mode) {
   }
 }
 
+// One field row of a batch, pointing into the batch.
+struct field_row {
+  const record_write* write;
+  const std::string* field;
+  const std::string* value;
+};
+
 } // namespace
 
 struct sqlite_store::impl {
@@ -135,9 +183,12 @@ struct sqlite_store::impl {
   std::mutex mtx;
   db_ptr db;
   stmt_ptr load;
-  stmt_ptr next_version;
-  stmt_ptr upsert_record;
-  stmt_ptr upsert_field;
+  stmt_ptr read_version;
+  stmt_ptr write_version;
+  stmt_ptr upsert_record;        // one row
+  stmt_ptr upsert_record_chunk;  // chunk_rows rows
+  stmt_ptr upsert_field;         // one row
+  stmt_ptr upsert_field_chunk;   // chunk_rows rows
 
   status exec(const char* sql, std::string_view what) {
     if (auto rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr);
@@ -156,39 +207,90 @@ struct sqlite_store::impl {
     return {};
   }
 
-  // Runs the body of a batch; the caller owns the transaction.
+  // Upserts the record rows of batch[first, first + rows) with one execution
+  // of `stmt` (which has `rows` rows); write k gets version first_version + k.
+  status write_records(sqlite3_stmt* stmt,
+                       const std::vector<record_write>& batch, size_t first,
+                       size_t rows, uint64_t first_version) {
+    stmt_use use{stmt};
+    for (size_t k = 0; k < rows; ++k) {
+      const auto& w = batch[first + k];
+      auto col = static_cast<int>(3 * k);
+      bind_text(stmt, col + 1, w.resource);
+      bind_text(stmt, col + 2, w.id);
+      sqlite3_bind_int64(stmt, col + 3,
+                         static_cast<sqlite3_int64>(first_version + k));
+    }
+    if (auto rc = sqlite3_step(stmt); rc != SQLITE_DONE)
+      return error(db.get(), rc, "write record");
+    return {};
+  }
+
+  // Upserts `rows` field rows with one execution of `stmt`.
+  status write_fields(sqlite3_stmt* stmt, const field_row* row, size_t rows) {
+    stmt_use use{stmt};
+    for (size_t k = 0; k < rows; ++k, ++row) {
+      auto col = static_cast<int>(4 * k);
+      bind_text(stmt, col + 1, row->write->resource);
+      bind_text(stmt, col + 2, row->write->id);
+      bind_text(stmt, col + 3, *row->field);
+      if (auto rc = bind_blob(stmt, col + 4, *row->value); rc != SQLITE_OK)
+        return error(db.get(), rc, "bind value");
+    }
+    if (auto rc = sqlite3_step(stmt); rc != SQLITE_DONE)
+      return error(db.get(), rc, "write field");
+    return {};
+  }
+
+  // Runs the body of a batch; the caller owns the transaction. Write i gets
+  // version last + 1 + i. All record rows go first, then all field rows (a
+  // field row needs its record row: foreign key), each pass in batch order;
+  // the end state is the one of applying the writes one by one, since later
+  // writes to a record still come later within each pass.
   status apply_writes(const std::vector<record_write>& batch,
                       std::vector<uint64_t>& versions) {
     auto* dbp = db.get();
-    for (const auto& w : batch) {
-      uint64_t version = 0;
-      {
-        stmt_use use{next_version.get()};
-        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_ROW)
-          return error(dbp, rc, "next version");
-        version = static_cast<uint64_t>(sqlite3_column_int64(use.get(), 0));
-        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
-          return error(dbp, rc, "next version");
-      }
-      {
-        stmt_use use{upsert_record.get()};
-        bind_text(use.get(), 1, w.resource);
-        bind_text(use.get(), 2, w.id);
-        sqlite3_bind_int64(use.get(), 3, static_cast<sqlite3_int64>(version));
-        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
-          return error(dbp, rc, "write record");
-      }
+    uint64_t last = 0;
+    {
+      stmt_use use{read_version.get()};
+      if (auto rc = sqlite3_step(use.get()); rc != SQLITE_ROW)
+        return error(dbp, rc, "next version");
+      last = static_cast<uint64_t>(sqlite3_column_int64(use.get(), 0));
+    }
+    auto n = batch.size();
+    for (size_t i = 0; i < n; ++i)
+      versions.push_back(last + 1 + i);
+    for (size_t i = 0; i < n;) {
+      bool chunk = n - i >= chunk_rows;
+      auto rows = chunk ? chunk_rows : 1;
+      auto* stmt = chunk ? upsert_record_chunk.get() : upsert_record.get();
+      if (auto st = write_records(stmt, batch, i, rows, last + 1 + i);
+          !st.ok())
+        return st;
+      i += rows;
+    }
+    // Field rows gather until a chunk is full; the rest go one by one.
+    std::array<field_row, chunk_rows> pending;
+    size_t count = 0;
+    for (const auto& w : batch)
       for (const auto& [field, value] : w.fields) {
-        stmt_use use{upsert_field.get()};
-        bind_text(use.get(), 1, w.resource);
-        bind_text(use.get(), 2, w.id);
-        bind_text(use.get(), 3, field);
-        if (auto rc = bind_blob(use.get(), 4, value); rc != SQLITE_OK)
-          return error(dbp, rc, "bind value");
-        if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
-          return error(dbp, rc, "write field");
+        pending[count++] = {&w, &field, &value};
+        if (count < chunk_rows)
+          continue;
+        if (auto st = write_fields(upsert_field_chunk.get(), pending.data(),
+                                   count);
+            !st.ok())
+          return st;
+        count = 0;
       }
-      versions.push_back(version);
+    for (size_t k = 0; k < count; ++k)
+      if (auto st = write_fields(upsert_field.get(), &pending[k], 1); !st.ok())
+        return st;
+    {
+      stmt_use use{write_version.get()};
+      sqlite3_bind_int64(use.get(), 1, static_cast<sqlite3_int64>(last + n));
+      if (auto rc = sqlite3_step(use.get()); rc != SQLITE_DONE)
+        return error(dbp, rc, "next version");
     }
     return {};
   }
@@ -224,10 +326,18 @@ sqlite_store::open(const std::string& path, sqlite_options options) {
     sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
   }
-  for (auto [stmt, sql] : {std::pair{&ptr->load, load_sql},
-                           std::pair{&ptr->next_version, next_version_sql},
-                           std::pair{&ptr->upsert_record, upsert_record_sql},
-                           std::pair{&ptr->upsert_field, upsert_field_sql}})
+  auto one_record = upsert_record_sql(1);
+  auto chunk_record = upsert_record_sql(chunk_rows);
+  auto one_field = upsert_field_sql(1);
+  auto chunk_field = upsert_field_sql(chunk_rows);
+  for (auto [stmt, sql] :
+       {std::pair{&ptr->load, load_sql},
+        std::pair{&ptr->read_version, read_version_sql},
+        std::pair{&ptr->write_version, write_version_sql},
+        std::pair{&ptr->upsert_record, one_record.c_str()},
+        std::pair{&ptr->upsert_record_chunk, chunk_record.c_str()},
+        std::pair{&ptr->upsert_field, one_field.c_str()},
+        std::pair{&ptr->upsert_field_chunk, chunk_field.c_str()}})
     if (auto st = ptr->prepare(*stmt, sql); !st.ok())
       return st;
   return std::unique_ptr<sqlite_store>{

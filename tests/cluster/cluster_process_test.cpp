@@ -16,6 +16,7 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 
+#include "node_calls.hpp"
 #include "support/eventually.hpp"
 
 using namespace cachebus;
@@ -47,16 +48,10 @@ struct cluster {
 
   std::unique_ptr<node_process> spawn(const std::string& name,
                                       uint16_t seed_port) {
-    std::vector<std::string> args{"--metrics-port=0","--cachebus.name=" + name,
-                                  "--cachebus.rules=" + rules_path,
-                                  "--cachebus.heartbeat-interval=100ms",
-                                  "--cachebus.peer-timeout=1s",
-                                  "--cachebus.shards=1",
-                                  "--scheduler.max-threads=1"};
-    if (seed_port != 0)
-      args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                     + std::to_string(seed_port) + "\"]");
-    auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
+    auto p = std::make_unique<node_process>(
+      CACHEBUS_NODE_BINARY,
+      test::node_args(name, seed_port,
+                      {"--metrics-port=0", "--cachebus.rules=" + rules_path}));
     INFO(p->proc.output());
     REQUIRE(p->ready());
     return p;
@@ -76,44 +71,22 @@ struct cluster {
     return *fe;
   }
 
-  // The value of `key` on `p`, or "<miss>" / "<error>".
+  // The value of `key` on `p`, or "<miss>" / "<error: ...>".
   std::string get(const node_process& p, const std::string& key) {
-    caf::scoped_actor self{sys};
-    std::string out = "<error>";
-    self->request(frontend(p), 5s, caf::get_atom_v, key)
-      .receive([&](const std::string& v) { out = v; },
-               [&](caf::error& err) {
-                 out = is(err, errc::miss) ? "<miss>" : "<error>";
-               });
-    return out;
+    return test::get_on(sys, frontend(p), key);
   }
 
   void set(const node_process& p, const std::string& key,
            const std::string& value) {
-    caf::scoped_actor self{sys};
-    put_request req;
-    req.key = key;
-    req.value = value;
-    bool ok = false;
-    std::string why;
-    self->request(frontend(p), 5s, caf::put_atom_v, req)
-      .receive([&](uint64_t) { ok = true; },
-               [&](caf::error& err) { why = describe(err); });
-    INFO("set " << key << " on pid " << p.proc.pid() << ": " << why);
-    REQUIRE(ok);
+    test::set_on(sys, frontend(p), key, value);
   }
 
   uint64_t publish(const node_process& p, std::string resource,
                    std::string id) {
-    caf::scoped_actor self{sys};
     invalidated ev;
     ev.resource = std::move(resource);
     ev.id = std::move(id);
-    uint64_t removed = 0;
-    self->request(frontend(p), 5s, ev)
-      .receive([&](uint64_t n) { removed = n; },
-               [](caf::error& err) { FAIL(describe(err)); });
-    return removed;
+    return test::invalidate_on(sys, frontend(p), std::move(ev));
   }
 
   // Publishes throw-away events on `from` until `to` drops a probe key
@@ -219,25 +192,6 @@ TEST_CASE("a node shuts down cleanly on SIGTERM", "[cluster][processes]") {
   CHECK(std::chrono::steady_clock::now() - t0 < 15s);
 }
 
-namespace {
-
-// GET http://127.0.0.1:port/metrics with curl.
-std::string scrape(uint16_t port) {
-  auto cmd = "curl -sf --max-time 10 http://127.0.0.1:" + std::to_string(port)
-             + "/metrics";
-  std::string out;
-  if (auto* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-      out.append(buf, n);
-    pclose(f);
-  }
-  return out;
-}
-
-} // namespace
-
 TEST_CASE("each node serves Prometheus metrics that curl can scrape",
           "[cluster][processes][metrics]") {
   cluster c;
@@ -247,7 +201,7 @@ TEST_CASE("each node serves Prometheus metrics that curl can scrape",
   REQUIRE(c.linked(b, a));
   REQUIRE(a.metrics_port != 0);
   auto hits = [&] {
-    auto text = scrape(a.metrics_port);
+    auto text = test::scrape_metrics(a.metrics_port);
     std::string_view line = "cachebus_hits_total{shard=\"0\"} ";
     auto at = text.find(line);
     REQUIRE(at != std::string::npos);
@@ -257,7 +211,7 @@ TEST_CASE("each node serves Prometheus metrics that curl can scrape",
   auto before = hits();
   CHECK(c.get(a, "user:1") == "v");
   CHECK(hits() == before + 1);
-  auto text = scrape(a.metrics_port);
+  auto text = test::scrape_metrics(a.metrics_port);
   CHECK_THAT(text, Catch::Contains("# TYPE cachebus_hits_total counter"));
   CHECK_THAT(text, Catch::Contains("cachebus_entries{shard=\"0\"}"));
   CHECK_THAT(text, Catch::Contains("cachebus_cluster_peer_up{peer=\"n1\"} 1"));

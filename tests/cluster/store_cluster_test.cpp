@@ -19,6 +19,7 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 
+#include "node_calls.hpp"
 #include "support/eventually.hpp"
 
 using namespace cachebus;
@@ -63,15 +64,11 @@ struct store_cluster {
 
   void start(size_t n) {
     for (size_t i = 0; i < n; ++i) {
-      std::vector<std::string> args{
-        "--metrics-port=0", "--cachebus.name=n" + std::to_string(i),
-        "--cachebus.rules=" + (dir / "rules.ini").string(),
-        "--cachebus.store=sqlite:" + db,
-        "--cachebus.heartbeat-interval=100ms", "--cachebus.peer-timeout=1s",
-        "--cachebus.shards=1", "--scheduler.max-threads=1"};
-      if (i > 0)
-        args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                       + std::to_string(nodes[0]->cluster_port) + "\"]");
+      auto args = test::node_args(
+        "n" + std::to_string(i), i > 0 ? nodes[0]->cluster_port : 0,
+        {"--metrics-port=0",
+         "--cachebus.rules=" + (dir / "rules.ini").string(),
+         "--cachebus.store=sqlite:" + db});
       auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
       INFO(p->proc.output());
       REQUIRE(p->ready());
@@ -91,15 +88,7 @@ struct store_cluster {
 
   // The value of `key` on node i, or "<miss>" / "<error: ...>".
   std::string get(size_t i, const std::string& key) {
-    caf::scoped_actor self{sys};
-    std::string out;
-    self->request(fe[i], 5s, caf::get_atom_v, key)
-      .receive([&](const std::string& v) { out = v; },
-               [&](caf::error& err) {
-                 out = is(err, errc::miss) ? "<miss>"
-                                           : "<error: " + describe(err) + ">";
-               });
-    return out;
+    return test::get_on(sys, fe[i], key);
   }
 
   std::string fetch(size_t i, const std::string& key) {
@@ -131,17 +120,7 @@ struct store_cluster {
 
   // GET /metrics of node i with curl.
   std::string scrape(size_t i) {
-    auto cmd = "curl -sf --max-time 10 http://127.0.0.1:"
-               + std::to_string(nodes[i]->metrics_port) + "/metrics";
-    std::string out;
-    if (auto* f = popen(cmd.c_str(), "r")) {
-      char buf[4096];
-      size_t n;
-      while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        out.append(buf, n);
-      pclose(f);
-    }
-    return out;
+    return test::scrape_metrics(nodes[i]->metrics_port);
   }
 
   // Every bridge sees every peer connected, and then fresh keys fetched on
@@ -279,18 +258,9 @@ namespace {
 
 // Runs cachebus-cli with `args`; returns (exit status, stdout).
 std::pair<int, std::string> cli(uint16_t port, const std::string& args) {
-  auto cmd = std::string{CACHEBUS_CLI_BINARY} + " --port="
-             + std::to_string(port) + " " + args + " 2>/dev/null";
-  std::string out;
-  int status = -1;
-  if (auto* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-      out.append(buf, n);
-    status = pclose(f);
-  }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return test::run_command(std::string{CACHEBUS_CLI_BINARY} + " --port="
+                           + std::to_string(port) + " " + args
+                           + " 2>/dev/null");
 }
 
 } // namespace

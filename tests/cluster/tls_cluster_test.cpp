@@ -20,6 +20,7 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 
+#include "node_calls.hpp"
 #include "support/eventually.hpp"
 #include "support/test_ca.hpp"
 
@@ -52,19 +53,11 @@ struct tls_cluster {
   std::unique_ptr<node_process> spawn(const std::string& name,
                                       const std::string& cert,
                                       uint16_t seed_port) {
-    std::vector<std::string> args{"--cachebus.name=" + name,
-                                  "--cachebus.tls",
-                                  "--openssl.certificate=" + pki.file(cert
-                                                                      + ".crt"),
-                                  "--openssl.key=" + pki.file(cert + ".key"),
-                                  "--openssl.cafile=" + pki.file("ca.crt"),
-                                  "--cachebus.heartbeat-interval=100ms",
-                                  "--cachebus.peer-timeout=1s",
-                                  "--cachebus.shards=1",
-                                  "--scheduler.max-threads=1"};
-    if (seed_port != 0)
-      args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                     + std::to_string(seed_port) + "\"]");
+    auto args = test::node_args(
+      name, seed_port,
+      {"--cachebus.tls", "--openssl.certificate=" + pki.file(cert + ".crt"),
+       "--openssl.key=" + pki.file(cert + ".key"),
+       "--openssl.cafile=" + pki.file("ca.crt")});
     auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
     INFO(p->proc.output());
     REQUIRE(p->ready());
@@ -80,35 +73,17 @@ struct tls_cluster {
   }
 
   std::string get(const node_process& p, const std::string& key) {
-    caf::scoped_actor self{sys};
-    std::string out = "<error>";
-    self->request(frontend(p), 5s, caf::get_atom_v, key)
-      .receive([&](const std::string& v) { out = v; },
-               [&](caf::error& err) {
-                 out = is(err, errc::miss) ? "<miss>" : "<error>";
-               });
-    return out;
+    return test::get_on(sys, frontend(p), key);
   }
 
   void set(const node_process& p, const std::string& key) {
-    caf::scoped_actor self{sys};
-    put_request req;
-    req.key = key;
-    req.value = "cached";
-    std::string why = "no answer";
-    self->request(frontend(p), 5s, caf::put_atom_v, req)
-      .receive([&](uint64_t) { why.clear(); },
-               [&](caf::error& err) { why = describe(err); });
-    INFO("set " << key << ": " << why);
-    REQUIRE(why.empty());
+    test::set_on(sys, frontend(p), key, "cached");
   }
 
   void invalidate(const node_process& p, const std::string& key) {
-    caf::scoped_actor self{sys};
     keys_invalidated ev;
     ev.keys = {key};
-    self->request(frontend(p), 5s, ev)
-      .receive([](uint64_t) {}, [](caf::error& err) { FAIL(describe(err)); });
+    test::invalidate_on(sys, frontend(p), std::move(ev));
   }
 
   /// Invalidates probe keys on `from` until `to` drops one: the session
