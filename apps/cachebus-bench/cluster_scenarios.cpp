@@ -252,6 +252,24 @@ struct rules_file {
   }
 };
 
+// Connects to every node's client frontend; false (with `why`) if one is
+// unreachable.
+template <class Nodes>
+bool connect_frontends(caf::actor_system& sys, const Nodes& nodes,
+                       std::vector<node_frontend_actor>& fe,
+                       std::string& why) {
+  for (auto& nd : nodes) {
+    auto h = sys.middleman().remote_actor<node_frontend_actor>(
+      "127.0.0.1", nd->client_port);
+    if (!h) {
+      why = "cannot connect to a node frontend: " + sys.render(h.error());
+      return false;
+    }
+    fe.push_back(*h);
+  }
+  return true;
+}
+
 struct cluster_run {
   std::vector<double> latency; // µs, per event
   std::vector<double> probe_rtt; // µs, a get to B with nothing else going on
@@ -398,15 +416,8 @@ bool cluster_latencies(const std::string& bin,
   }
   caf::actor_system sys{cfg};
   std::vector<node_frontend_actor> fe;
-  for (auto& nd : nodes) {
-    auto h = sys.middleman().remote_actor<node_frontend_actor>(
-      "127.0.0.1", nd->client_port);
-    if (!h) {
-      why = "cannot connect to a node frontend: " + sys.render(h.error());
-      return false;
-    }
-    fe.push_back(*h);
-  }
+  if (!connect_frontends(sys, nodes, fe, why))
+    return false;
   caf::scoped_actor self{sys};
   auto put = [&](const node_frontend_actor& h, const std::string& key) {
     put_request req;
@@ -657,15 +668,8 @@ bool stampede_cluster(const std::string& bin, const store_dir& dir,
   }
   caf::actor_system sys{cfg};
   std::vector<node_frontend_actor> fe;
-  for (auto& nd : nodes) {
-    auto h = sys.middleman().remote_actor<node_frontend_actor>(
-      "127.0.0.1", nd->client_port);
-    if (!h) {
-      why = "cannot connect to a node frontend: " + sys.render(h.error());
-      return false;
-    }
-    fe.push_back(*h);
-  }
+  if (!connect_frontends(sys, nodes, fe, why))
+    return false;
   caf::scoped_actor self{sys};
   auto grants = [&] {
     uint64_t n = 0;
