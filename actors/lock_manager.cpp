@@ -202,14 +202,23 @@ const std::string& owner_of(lm_ptr self, const std::string& key) {
   return st.opts.name; // no members known yet
 }
 
+// The entry of `key` if the attempt `token` is still its current one (not
+// released, failed or routed again meanwhile), else nullptr.
+lock_entry* current(lm_ptr self, const std::string& key, uint64_t token) {
+  auto i = self->state.locks.find(key);
+  if (i == self->state.locks.end() || i->second.token != token)
+    return nullptr;
+  return &i->second;
+}
+
 // A value for `key` arrived (from the loader, or from the owner node).
 void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
                   loaded& x) {
   auto& st = self->state;
-  auto i = st.locks.find(key);
-  if (i == st.locks.end() || i->second.token != token)
-    return; // released or routed again meanwhile
-  auto& e = i->second;
+  auto* found = current(self, key, token);
+  if (!found)
+    return;
+  auto& e = *found;
   e.forwarded_to.clear();
   auto expiry = st.opts.expiry_for(e.opts.ttl, st.clk->now_ns());
   if (!expiry) {
@@ -273,18 +282,17 @@ void start_actor_load(lm_ptr self, const std::string& key) {
                   key, entry.opts)
         .then([=](loaded& x) { loaded_value(self, key, token, x); },
               [=](caf::error& err) {
-                auto& st = self->state;
-                auto i = st.locks.find(key);
-                if (i == st.locks.end() || i->second.token != token)
+                auto* e = current(self, key, token);
+                if (!e)
                   return;
                 if (err.category() == error_category) {
                   // The owner answered: its load failed, or it refused.
                   failed(self, key, std::move(err));
                 } else if (err == caf::sec::request_timeout) {
-                  ++st.stats.expired;
+                  ++self->state.stats.expired;
                   failed(self, key,
                          make_error(errc::lease_expired,
-                                    "owner node \"" + i->second.forwarded_to
+                                    "owner node \"" + e->forwarded_to
                                       + "\" did not load \"" + key
                                       + "\" within cachebus.lease-timeout"));
                 } else {
@@ -302,12 +310,10 @@ void start_actor_load(lm_ptr self, const std::string& key) {
   self->request(entry.loader, st.opts.lease_timeout, load_atom_v, key)
     .then([=](loaded& x) { loaded_value(self, key, token, x); },
           [=](caf::error& err) {
-            auto& st = self->state;
-            auto i = st.locks.find(key);
-            if (i == st.locks.end() || i->second.token != token)
+            if (!current(self, key, token))
               return;
             if (err == caf::sec::request_timeout) {
-              ++st.stats.expired;
+              ++self->state.stats.expired;
               err = make_error(errc::lease_expired,
                                "loader of \"" + key + "\" did not answer "
                                "within cachebus.lease-timeout");
