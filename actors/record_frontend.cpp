@@ -12,13 +12,7 @@ namespace {
 
 // -- workers: the blocking record calls ------------------------------------------
 
-using record_worker_actor = caf::typed_actor<
-  caf::replies_to<caf::update_atom, std::string, std::string,
-                  stores::field_map>::with<uint64_t>,
-  caf::replies_to<queue_update_atom, std::string, std::string,
-                  stores::field_map>::with<caf::ok_atom>,
-  caf::replies_to<record_atom, std::string,
-                  std::string>::with<stores::field_map, uint64_t>>;
+using record_worker_actor = record_calls_actor;
 
 record_worker_actor::behavior_type record_worker(record_worker_actor::pointer,
                                                  record_cache* rc) {

@@ -32,13 +32,17 @@
 
 namespace cachebus {
 
-using record_frontend_actor = node_frontend_actor::extend<
+/// The three record calls (served by the frontend's workers).
+using record_calls_actor = caf::typed_actor<
   caf::replies_to<caf::update_atom, std::string, std::string,
                   stores::field_map>::with<uint64_t>,
   caf::replies_to<queue_update_atom, std::string, std::string,
                   stores::field_map>::with<caf::ok_atom>,
   caf::replies_to<record_atom, std::string,
                   std::string>::with<stores::field_map, uint64_t>>;
+
+using record_frontend_actor
+  = node_frontend_actor::extend_with<record_calls_actor>;
 
 /// Spawns a record frontend for `n` and `rc` (nullptr: no store) with
 /// `workers` (at least 1) detached workers for record requests.

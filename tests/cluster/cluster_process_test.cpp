@@ -96,11 +96,9 @@ struct cluster {
       auto id = "probe" + std::to_string(i);
       set(to, "user:" + id, "x");
       publish(from, "users", id);
-      for (int j = 0; j < 10; ++j) {
-        if (get(to, "user:" + id) == "<miss>")
-          return true;
-        std::this_thread::sleep_for(20ms);
-      }
+      if (test::eventually([&] { return get(to, "user:" + id) == "<miss>"; },
+                           200ms, 20ms))
+        return true;
     }
     return false;
   }
