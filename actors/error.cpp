@@ -85,6 +85,10 @@ std::string describe(const caf::error& err) {
     return "no error";
   if (err.category() == error_category)
     return render(err.code(), err.context());
+  // Errors of other categories made with one readable sentence as context
+  // (the bridge's refusals, for one) read best as that sentence.
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
   return caf::to_string(err);
 }
 

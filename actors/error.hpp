@@ -74,7 +74,9 @@ caf::error make_error(errc code);
 bool is(const caf::error& err, errc code);
 
 /// Renders any error as one readable line. cachebus errors render without a
-/// configured actor system; other categories fall back to CAF's rendering.
+/// configured actor system; an error of another category whose context is
+/// one string (a sentence, as the bridge's refusals carry) renders as that
+/// string; anything else falls back to CAF's rendering.
 std::string describe(const caf::error& err);
 
 /// Registers the renderer of the cachebus category with `cfg`, so that

@@ -68,21 +68,15 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
     auto b = spawn_bridge(sys, bus, std::move(*setup.cluster));
     if (!b) {
       n->stop();
-      auto& err = b.error();
-      // The bridge's refusals carry one readable sentence as context.
-      auto why = err.context().match_elements<std::string>()
-                   ? err.context().get_as<std::string>(0)
-                   : sys.render(err);
       return make_error(errc::invalid_config,
-                        "cannot start the cluster bridge: " + why);
+                        "cannot start the cluster bridge: "
+                          + describe(b.error()));
     }
     n->bridge_ = std::move(*b);
   }
   return n;
 }
 
-// (store helper, issue 6: `setup` parameter added so that a node built from
-// the config can get a node loader; members it sets win over the config.)
 caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                                                  node_setup setup) {
   auto opts = node_options::from(sys.config());
@@ -99,16 +93,13 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     b.peer_timeout = caf::get_or(cfg, "cachebus.peer-timeout",
                                  b.peer_timeout);
     b.tls = tls_enabled(cfg);
-    // Checked here too (spawn_bridge does it again) so that a TLS node with
-    // unusable credentials fails with a plain sentence before anything runs.
+    // spawn_bridge refuses this too, but only this layer can say how to fix
+    // it; bad credentials are the bridge's to refuse.
     if (b.tls && !sys.has_openssl_manager())
       return make_error(errc::invalid_config,
                         "cachebus.tls needs CAF's OpenSSL module: call "
                         "cachebus::enable_tls(cfg) after parsing the config "
                         "(cachebus::runtime does)");
-    if (b.tls)
-      if (auto err = check_tls(cfg))
-        return err;
     setup.cluster = std::move(b);
   }
   auto path = caf::get_or(sys.config(), "cachebus.rules", std::string{});

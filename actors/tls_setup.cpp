@@ -15,9 +15,7 @@ caf::error check_tls(const caf::actor_system_config& cfg) {
   auto err = check_tls_credentials(tls_credentials_of(cfg));
   if (!err)
     return {};
-  auto text = err.context().match_elements<std::string>()
-                ? err.context().get_as<std::string>(0)
-                : cfg.render(err);
+  auto text = describe(err);
   if (text.rfind("TLS: ", 0) == 0)
     text.erase(0, 5);
   return make_error(errc::invalid_config, "cachebus.tls: " + text);
