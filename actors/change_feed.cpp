@@ -57,8 +57,11 @@ feed_impl(feed_ptr self, node* n,
           ++st.stats.unknown;
           continue;
         }
-        if (st.n->publish_invalidation(ch.resource, ch.id, ch.version))
+        if (st.n->publish_invalidation(ch.resource, ch.id, ch.version)) {
           ++st.stats.applied;
+          if (ch.at_us > 0)
+            st.stats.lag.record(wall_clock_ns() - ch.at_us * 1000);
+        }
       }
       self->send(self, poll_atom_v);
     },

@@ -5,6 +5,8 @@
 
 #include "caf/meta/type_name.hpp"
 
+#include "cachebus/actors/lag_histogram.hpp"
+
 namespace cachebus {
 
 struct change_feed_stats {
@@ -18,12 +20,14 @@ struct change_feed_stats {
   uint64_t failures = 0;
   /// Whether the listener is connected now.
   bool connected = false;
+  /// How late changes were applied here after the database's trigger ran.
+  lag_histogram lag{"change-feed"};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, change_feed_stats& x) {
   return f(caf::meta::type_name("cachebus::change_feed_stats"), x.changes,
-           x.applied, x.unknown, x.failures, x.connected);
+           x.applied, x.unknown, x.failures, x.connected, x.lag);
 }
 
 } // namespace cachebus

@@ -2,12 +2,17 @@
 
 #include <deque>
 
+#include "cachebus/actors/glob.hpp"
+
 namespace cachebus {
 
 void dependency_graph::add(const std::string& parent,
                            const std::string& dependent) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (dependents_[parent].insert(dependent).second) {
+  auto& deps = dependents_[parent];
+  if (deps.empty())
+    parent_names_.insert(parent);
+  if (deps.insert(dependent).second) {
     parents_[dependent].insert(parent);
     ++edges_;
   }
@@ -24,8 +29,10 @@ void dependency_graph::remove_dependent(std::string_view dependent) {
       continue;
     if (j->second.erase(i->first) > 0)
       --edges_;
-    if (j->second.empty())
+    if (j->second.empty()) {
+      parent_names_.erase(parent);
       dependents_.erase(j);
+    }
   }
   parents_.erase(i);
 }
@@ -50,6 +57,19 @@ dependency_graph::closure(const std::vector<std::string>& roots) const {
         todo.push_back(dep);
       }
   }
+  return out;
+}
+
+std::vector<std::string>
+dependency_graph::parents_matching(std::string_view glob) const {
+  auto prefix = glob_prefix(glob);
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> out;
+  for (auto i = parent_names_.lower_bound(prefix);
+       i != parent_names_.end() && i->compare(0, prefix.size(), prefix) == 0;
+       ++i)
+    if (glob_match(glob, *i))
+      out.push_back(*i);
   return out;
 }
 

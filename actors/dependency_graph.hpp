@@ -8,6 +8,7 @@
 #pragma once
 
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,12 @@ public:
   /// roots themselves, each once (cycles end where they close).
   std::vector<std::string> closure(const std::vector<std::string>& roots) const;
 
+  /// The parents (keys with dependents) that match `glob`, cached or not:
+  /// a pattern invalidation reaches their dependents too. Served from the
+  /// ordered parent names by the glob's literal prefix.
+  /// REQUIRES: check_glob(glob) passed.
+  std::vector<std::string> parents_matching(std::string_view glob) const;
+
   /// Number of edges and of keys with dependents (for bounded-index tests).
   size_t edges() const;
   size_t parents() const;
@@ -46,6 +53,7 @@ private:
   mutable std::mutex mtx_;
   edge_map dependents_; // parent -> dependents
   edge_map parents_;    // dependent -> parents
+  std::set<std::string, std::less<>> parent_names_; // keys of dependents_
   size_t edges_ = 0;
 };
 

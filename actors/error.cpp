@@ -45,6 +45,8 @@ const char* to_string(errc code) {
       return "backpressure";
     case errc::journal_error:
       return "journal_error";
+    case errc::stale_version:
+      return "stale_version";
   }
   return "unknown";
 }

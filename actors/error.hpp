@@ -59,6 +59,9 @@ enum class errc : uint8_t {
   /// The write-back journal could not be written or synced; the write's
   /// durability is unknown and the journal refuses further writes.
   journal_error,
+  /// A write carries a source version older than the one cached under its
+  /// key (versions never go backwards); nothing was changed.
+  stale_version,
 };
 
 /// Returns the symbolic name of `code`, e.g. "invalid_key".

@@ -12,6 +12,7 @@
 #include "caf/message.hpp"
 #include "caf/send.hpp"
 
+#include "cachebus/actors/lag_histogram.hpp"
 #include "cachebus/bus/bus.hpp"
 #include "cachebus/bus/events.hpp"
 #include "cachebus/bus/topic.hpp"
@@ -42,10 +43,12 @@ public:
     return bus_;
   }
 
-  /// Stamps `ev` with this node's origin and next sequence and publishes it.
+  /// Stamps `ev` with this node's origin, next sequence and the wall-clock
+  /// time, and publishes it.
   template <class Event>
   void publish(std::string topic, Event ev) {
     ev.origin = origin_;
+    ev.sent_ns = wall_clock_ns();
     ev.sequence = next_.fetch_add(1, std::memory_order_relaxed);
     caf::anon_send(bus_, caf::publish_atom_v, std::move(topic),
                    caf::make_message(std::move(ev)));

@@ -1,5 +1,8 @@
 #include "cachebus/actors/invalidation_listener.hpp"
 
+#include <map>
+#include <optional>
+
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
@@ -10,8 +13,10 @@ namespace {
 struct listener_state {
   std::shared_ptr<invalidator> inv;
   std::shared_ptr<event_source> source;
+  std::shared_ptr<applied_events> applied;
   caf::actor observer;
   listener_stats stats;
+  std::map<std::string, lag_histogram> lags;
   static inline const char* name = "cachebus.invalidation_listener";
 };
 
@@ -26,6 +31,9 @@ caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
       caf::anon_send(st.observer, applied_atom_v, ev.origin, ev.sequence);
   };
   if (ev.origin.empty()) { // a local actor's request
+    std::optional<local_invalidation> running;
+    if (st.applied)
+      running.emplace(*st.applied);
     auto n = st.inv->apply(ev);
     if (!n)
       return std::move(n.error());
@@ -37,7 +45,11 @@ caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
     notify();
     return uint64_t{0};
   }
+  if (st.applied)
+    st.applied->applying(ev.origin, ev.sequence);
   auto n = st.inv->apply(ev);
+  if (st.applied)
+    st.applied->applied(ev.origin, ev.sequence);
   if (!n) {
     ++st.stats.rejected;
     notify();
@@ -45,15 +57,22 @@ caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
   }
   ++st.stats.applied;
   st.stats.removed += *n;
+  if (ev.sent_ns > 0) {
+    auto& h = st.lags[ev.origin];
+    h.source = ev.origin;
+    h.record(wall_clock_ns() - ev.sent_ns);
+  }
   notify();
   return static_cast<uint64_t>(*n);
 }
 
 invalidation_listener_actor::behavior_type
 listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
-              std::shared_ptr<event_source> source) {
+              std::shared_ptr<event_source> source,
+              std::shared_ptr<applied_events> applied) {
   self->state.inv = std::move(inv);
   self->state.source = std::move(source);
+  self->state.applied = std::move(applied);
   // Events arrive anonymously from the bus; nothing they carry may kill us.
   self->set_default_handler(caf::drop);
   return {
@@ -81,7 +100,12 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
     [=](observe_atom, caf::actor observer) {
       self->state.observer = std::move(observer);
     },
-    [=](stats_atom) { return self->state.stats; },
+    [=](stats_atom) {
+      auto s = self->state.stats;
+      for (auto& kv : self->state.lags)
+        s.lag.push_back(kv.second);
+      return s;
+    },
   };
 }
 
@@ -90,8 +114,10 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
 invalidation_listener_actor
 spawn_invalidation_listener(caf::actor_system& sys,
                             std::shared_ptr<invalidator> inv,
-                            std::shared_ptr<event_source> source) {
-  return sys.spawn(listener_impl, std::move(inv), std::move(source));
+                            std::shared_ptr<event_source> source,
+                            std::shared_ptr<applied_events> applied) {
+  return sys.spawn(listener_impl, std::move(inv), std::move(source),
+                   std::move(applied));
 }
 
 } // namespace cachebus

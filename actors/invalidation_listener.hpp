@@ -18,6 +18,7 @@
 
 #include "caf/typed_actor.hpp"
 
+#include "cachebus/actors/applied_events.hpp"
 #include "cachebus/actors/event_source.hpp"
 #include "cachebus/actors/invalidator.hpp"
 #include "cachebus/actors/type_ids.hpp"
@@ -35,9 +36,11 @@ using invalidation_listener_actor = caf::typed_actor<
   caf::reacts_to<observe_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<listener_stats>>;
 
+/// `applied` (may be null) learns of every event before it is applied.
 invalidation_listener_actor
 spawn_invalidation_listener(caf::actor_system& sys,
                             std::shared_ptr<invalidator> inv,
-                            std::shared_ptr<event_source> source);
+                            std::shared_ptr<event_source> source,
+                            std::shared_ptr<applied_events> applied = nullptr);
 
 } // namespace cachebus

@@ -3,7 +3,11 @@
 
 #include <cstdint>
 
+#include <vector>
+
 #include "caf/meta/type_name.hpp"
+
+#include "cachebus/actors/lag_histogram.hpp"
 
 namespace cachebus {
 
@@ -20,12 +24,14 @@ struct listener_stats {
   /// rejoined), and the entries it dropped.
   uint64_t partitions = 0;
   uint64_t dropped = 0;
+  /// Per origin node: how late its events were applied here.
+  std::vector<lag_histogram> lag;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, listener_stats& x) {
   return f(caf::meta::type_name("cachebus::listener_stats"), x.applied, x.own,
-           x.rejected, x.removed, x.partitions, x.dropped);
+           x.rejected, x.removed, x.partitions, x.dropped, x.lag);
 }
 
 } // namespace cachebus

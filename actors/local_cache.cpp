@@ -47,7 +47,12 @@ size_t local_cache::invalidate_pattern(std::string_view glob) {
   for (auto& t : tables_)
     n += t->erase_matching(glob, &removed);
   if (graph_.parents() > 0) {
-    auto dependents = graph_.closure(removed);
+    // Dependents of matching keys, cached or not: a parent that was evicted
+    // still made what depends on it.
+    auto roots = std::move(removed);
+    for (auto& p : graph_.parents_matching(glob))
+      roots.push_back(std::move(p));
+    auto dependents = graph_.closure(roots);
     if (!dependents.empty())
       n += invalidate_keys(dependents);
   }

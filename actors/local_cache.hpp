@@ -60,12 +60,14 @@ public:
   size_t invalidate_keys(const std::vector<std::string>& keys,
                          uint64_t below = UINT64_MAX);
 
-  /// Removes every key matching `glob` on every shard, plus dependents.
+  /// Removes every key matching `glob` on every shard, plus the dependents
+  /// of every matching key (cached or not).
   size_t invalidate_pattern(std::string_view glob);
 
   /// Invalidates `tag` on every shard: O(shards). Entries tagged below
   /// `below` are gone for readers at once; their memory is reclaimed by the
-  /// shards' sweeps.
+  /// shards' sweeps. Does not cascade to dependents (that would cost
+  /// O(entries)): give a derived entry the tags of what it derives from.
   size_t invalidate_tag(std::string_view tag, uint64_t below = UINT64_MAX);
 
   /// Drops every entry and every fill in flight on every shard.

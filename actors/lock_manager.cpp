@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -16,9 +17,13 @@ namespace cachebus {
 
 namespace {
 
+// Every waiter remembers the attempt that was current when it joined: an
+// attempt whose value the table refused may answer only the waiters that
+// joined before it began (see lock_manager.hpp).
 struct acquire_waiter {
   caf::typed_response_promise<acquire_reply> promise;
   caf::strong_actor_ptr who;
+  uint64_t joined = 0;
 };
 
 struct fetch_waiter {
@@ -27,19 +32,31 @@ struct fetch_waiter {
   fetch_options opts;
   /// Fetched with the node loader: routed to the key's owner.
   bool routed = false;
+  uint64_t joined = 0;
+};
+
+struct remote_waiter {
+  caf::typed_response_promise<owner_reply> promise;
+  uint64_t joined = 0;
 };
 
 // One key being loaded.
 struct lock_entry {
   uint64_t token = 0;
   uint64_t fill = 0;
+  /// Counts the attempts (loads) of this entry: 1 for the first.
+  uint64_t attempt = 0;
+  /// This node's clocks when the attempt began (after its fill lease): what
+  /// an owner's answer must cover, and what this node's answers as owner
+  /// carry (applied_events.hpp).
+  event_clock needed;
+  event_clock clock;
   caf::actor_addr owner;
   // Set when the load runs inside the lock manager (fetch from an actor).
   bool actor_path = false;
   loader_actor loader;
   fetch_options opts;
   int64_t started_ns = 0;
-  int reloads = 0;
   std::deque<acquire_waiter> acquirers;
   std::deque<fetch_waiter> fetchers;
   /// Loads with the node loader, on the key's owner node (cluster-wide).
@@ -50,7 +67,7 @@ struct lock_entry {
   /// The peer the current attempt waits for; empty while loading here.
   std::string forwarded_to;
   /// Peers' lock managers that asked this node as the key's owner.
-  std::deque<caf::typed_response_promise<loaded>> remotes;
+  std::deque<remote_waiter> remotes;
 
   size_t waiters() const {
     return acquirers.size() + fetchers.size() + remotes.size();
@@ -67,6 +84,10 @@ struct lock_state {
   lock_stats stats;
   /// Serves fetch(key, options) and owner_fetch; may be invalid.
   loader_actor node_loader;
+  /// This node's unflushed write-back writes; may be null.
+  std::shared_ptr<const pending_writes> pending;
+  /// This node's clock of applied events; may be null (no clock checks).
+  std::shared_ptr<const applied_events> applied;
   /// The peers whose lock managers joined, by node name.
   std::map<std::string, lock_manager_actor> peers;
   /// This node and the peers: the candidates of rendezvous hashing.
@@ -101,12 +122,16 @@ void start_actor_load(lm_ptr self, const std::string& key);
 // `version` too (0 when unknown: their copy then yields to any versioned
 // invalidation).
 void finish(lm_ptr self, const std::string& key, const std::string& value,
-            uint64_t version = 0) {
+            uint64_t version = 0,
+            const std::optional<event_clock>& clock = std::nullopt) {
   auto& st = self->state;
   auto i = st.locks.find(key);
   if (i == st.locks.end())
     return;
   auto entry = std::move(i->second);
+  // The value is as fresh as the attempt that loaded it, unless the caller
+  // found it cached now.
+  auto& answer_clock = clock ? *clock : entry.clock;
   st.locks.erase(i);
   unwatch(self, entry.owner);
   for (auto& w : entry.acquirers) {
@@ -117,50 +142,39 @@ void finish(lm_ptr self, const std::string& key, const std::string& value,
   }
   for (auto& w : entry.fetchers)
     w.promise.deliver(value);
-  for (auto& rp : entry.remotes)
-    rp.deliver(loaded{value, version});
+  for (auto& w : entry.remotes)
+    w.promise.deliver(owner_reply{loaded{value, version}, answer_clock});
   st.stats.served += entry.waiters();
 }
 
-// The holder of `key` failed: by policy, pass the error on or let the first
-// waiter load.
-void failed(lm_ptr self, const std::string& key, caf::error err) {
+// Begins a new attempt of `key`'s entry: a fresh token (answers of older
+// attempts are ignored) and a fresh fill lease (only writes and
+// invalidations from now on can make it stale).
+void new_attempt(lm_ptr self, const std::string& key, lock_entry& e) {
   auto& st = self->state;
-  auto i = st.locks.find(key);
-  if (i == st.locks.end())
-    return;
-  auto& entry = i->second;
-  st.cache->table_for(key).cancel_fill(key, entry.fill);
+  auto& table = st.cache->table_for(key);
+  if (e.fill != 0)
+    table.cancel_fill(key, e.fill);
+  e.token = st.next_token++;
+  e.fill = table.begin_fill(key);
+  ++e.attempt;
+  if (st.applied) {
+    e.needed = st.applied->needed();
+    e.clock = st.applied->applied();
+  }
+}
+
+// Runs the next attempt of `key`'s entry for the waiters it still has: a
+// blocked caller becomes the loader, or the first actor waiter's loader runs,
+// or the node loader here if only peers wait (they asked this node as owner).
+void load_for_waiters(lm_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto& entry = st.locks[key];
   unwatch(self, entry.owner);
   entry.owner = nullptr;
-  ++st.stats.failures;
   entry.forwarded_to.clear();
-  if (entry.actor_path && !entry.fetchers.empty()) {
-    // The fetcher whose loader failed gets that failure; a retry uses the
-    // next waiter's loader, so a dead loader cannot loop.
-    entry.fetchers.front().promise.deliver(err);
-    entry.fetchers.pop_front();
-  } else if (entry.actor_path && !entry.remotes.empty()) {
-    entry.remotes.front().deliver(err);
-    entry.remotes.pop_front();
-  }
-  bool retry = st.opts.loader_error_retry && entry.waiters() > 0;
-  if (!retry) {
-    auto dead = std::move(entry);
-    st.locks.erase(i);
-    for (auto& w : dead.acquirers)
-      w.promise.deliver(err);
-    for (auto& w : dead.fetchers)
-      w.promise.deliver(err);
-    for (auto& rp : dead.remotes)
-      rp.deliver(err);
-    return;
-  }
-  entry.token = st.next_token++;
-  entry.fill = st.cache->table_for(key).begin_fill(key);
-  entry.reloads = 0;
+  new_attempt(self, key, entry);
   if (!entry.acquirers.empty()) {
-    // A blocked caller becomes the loader.
     auto w = std::move(entry.acquirers.front());
     entry.acquirers.pop_front();
     entry.actor_path = false;
@@ -176,8 +190,6 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
     w.promise.deliver(std::move(r));
     return;
   }
-  // Only actors wait: the first fetcher's loader runs next, or the node
-  // loader here if only peers wait (they asked this node as owner).
   entry.actor_path = true;
   if (!entry.fetchers.empty()) {
     auto& next = entry.fetchers.front();
@@ -190,6 +202,112 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
   }
   entry.local_only = entry.local_only || !entry.remotes.empty();
   start_actor_load(self, key);
+}
+
+// The holder of `key` failed: by policy, pass the error on or let the first
+// waiter load.
+void failed(lm_ptr self, const std::string& key, caf::error err) {
+  auto& st = self->state;
+  auto i = st.locks.find(key);
+  if (i == st.locks.end())
+    return;
+  auto& entry = i->second;
+  st.cache->table_for(key).cancel_fill(key, entry.fill);
+  entry.fill = 0;
+  unwatch(self, entry.owner);
+  entry.owner = nullptr;
+  ++st.stats.failures;
+  entry.forwarded_to.clear();
+  if (entry.actor_path && !entry.fetchers.empty()) {
+    // The fetcher whose loader failed gets that failure; a retry uses the
+    // next waiter's loader, so a dead loader cannot loop.
+    entry.fetchers.front().promise.deliver(err);
+    entry.fetchers.pop_front();
+  } else if (entry.actor_path && !entry.remotes.empty()) {
+    entry.remotes.front().promise.deliver(err);
+    entry.remotes.pop_front();
+  }
+  bool retry = st.opts.loader_error_retry && entry.waiters() > 0;
+  if (!retry) {
+    auto dead = std::move(entry);
+    st.locks.erase(i);
+    for (auto& w : dead.acquirers)
+      w.promise.deliver(err);
+    for (auto& w : dead.fetchers)
+      w.promise.deliver(err);
+    for (auto& w : dead.remotes)
+      w.promise.deliver(err);
+    return;
+  }
+  load_for_waiters(self, key);
+}
+
+// Attempts one entry may begin for the same waiters after its value was
+// refused, before the waiters that joined too late for an attempt wait for
+// another one instead.
+constexpr uint64_t reloads_for_all = 2;
+
+// The table refused the value `x` of `key`'s current attempt: a write or an
+// invalidation reached the key after the attempt began. If a write left a
+// fresh value, everyone gets it (returns false). Otherwise, up to
+// reloads_for_all times, a new attempt begins for everyone and the caller
+// must run it (returns true). After that, the waiters that joined before the
+// attempt began get `x` (their reads began before the write completed, so
+// it is not stale for them) and the others wait for a new attempt, which
+// begins after they joined (returns false).
+bool superseded(lm_ptr self, const std::string& key, loaded& x) {
+  auto& st = self->state;
+  auto i = st.locks.find(key);
+  if (i == st.locks.end())
+    return false;
+  ++st.stats.stale_fills;
+  auto& table = st.cache->table_for(key);
+  loaded fresh;
+  if (table.peek(key, fresh.value, fresh.version)) {
+    x = fresh;
+    std::optional<event_clock> now;
+    if (st.applied)
+      now = st.applied->applied();
+    finish(self, key, fresh.value, fresh.version, now);
+    return false;
+  }
+  auto& e = i->second;
+  e.fill = 0; // complete_fill ended it
+  ++st.stats.reloads;
+  if (e.attempt <= reloads_for_all) {
+    new_attempt(self, key, e);
+    return true;
+  }
+  auto early = [&](const auto& w) { return w.joined < e.attempt; };
+  size_t served = 0;
+  auto serve = [&](auto& queue, auto&& deliver) {
+    for (auto w = queue.begin(); w != queue.end();) {
+      if (early(*w)) {
+        deliver(*w);
+        w = queue.erase(w);
+        ++served;
+      } else {
+        ++w;
+      }
+    }
+  };
+  serve(e.acquirers, [&](acquire_waiter& w) {
+    acquire_reply r;
+    r.outcome = acquire_reply::value;
+    r.val = x.value;
+    w.promise.deliver(std::move(r));
+  });
+  serve(e.fetchers, [&](fetch_waiter& w) { w.promise.deliver(x.value); });
+  serve(e.remotes,
+        [&](remote_waiter& w) { w.promise.deliver(owner_reply{x, e.clock}); });
+  st.stats.served += served;
+  if (e.waiters() == 0) {
+    unwatch(self, e.owner);
+    st.locks.erase(i);
+    return false;
+  }
+  load_for_waiters(self, key);
+  return false;
 }
 
 // The owner of a routed key's loads: this node or a peer in session.
@@ -229,20 +347,12 @@ void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
   auto& table = st.cache->table_for(key);
   if (table.complete_fill(key, e.fill, x.value, *expiry, grace.count(),
                           e.opts.tags, x.version,
-                          st.clk->now_ns() - e.started_ns)
-      || e.reloads > 0) {
+                          st.clk->now_ns() - e.started_ns)) {
     finish(self, key, x.value, x.version);
     return;
   }
-  // Invalidated while loading: what we read may be stale. Load once more;
-  // the waiters get that fresh value.
-  ++st.stats.stale_fills;
-  ++e.reloads;
-  unwatch(self, e.owner);
-  e.owner = nullptr;
-  e.token = st.next_token++;
-  e.fill = table.begin_fill(key);
-  start_actor_load(self, key);
+  if (superseded(self, key, x))
+    start_actor_load(self, key); // a new attempt for everyone
 }
 
 // Moves the load of `key` elsewhere (the owner it waited for is gone, or
@@ -253,13 +363,10 @@ void reroute(lm_ptr self, const std::string& key, bool here) {
   ++st.stats.rerouted;
   e.local_only = e.local_only || here;
   e.forwarded_to.clear();
-  e.token = st.next_token++;
-  // A fresh fill: the new load starts now, so only invalidations from now
+  // A fresh attempt: the new load starts now, so only invalidations from now
   // on can make it stale (the partition rule that usually comes with a
   // lost owner cancelled the old fill anyway).
-  auto& table = st.cache->table_for(key);
-  table.cancel_fill(key, e.fill);
-  e.fill = table.begin_fill(key);
+  new_attempt(self, key, e);
   start_actor_load(self, key);
 }
 
@@ -272,7 +379,10 @@ void start_actor_load(lm_ptr self, const std::string& key) {
   entry.owner = nullptr;
   entry.started_ns = st.clk->now_ns();
   auto token = entry.token;
-  if (entry.routed && !entry.local_only) {
+  // A record with writes queued here loads here: its owner's store row
+  // lacks them (write-back reads its own writes).
+  if (entry.routed && !entry.local_only
+      && !(st.pending && st.pending->holds(key))) {
     auto& owner = owner_of(self, key);
     if (owner != st.opts.name) {
       entry.forwarded_to = owner;
@@ -280,7 +390,21 @@ void start_actor_load(lm_ptr self, const std::string& key) {
       self
         ->request(st.peers[owner], st.opts.lease_timeout, owner_fetch_atom_v,
                   key, entry.opts)
-        .then([=](loaded& x) { loaded_value(self, key, token, x); },
+        .then(
+          [=](owner_reply& r) {
+            auto* e = current(self, key, token);
+            if (!e)
+              return;
+            auto& st = self->state;
+            if (st.applied && !r.clock.covers(e->needed, st.members)) {
+              // The owner had not applied an invalidation this node had
+              // when its load began: its value may predate it. Load here.
+              ++st.stats.owner_behind;
+              reroute(self, key, true);
+              return;
+            }
+            loaded_value(self, key, token, r.value);
+          },
               [=](caf::error& err) {
                 auto* e = current(self, key, token);
                 if (!e)
@@ -339,12 +463,11 @@ caf::error check_room(lm_ptr self, const std::string& key,
 }
 
 // A new entry for `key` whose load runs through `loader` (an actor path).
+// Its first attempt begins; waiters pushed now joined before it (0).
 lock_entry& open_entry(lm_ptr self, const std::string& key,
                        loader_actor loader, fetch_options fo, bool routed) {
-  auto& st = self->state;
-  auto& entry = st.locks[key];
-  entry.token = st.next_token++;
-  entry.fill = st.cache->table_for(key).begin_fill(key);
+  auto& entry = self->state.locks[key];
+  new_attempt(self, key, entry);
   entry.actor_path = true;
   entry.routed = routed;
   entry.loader = std::move(loader);
@@ -376,19 +499,20 @@ caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
   auto rp = self->make_response_promise<std::string>();
   if (i != st.locks.end()) {
     ++st.stats.waits;
+    auto joined = i->second.attempt;
     i->second.fetchers.push_back(
-      {rp, std::move(loader), std::move(fo), routed});
+      {rp, std::move(loader), std::move(fo), routed, joined});
     return rp;
   }
   open_entry(self, key, loader, fo, routed)
-    .fetchers.push_back({rp, std::move(loader), std::move(fo), routed});
+    .fetchers.push_back({rp, std::move(loader), std::move(fo), routed, 0});
   start_actor_load(self, key);
   return rp;
 }
 
 // A peer's lock manager asks this node, the key's owner, for its value.
-caf::result<loaded> owner_fetch(lm_ptr self, const std::string& key,
-                                fetch_options fo) {
+caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
+                                     fetch_options fo) {
   auto& st = self->state;
   if (auto err = st.opts.check_key(key))
     return err;
@@ -399,17 +523,20 @@ caf::result<loaded> owner_fetch(lm_ptr self, const std::string& key,
                       "node \"" + st.opts.name + "\" has no node loader to "
                       "load \"" + key + "\" as its owner");
   ++st.stats.owner_requests;
-  loaded hit;
-  if (st.cache->table_for(key).get(key, hit.value, hit.version))
+  owner_reply hit;
+  if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version)) {
+    if (st.applied)
+      hit.clock = st.applied->applied();
     return hit;
+  }
   auto i = st.locks.find(key);
   if (auto err = check_room(self, key, i))
     return err;
-  auto rp = self->make_response_promise<loaded>();
+  auto rp = self->make_response_promise<owner_reply>();
   if (i != st.locks.end()) {
     auto& e = i->second;
     ++st.stats.waits;
-    e.remotes.push_back(rp);
+    e.remotes.push_back({rp, e.attempt});
     if (!e.forwarded_to.empty()) {
       // Our entry waits for another node while that node (or a third)
       // waits for us: membership views differ. Asked as owner, we load.
@@ -421,7 +548,7 @@ caf::result<loaded> owner_fetch(lm_ptr self, const std::string& key,
   }
   auto& entry = open_entry(self, key, st.node_loader, std::move(fo), true);
   entry.local_only = true;
-  entry.remotes.push_back(rp);
+  entry.remotes.push_back({rp, 0});
   start_actor_load(self, key);
   return rp;
 }
@@ -463,7 +590,11 @@ void on_peer_event(lm_ptr self, const peer_event& ev) {
 lock_manager_actor::behavior_type
 lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
                   node_options opts, std::shared_ptr<time_source> clk,
-                  loader_actor node_loader) {
+                  loader_actor node_loader,
+                  std::shared_ptr<const pending_writes> pending,
+                  std::shared_ptr<const applied_events> applied) {
+  self->state.pending = std::move(pending);
+  self->state.applied = std::move(applied);
   self->state.cache = std::move(cache);
   self->state.opts = opts;
   self->state.clk = std::move(clk);
@@ -516,12 +647,12 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
         }
         ++st.stats.waits;
         auto rp = self->make_response_promise<acquire_reply>();
-        i->second.acquirers.push_back({rp, self->current_sender()});
+        i->second.acquirers.push_back(
+          {rp, self->current_sender(), i->second.attempt});
         return rp;
       }
       auto& entry = st.locks[req.key];
-      entry.token = st.next_token++;
-      entry.fill = table.begin_fill(req.key);
+      new_attempt(self, req.key, entry);
       entry.owner = caf::actor_cast<caf::actor_addr>(self->current_sender());
       watch(self, entry.owner);
       self->delayed_send(self, st.opts.lease_timeout, lease_atom_v, req.key,
@@ -544,6 +675,24 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       if (i != self->state.locks.end() && i->second.token == token)
         failed(self, key, std::move(err));
     },
+    [=](superseded_atom, const std::string& key, uint64_t token,
+        loaded& x) -> acquire_reply {
+      // A caller on a plain thread loaded `x` but could not install it: it
+      // gets a value to return, or a new attempt to run.
+      acquire_reply r;
+      auto* e = current(self, key, token);
+      if (e && superseded(self, key, x)) {
+        r.outcome = acquire_reply::load;
+        r.token = e->token;
+        r.fill = e->fill;
+        self->delayed_send(self, self->state.opts.lease_timeout, lease_atom_v,
+                           key, e->token);
+        return r;
+      }
+      r.outcome = acquire_reply::value;
+      r.val = std::move(x.value);
+      return r;
+    },
     [=](fetch_atom, const std::string& key, loader_actor& loader,
         fetch_options& fo) -> caf::result<std::string> {
       return fetch_with(self, key, std::move(loader), std::move(fo), false);
@@ -558,7 +707,7 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       return fetch_with(self, key, st.node_loader, std::move(fo), true);
     },
     [=](owner_fetch_atom, const std::string& key,
-        fetch_options& fo) -> caf::result<loaded> {
+        fetch_options& fo) -> caf::result<owner_reply> {
       return owner_fetch(self, key, std::move(fo));
     },
     [=](const peer_event& ev) { on_peer_event(self, ev); },
@@ -589,13 +738,15 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
 
 } // namespace
 
-lock_manager_actor spawn_lock_manager(caf::actor_system& sys,
-                                      std::shared_ptr<local_cache> cache,
-                                      node_options opts,
-                                      std::shared_ptr<time_source> clk,
-                                      loader_actor node_loader) {
+lock_manager_actor
+spawn_lock_manager(caf::actor_system& sys, std::shared_ptr<local_cache> cache,
+                   node_options opts, std::shared_ptr<time_source> clk,
+                   loader_actor node_loader,
+                   std::shared_ptr<const pending_writes> pending,
+                   std::shared_ptr<const applied_events> applied) {
   return sys.spawn(lock_manager_impl, std::move(cache), std::move(opts),
-                   std::move(clk), std::move(node_loader));
+                   std::move(clk), std::move(node_loader), std::move(pending),
+                   std::move(applied));
 }
 
 } // namespace cachebus

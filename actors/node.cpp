@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 
+#include "cachebus/actors/checked_put.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/glob.hpp"
 #include "cachebus/actors/tls_setup.hpp"
@@ -48,10 +49,13 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
     n->owns_bus_ = true;
   }
   n->source_ = std::make_shared<event_source>(opts.name, bus);
+  n->applied_ = std::make_shared<applied_events>(n->source_);
   n->inv_ = std::make_shared<invalidator>(n->cache_, rs, opts);
-  n->listener_ = spawn_invalidation_listener(sys, n->inv_, n->source_);
+  n->listener_ = spawn_invalidation_listener(sys, n->inv_, n->source_,
+                                             n->applied_);
   n->lock_manager_ = spawn_lock_manager(sys, n->cache_, opts, n->clock_,
-                                        setup.loader);
+                                        setup.loader, setup.pending,
+                                        n->applied_);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's
@@ -166,15 +170,36 @@ caf::expected<uint64_t> node::set(std::string_view key, std::string value,
     return err;
   if (auto err = opts_.check_key(key))
     return err;
+  return checked_put(cache_->table_for(key), opts_, clock_->now_ns(), key,
+                     std::move(value), opts.ttl, opts.tags, opts.version);
+}
+
+uint64_t node::begin_install(std::string_view key) {
+  return cache_->table_for(key).begin_fill(key);
+}
+
+caf::expected<bool> node::install(std::string_view key, uint64_t lease,
+                                  std::string value, const set_options& opts) {
+  auto& table = cache_->table_for(key);
+  auto fail = [&](caf::error err) -> caf::expected<bool> {
+    table.cancel_fill(key, lease);
+    return err;
+  };
+  if (auto err = check_running())
+    return fail(std::move(err));
   if (auto err = opts_.check_value(value))
-    return err;
+    return fail(std::move(err));
   if (auto err = opts_.check_tags(opts.tags))
-    return err;
+    return fail(std::move(err));
   auto expiry = opts_.expiry_for(opts.ttl, clock_->now_ns());
   if (!expiry)
-    return std::move(expiry.error());
-  return cache_->table_for(key).put(key, std::move(value), *expiry, opts.tags,
-                                    opts.version);
+    return fail(std::move(expiry.error()));
+  return table.complete_fill(key, lease, std::move(value), *expiry, 0,
+                             opts.tags, opts.version, 0);
+}
+
+void node::cancel_install(std::string_view key, uint64_t lease) {
+  cache_->table_for(key).cancel_fill(key, lease);
 }
 
 caf::expected<size_t> node::erase(std::string_view key) {
@@ -335,8 +360,7 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
                     const shard_table::lookup_result& old,
                     const std::string& old_value) {
   auto& table = cache_->table_for(key);
-  auto fill = grant.fill;
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     auto t0 = clock_->now_ns();
     auto x = call_loader(loader, key);
     auto t1 = clock_->now_ns();
@@ -345,7 +369,7 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
         x = std::move(err);
     }
     if (!x) {
-      table.cancel_fill(key, fill);
+      table.cancel_fill(key, grant.fill);
       if (old.state != shard_table::lookup_result::missing
           && t1 < old.expires_ns + fo.stale_if_error.count()) {
         // Stale-if-error: the old value serves everyone for its window.
@@ -353,23 +377,33 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
                        old_value);
         return old_value;
       }
-      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error());
+      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token,
+                     x.error());
       return std::move(x.error());
     }
     auto expiry = *opts_.expiry_for(fo.ttl, t1);
     auto grace = std::max(fo.stale_while_revalidate, fo.stale_if_error);
-    if (table.complete_fill(key, fill, x->value, expiry, grace.count(),
-                            fo.tags, x->version, t1 - t0)
-        || attempt == 1) {
-      // Installed, or refused twice in a row: hand the value out uncached
-      // rather than loop.
+    if (table.complete_fill(key, grant.fill, x->value, expiry, grace.count(),
+                            fo.tags, x->version, t1 - t0)) {
       caf::anon_send(lock_manager_, release_atom_v, key, grant.token,
                      x->value);
       return std::move(x->value);
     }
-    // An invalidation reached the key while we loaded: what we read may
-    // predate it. Load once more; waiters get that value.
-    fill = table.begin_fill(key);
+    // A write or an invalidation reached the key while we loaded: the lock
+    // manager says whether we load again or return a value (the one a write
+    // left, or ours: this caller asked before the write, so ours is not
+    // stale for it).
+    acquire_reply next;
+    caf::error err;
+    caf::scoped_actor self{sys_};
+    self
+      ->request(lock_manager_, opts_.request_timeout, superseded_atom_v, key,
+                grant.token, *x)
+      .receive([&](acquire_reply& r) { next = std::move(r); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err || next.outcome != acquire_reply::load)
+      return err ? std::move(x->value) : std::move(next.val);
+    grant = std::move(next);
   }
 }
 
@@ -378,6 +412,7 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
 caf::expected<size_t> node::invalidate(std::vector<std::string> keys) {
   if (auto err = check_running())
     return err;
+  local_invalidation running{*applied_};
   keys_invalidated ev;
   ev.keys = std::move(keys);
   auto n = inv_->apply(ev);
@@ -389,6 +424,7 @@ caf::expected<size_t> node::invalidate(std::vector<std::string> keys) {
 caf::expected<size_t> node::invalidate_pattern(std::string glob) {
   if (auto err = check_running())
     return err;
+  local_invalidation running{*applied_};
   pattern_invalidated ev;
   ev.glob = std::move(glob);
   auto n = inv_->apply(ev);
@@ -400,6 +436,7 @@ caf::expected<size_t> node::invalidate_pattern(std::string glob) {
 caf::expected<size_t> node::invalidate_tag(std::string tag) {
   if (auto err = check_running())
     return err;
+  local_invalidation running{*applied_};
   tag_invalidated ev;
   ev.tag = std::move(tag);
   auto n = inv_->apply(ev);
@@ -413,6 +450,7 @@ caf::expected<size_t> node::publish_invalidation(std::string resource,
                                                  uint64_t version) {
   if (auto err = check_running())
     return err;
+  local_invalidation running{*applied_};
   invalidated ev;
   ev.resource = std::move(resource);
   ev.id = std::move(id);

@@ -24,6 +24,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/expected.hpp"
 
+#include "cachebus/actors/applied_events.hpp"
 #include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/event_source.hpp"
 #include "cachebus/actors/fetch_options.hpp"
@@ -32,6 +33,7 @@
 #include "cachebus/actors/local_cache.hpp"
 #include "cachebus/actors/lock_manager.hpp"
 #include "cachebus/actors/options.hpp"
+#include "cachebus/actors/pending_writes.hpp"
 #include "cachebus/actors/rules.hpp"
 #include "cachebus/actors/shard.hpp"
 #include "cachebus/bus/bridge.hpp"
@@ -73,6 +75,10 @@ struct node_setup {
   /// (rendezvous hashing), the others wait for its value (lock_manager.hpp).
   /// Blocking I/O belongs in a detached actor.
   loader_actor loader;
+  /// This node's unflushed write-back writes (pending_writes.hpp; shared
+  /// with its record_cache and store loader): keys with such writes are
+  /// loaded here, never by another node that lacks them.
+  std::shared_ptr<const pending_writes> pending;
 };
 
 class node {
@@ -101,9 +107,30 @@ public:
   /// Returns the value of a live entry, or errc::miss.
   caf::expected<std::string> get(std::string_view key) const;
 
-  /// Inserts or replaces `key`; returns the entry's version.
+  /// Inserts or replaces `key`; returns the entry's version. Supersedes
+  /// every load of `key` in flight (none installs what it read). With
+  /// opts.version, errc::stale_version if a newer sourced version is cached.
   caf::expected<uint64_t> set(std::string_view key, std::string value,
                               const set_options& opts = {});
+
+  // -- installs under a lease (write paths, any thread) -----------------------
+  // A write path that reads (the cache, the store) before it writes the
+  // cache, as record_cache does, installs under a lease, so that a write or
+  // an invalidation that lands between its read and its install wins.
+
+  /// Begins an install of `key` and supersedes every load of it in flight
+  /// (none installs what it read). Returns the lease.
+  /// REQUIRES: opts.check_key(key) passed.
+  uint64_t begin_install(std::string_view key);
+
+  /// Installs `value` iff no write or invalidation reached `key` since
+  /// begin_install returned `lease`; true if installed, false if refused.
+  /// The lease ends either way. Validates like set().
+  caf::expected<bool> install(std::string_view key, uint64_t lease,
+                              std::string value, const set_options& opts = {});
+
+  /// Ends `lease` without installing anything.
+  void cancel_install(std::string_view key, uint64_t lease);
 
   /// Invalidates `key` (same as invalidate({key})).
   caf::expected<size_t> erase(std::string_view key);
@@ -116,9 +143,12 @@ public:
   /// Returns the cached value of `key`, or loads it with `loader` on this
   /// thread and caches it. Concurrent misses on a key run the loader once:
   /// the other callers wait for its value, woken by a message (no polling).
-  /// A value whose load began before an invalidation of `key` is never
-  /// installed: the loader runs once more and every waiter gets that fresh
-  /// value. If the loader fails (error or exception), this caller gets the
+  /// Every write wins: a value whose load began before a write (set, a
+  /// write path, an event) or an invalidation of `key` is never installed.
+  /// This caller still gets it (it asked first); a waiter gets the value the
+  /// write left, or a value loaded after it joined (lock_manager.hpp). Sourced
+  /// versions never go backwards: a versioned set older than the cached
+  /// version is refused with errc::stale_version. If the loader fails (error or exception), this caller gets the
   /// error and waiters get it too (cachebus.loader-error=propagate) or one of
   /// them loads (retry). See fetch_options for XFetch early refresh,
   /// stale-while-revalidate and stale-if-error; windows and TTL the call
@@ -154,7 +184,9 @@ public:
   /// literal prefix, which the ordered index serves without a full scan.
   caf::expected<size_t> invalidate_pattern(std::string glob);
 
-  /// Every entry tagged `tag`: O(shards), not O(entries).
+  /// Every entry tagged `tag`: O(shards), not O(entries). Dependents of the
+  /// tagged entries are not reached (that would cost O(entries)): give a
+  /// derived entry the tags of what it derives from.
   caf::expected<size_t> invalidate_tag(std::string tag);
 
   /// Record `id` of `resource` changed to `version` (0: unknown). The central
@@ -264,6 +296,7 @@ private:
   std::shared_ptr<local_cache> cache_;
   std::vector<shard_actor> shards_;
   std::shared_ptr<event_source> source_;
+  std::shared_ptr<applied_events> applied_;
   std::shared_ptr<invalidator> inv_;
   invalidation_listener_actor listener_;
   lock_manager_actor lock_manager_;

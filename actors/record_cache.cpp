@@ -62,16 +62,18 @@ record_cache::record_cache(node& n, std::shared_ptr<stores::record_store> store,
 }
 
 caf::expected<std::unique_ptr<record_cache>>
-record_cache::start(node& n, std::shared_ptr<stores::record_store> store) {
+record_cache::start(node& n, std::shared_ptr<stores::record_store> store,
+                    std::shared_ptr<pending_writes> pending) {
   auto opts = write_back_options::from(n.system().config());
   if (!opts)
     return std::move(opts.error());
-  return start(n, std::move(store), std::move(*opts));
+  return start(n, std::move(store), std::move(*opts), std::move(pending));
 }
 
 caf::expected<std::unique_ptr<record_cache>>
 record_cache::start(node& n, std::shared_ptr<stores::record_store> store,
-                    write_back_options opts) {
+                    write_back_options opts,
+                    std::shared_ptr<pending_writes> pending) {
   if (store == nullptr)
     return make_error(errc::invalid_argument, "record_cache needs a store");
   if (auto err = opts.validate())
@@ -95,6 +97,10 @@ record_cache::start(node& n, std::shared_ptr<stores::record_store> store,
                                                   rc->opts_.max_queue);
   bool replayed = !replay.unflushed.empty();
   rc->queue_->restore(std::move(replay.unflushed));
+  if (pending) {
+    pending->attach(rc->queue_);
+    rc->pending_ = std::move(pending);
+  }
   write_back_flusher_setup setup;
   setup.queue = rc->queue_;
   setup.store = rc->store_;
@@ -135,6 +141,8 @@ void record_cache::stop() {
   self->receive_while([&] { return !down; })(
     [&](caf::down_msg&) { down = true; });
   flusher_ = nullptr;
+  if (pending_)
+    pending_->detach();
   queue_.reset();
 }
 
@@ -193,18 +201,21 @@ std::optional<cached_record> record_cache::cached(const std::string& key) {
   return std::move(*rec);
 }
 
-void record_cache::install(const std::string& key,
+void record_cache::install(const std::string& key, uint64_t lease,
                            const stores::field_map& fields, uint64_t version) {
   // Version 0 would make the shard pick one from its own counter, which
   // means nothing next to store versions: such an entry is not cached.
   if (version == 0
       || encoded_size(fields) > node_.options().max_value_size) {
+    node_.cancel_install(key, lease);
     (void) node_.erase(key);
     return;
   }
   set_options so;
   so.version = version;
-  (void) node_.set(key, encode_record(fields, version), so);
+  // Refused if a write or an invalidation reached the key since the lease
+  // began: what we read may predate it, so the key stays as that left it.
+  (void) node_.install(key, lease, encode_record(fields, version), so);
 }
 
 // -- write-through ------------------------------------------------------------------
@@ -221,23 +232,30 @@ caf::expected<uint64_t> record_cache::update(std::string resource,
   uint64_t version = 0;
   {
     std::lock_guard<std::mutex> guard{stripe(w.resource, w.id)};
+    // The lease first: loads in flight are superseded, and an event that
+    // lands while we write wins over what we install.
+    auto lease = node_.begin_install(*key);
     auto res = store_->apply({w});
-    if (!res.ok())
+    if (!res.ok()) {
+      node_.cancel_install(*key, lease);
       return to_error(res.error()); // nothing cached, nothing published
+    }
     version = res.value().front();
-    if (auto c = cached(*key)) {
-      for (auto& [k, v] : w.fields)
-        c->fields.insert_or_assign(k, v);
-      install(*key, c->fields, version);
-    } else if (auto rec = store_->load(w.resource, w.id); rec.ok()) {
-      // Not cached yet: read the whole record back (it may carry a newer
-      // version if someone wrote meanwhile).
+    // Read the whole record back rather than merge into the cached copy:
+    // a write behind our back (its event still on the way) may sit between
+    // the cached version and ours, and a merge would label a copy without
+    // it with our newer version.
+    std::optional<stores::field_map> queued;
+    if (queue_)
+      queued = queue_->unflushed(w.resource, w.id);
+    if (auto rec = store_->load(w.resource, w.id); rec.ok()) {
       auto fields = std::move(rec->fields);
-      if (queue_)
-        if (auto q = queue_->unflushed(w.resource, w.id))
-          for (auto& [k, v] : *q)
-            fields.insert_or_assign(k, v);
-      install(*key, fields, rec->version);
+      if (queued)
+        for (auto& [k, v] : *queued)
+          fields.insert_or_assign(k, v);
+      install(*key, lease, fields, rec->version);
+    } else {
+      node_.cancel_install(*key, lease); // our own event removes older copies
     }
   }
   // Entries older than the write go everywhere; the canonical one (at
@@ -262,10 +280,11 @@ caf::expected<stores::record> record_cache::load(const std::string& resource,
   // before an invalidation of its key from being installed after it.
   std::optional<stores::record> uncacheable;
   loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
-    auto res = store_->load(resource, id);
+    // The queue first, then the store (pending_writes.hpp says why).
     std::optional<stores::field_map> queued;
     if (queue_)
       queued = queue_->unflushed(resource, id);
+    auto res = store_->load(resource, id);
     if (!res.ok()) {
       if (res.error().code() == stores::store_errc::not_found && queued) {
         // Only queued so far: version 0 means nothing next to store
@@ -336,11 +355,18 @@ caf::error record_cache::queue_update(std::string resource, std::string id,
                             + " (cachebus.write-back.backpressure-timeout)");
       continue;
     }
-    // Journaled: now readers of this node see it.
+    // Journaled: now readers of this node see it. The lease supersedes
+    // every load in flight (what it read may predate the write), and an
+    // event that lands before our install wins over it.
+    if (pending_)
+      pending_->note(*key, w.resource, w.id);
+    auto lease = node_.begin_install(*key);
     if (auto c = cached(*key)) {
       for (auto& [k, v] : w.fields)
         c->fields.insert_or_assign(k, v);
-      install(*key, c->fields, c->version);
+      install(*key, lease, c->fields, c->version);
+    } else {
+      node_.cancel_install(*key, lease);
     }
     guard.unlock();
     if (!pushed->coalesced && pushed->pending == opts_.max_batch)
@@ -350,18 +376,16 @@ caf::error record_cache::queue_update(std::string resource, std::string id,
 }
 
 void record_cache::flushed(const stores::record_write& w, uint64_t version) {
-  auto key = canonical_key(w.resource, w.id);
   {
     std::lock_guard<std::mutex> guard{stripe(w.resource, w.id)};
     queue_->retire(w.resource, w.id);
-    if (key && version > 0)
-      // The entry already holds these fields (and any queued since); it
-      // moves to the new version so that our own event spares it.
-      if (auto c = cached(*key))
-        install(*key, c->fields, version);
   }
-  // Refused for good (version 0): every cached copy showed a write the store
-  // will never have, so all of them go.
+  // Every copy older than the flushed write goes, this node's too: the
+  // cached entry holds the fields but not necessarily a write made behind
+  // our back between its version and ours, so it must not take our version;
+  // the next read loads the store, which has everything. Refused for good
+  // (version 0): every cached copy showed a write the store will never
+  // have, so all of them go.
   (void) node_.publish_invalidation(w.resource, w.id, version);
 }
 

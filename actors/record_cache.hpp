@@ -14,16 +14,22 @@
 // of the rule (and of its dependents) is derived data the application caches
 // itself; record_cache invalidates it with versioned events.
 //
-// Write-back visibility: queue_update merges its fields into the canonical
-// entry at once (when it is cached) and load() overlays queued fields on
-// what the store returns, so this node reads its own queued writes. Derived
-// keys and other nodes see the write after its flush (the invalidation event
-// carries the new version). Don't mix update() and queue_update() on one
-// record: a later flush of older queued fields would win over update().
-// load() is a plain cache-aside read (no single flight; use node::fetch for
-// that): it installs under the record's lock, so it never races this node's
-// own writes, but an invalidation from another node that arrives while the
-// store read runs can be overtaken until the entry's TTL.
+// Every write wins: update() and queue_update() take an install lease on
+// the record's canonical key (node::begin_install) before they read
+// anything: it supersedes every load of the key in flight on this node, so
+// no fetch installs a row it read before them, and their own install is
+// refused if an event lands in between. update() installs the record as the
+// store has it after the write (read back, never merged into a cached copy
+// that may miss a write made behind our back).
+// Write-back visibility (reads its own writes): queue_update merges its
+// fields into the canonical entry at once (when it is cached), and load()
+// and the node's store loader (with `pending`) overlay queued fields on what
+// the store returns, so no fetch on this node installs a store row without
+// them. Derived keys and other nodes see the write after its flush (the
+// invalidation event carries the new version). Don't mix update() and
+// queue_update() on one record: a later flush of older queued fields would
+// win over update(). load() reads through node::fetch (single flight, fill
+// lease).
 #pragma once
 
 #include <array>
@@ -38,6 +44,7 @@
 #include "caf/expected.hpp"
 
 #include "cachebus/actors/node.hpp"
+#include "cachebus/actors/pending_writes.hpp"
 #include "cachebus/actors/record_codec.hpp"
 #include "cachebus/actors/write_back_flusher.hpp"
 #include "cachebus/actors/write_back_options.hpp"
@@ -58,13 +65,18 @@ public:
   /// invalid_config for bad options, journal_error if the journal can't be
   /// opened or is not one.
   /// REQUIRES: store != nullptr; `n` outlives the record_cache.
+  /// With `pending`, the queue is attached to it while the record cache
+  /// runs, so that the node's store loader reads this node's queued writes
+  /// (pending_writes.hpp).
   static caf::expected<std::unique_ptr<record_cache>>
   start(node& n, std::shared_ptr<stores::record_store> store,
-        write_back_options opts);
+        write_back_options opts,
+        std::shared_ptr<pending_writes> pending = nullptr);
 
   /// Same, with the `cachebus.write-back.*` options of n's actor system.
   static caf::expected<std::unique_ptr<record_cache>>
-  start(node& n, std::shared_ptr<stores::record_store> store);
+  start(node& n, std::shared_ptr<stores::record_store> store,
+        std::shared_ptr<pending_writes> pending = nullptr);
 
   record_cache(const record_cache&) = delete;
   record_cache& operator=(const record_cache&) = delete;
@@ -147,10 +159,12 @@ private:
   // Reads and decodes the canonical entry.
   std::optional<cached_record> cached(const std::string& key);
 
-  // Caches `fields` at `version` under `key`, or drops the entry if the
-  // encoding is too large for the node.
-  void install(const std::string& key, const stores::field_map& fields,
-               uint64_t version);
+  // Caches `fields` at `version` under `key` with the node's install
+  // `lease` (refused if a write or invalidation came since it began), or
+  // drops the entry if the encoding is too large for the node. Ends the
+  // lease.
+  void install(const std::string& key, uint64_t lease,
+               const stores::field_map& fields, uint64_t version);
 
   // The flusher's callback; see flushed_fn.
   void flushed(const stores::record_write& w, uint64_t version);
@@ -164,6 +178,7 @@ private:
   mutable std::shared_mutex schema_mtx_;
   stores::schema schema_;
   std::shared_ptr<write_back_queue> queue_;
+  std::shared_ptr<pending_writes> pending_;
   std::shared_ptr<write_back_counters> counters_;
   write_back_flusher_actor flusher_;
   std::atomic<bool> stopped_{false};

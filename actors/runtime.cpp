@@ -69,16 +69,18 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
   if (*store) {
     rt->store_ = (*store)->store;
     setup.rules = (*store)->rules;
+    rt->pending_ = std::make_shared<pending_writes>();
     rt->loader_ = spawn_store_loader(*rt->sys_, rt->store_,
-                                     std::move((*store)->rules));
+                                     std::move((*store)->rules), rt->pending_);
     setup.loader = rt->loader_;
+    setup.pending = rt->pending_;
   }
   auto n = cachebus::node::start(*rt->sys_, std::move(setup));
   if (!n)
     return std::move(n.error()); // ~runtime ends the loader
   rt->node_ = std::move(*n);
   if (rt->store_) {
-    auto rc = record_cache::start(*rt->node_, rt->store_);
+    auto rc = record_cache::start(*rt->node_, rt->store_, rt->pending_);
     if (!rc)
       return std::move(rc.error());
     rt->records_ = std::move(*rc);

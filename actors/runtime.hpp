@@ -72,6 +72,7 @@ private:
   // cachebus.store: the store, its loader (the node loader) and the record
   // cache over both.
   std::shared_ptr<stores::record_store> store_;
+  std::shared_ptr<pending_writes> pending_;
   loader_actor loader_;
   std::unique_ptr<cachebus::record_cache> records_;
 };

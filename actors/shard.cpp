@@ -3,6 +3,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "cachebus/actors/checked_put.hpp"
 #include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/error.hpp"
 
@@ -54,15 +55,12 @@ shard_impl(shard_actor::stateful_pointer<shard_state> self, size_t index,
       auto& st = self->state;
       if (auto err = check_owned(st, req.key))
         return err;
-      if (auto err = st.opts.check_value(req.value))
-        return err;
-      if (auto err = st.opts.check_tags(req.tags))
-        return err;
-      auto expiry = st.opts.expiry_for(req.ttl, st.clk->now_ns());
-      if (!expiry)
-        return std::move(expiry.error());
-      return st.table->put(req.key, std::move(req.value), *expiry,
-                           std::move(req.tags), req.version);
+      auto v = checked_put(*st.table, st.opts, st.clk->now_ns(), req.key,
+                           std::move(req.value), req.ttl, std::move(req.tags),
+                           req.version);
+      if (!v)
+        return std::move(v.error());
+      return *v;
     },
     [=](caf::delete_atom,
         const std::vector<std::string>& keys) -> caf::result<uint64_t> {

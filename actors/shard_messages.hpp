@@ -37,6 +37,12 @@ struct shard_stats {
   uint64_t evictions = 0;
   uint64_t expirations = 0;
   uint64_t invalidations = 0;
+  /// Loaded values not installed: a write or invalidation of the key came
+  /// after the load began (no stale fill).
+  uint64_t stale_fills_refused = 0;
+  /// Sourced writes and fills refused because the cached sourced version of
+  /// the key was newer (versions never go backwards).
+  uint64_t older_versions_refused = 0;
   uint64_t entries = 0;
   uint64_t bytes = 0;
 
@@ -47,6 +53,8 @@ struct shard_stats {
     evictions += x.evictions;
     expirations += x.expirations;
     invalidations += x.invalidations;
+    stale_fills_refused += x.stale_fills_refused;
+    older_versions_refused += x.older_versions_refused;
     entries += x.entries;
     bytes += x.bytes;
     return *this;
@@ -56,8 +64,8 @@ struct shard_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
   return f(caf::meta::type_name("cachebus::shard_stats"), x.hits, x.misses,
-           x.sets, x.evictions, x.expirations, x.invalidations, x.entries,
-           x.bytes);
+           x.sets, x.evictions, x.expirations, x.invalidations, x.stale_fills_refused,
+           x.older_versions_refused, x.entries, x.bytes);
 }
 
 } // namespace cachebus

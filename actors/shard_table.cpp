@@ -101,7 +101,7 @@ bool shard_table::get(std::string_view key, std::string& out,
       if (!e.visited.load(std::memory_order_relaxed))
         e.visited.store(true, std::memory_order_relaxed);
       out.assign(e.value);
-      version = e.version;
+      version = e.sourced ? e.version : 0;
       guard.unlock();
       hits_.fetch_add(1, std::memory_order_relaxed);
       return true;
@@ -145,11 +145,18 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
 }
 
 bool shard_table::peek(std::string_view key, std::string& out) const {
+  uint64_t ignored;
+  return peek(key, out, ignored);
+}
+
+bool shard_table::peek(std::string_view key, std::string& out,
+                       uint64_t& version) const {
   std::shared_lock guard{mtx_};
   auto it = map_.find(key);
   if (it == map_.end() || !alive(it->second, clock_->now_ns()))
     return false;
   out.assign(it->second.value);
+  version = it->second.sourced ? it->second.version : 0;
   return true;
 }
 
@@ -167,6 +174,9 @@ shard_stats shard_table::stats() const {
   s.evictions = evictions_.load(std::memory_order_relaxed);
   s.expirations = expirations_.load(std::memory_order_relaxed);
   s.invalidations = invalidations_.load(std::memory_order_relaxed);
+  s.stale_fills_refused = stale_fills_refused_.load(std::memory_order_relaxed);
+  s.older_versions_refused
+    = older_versions_refused_.load(std::memory_order_relaxed);
   s.entries = entries_.load(std::memory_order_relaxed);
   s.bytes = bytes_pub_.load(std::memory_order_relaxed);
   return s;
@@ -195,20 +205,27 @@ uint64_t shard_table::put(std::string_view key, std::string value,
                           int64_t expires_ns, std::vector<std::string> tags,
                           uint64_t version) {
   std::unique_lock guard{mtx_};
+  cancel_fills_of(key);
   return install(key, std::move(value), expires_ns, 0, std::move(tags),
                  version, 0);
 }
+
 
 uint64_t shard_table::install(std::string_view key, std::string value,
                               int64_t expires_ns, int64_t grace_ns,
                               std::vector<std::string> tags, uint64_t version,
                               int64_t load_ns) {
   bool sourced = version != 0;
+  auto it = map_.find(key);
+  if (sourced && it != map_.end() && it->second.sourced
+      && version < it->second.version) {
+    older_versions_refused_.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
   if (version == 0)
     version = next_version_++;
   else if (version >= next_version_)
     next_version_ = version + 1;
-  auto it = map_.find(key);
   if (it == map_.end()) {
     it = map_.emplace(std::piecewise_construct,
                       std::forward_as_tuple(std::string{key}),
@@ -385,15 +402,21 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
                                 uint64_t version, int64_t load_ns) {
   std::unique_lock guard{mtx_};
   auto i = fills_.find(key);
-  if (i == fills_.end() || i->second.id != id)
-    return false; // cancelled by an invalidation, or superseded
+  if (i == fills_.end() || i->second.id != id) {
+    // Cancelled by a write or an invalidation, or replaced by a later fill.
+    stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   auto epoch = i->second.tag_epoch;
   fills_.erase(i);
-  if (!tags.empty() && epoch != tag_epoch_)
-    return false; // a tag was invalidated while the value was loading
-  install(key, std::move(value), expires_ns, grace_ns, std::move(tags),
-          version, load_ns);
-  return true;
+  if (!tags.empty() && epoch != tag_epoch_) {
+    // A tag was invalidated while the value was loading.
+    stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return install(key, std::move(value), expires_ns, grace_ns, std::move(tags),
+                 version, load_ns)
+         != 0;
 }
 
 void shard_table::cancel_fill(std::string_view key, uint64_t id) {

@@ -29,12 +29,21 @@
 // Dependencies: an entry may name parents (dependency_graph); removing the
 // entry for any reason removes its edges.
 //
-// Fills (no stale fill, in the spirit of memcache leases): a loader registers
-// a fill before it reads the source; any invalidation of the key (or of any
-// tag, pattern or dependency reaching it) cancels the fill, and
-// complete_fill() then refuses to install the value it loaded. An entry may
-// also keep a grace window after expiry, during which only lookup() (for
+// Fills (no stale fill; every write wins, in the spirit of memcache leases):
+// a loader registers a fill before it reads the source. Any later write of
+// the key (put, or a later begin_fill) and any invalidation of it (or of any tag,
+// pattern or dependency reaching it) cancels the fill, and complete_fill()
+// then refuses to install the value it loaded. An entry may also keep a
+// grace window after expiry, during which only lookup() (for
 // stale-while-revalidate / stale-if-error) still sees it.
+//
+// Versions never go backwards: a value with a source version ("sourced")
+// older than the sourced version cached under its key is refused, whether
+// it arrives by put() or by complete_fill(). Unsourced values (version 0:
+// the shard assigns its next counter value) say nothing about the source,
+// so they are never refused and never refuse; they replace what is cached
+// (last writer in lock order wins) and every versioned invalidation
+// removes them.
 #pragma once
 
 #include <atomic>
@@ -93,7 +102,9 @@ public:
   /// false for a missing or expired key. Counts a hit or a miss.
   bool get(std::string_view key, std::string& out) const;
 
-  /// Like get(), also reporting the entry's version.
+  /// Like get(), also reporting the entry's source version: 0 if the entry
+  /// is unsourced (its shard-assigned version says nothing about the source,
+  /// so it must never travel as one, e.g. to another node).
   bool get(std::string_view key, std::string& out, uint64_t& version) const;
 
   /// Returns true if a live entry exists; counts nothing.
@@ -102,6 +113,8 @@ public:
   /// Like get() but counts nothing: for internal re-checks (the lock
   /// manager), so that one caller's miss is not counted twice.
   bool peek(std::string_view key, std::string& out) const;
+  /// Like peek(), also reporting the source version as get() does.
+  bool peek(std::string_view key, std::string& out, uint64_t& version) const;
 
   /// What lookup() found.
   struct lookup_result {
@@ -123,7 +136,11 @@ public:
   // -- mutations (any thread; serialized by the table's lock) -----------------
 
   /// Inserts or replaces `key`; evicts as needed to stay within the limits.
-  /// `version` 0 assigns the next shard version. Returns the entry's version.
+  /// `version` 0 assigns the next shard version (unsourced). Cancels every
+  /// fill of `key` in flight: a write supersedes a load that began before
+  /// it. Returns the entry's version, or 0 if `version` is older than the
+  /// sourced version cached under `key` (nothing changed, counted in
+  /// shard_stats::older_versions_refused; the fills are cancelled anyway).
   uint64_t put(std::string_view key, std::string value, int64_t expires_ns,
                std::vector<std::string> tags, uint64_t version = 0);
 
@@ -161,10 +178,12 @@ public:
   /// of the key (whose completion will then be refused).
   uint64_t begin_fill(std::string_view key);
 
-  /// Installs a loaded value iff fill `id` of `key` is still current: no
-  /// invalidation reached the key, and none of `tags` was invalidated, since
-  /// begin_fill. The fill ends either way. `grace_ns` keeps the entry for
-  /// stale reads that long after `expires_ns`.
+  /// Installs a loaded value iff fill `id` of `key` is still current (no
+  /// write or invalidation reached the key, and no tag was invalidated if
+  /// `tags` is not empty, since begin_fill) and `version` is not older than
+  /// a cached sourced version. The fill ends either way. `grace_ns` keeps
+  /// the entry for stale reads that long after `expires_ns`. Refusals are
+  /// counted in shard_stats::stale_fills_refused / older_versions_refused.
   bool complete_fill(std::string_view key, uint64_t id, std::string value,
                      int64_t expires_ns, int64_t grace_ns,
                      std::vector<std::string> tags, uint64_t version,
@@ -216,6 +235,8 @@ private:
   static bool tags_live(const entry& e) noexcept;
   size_t reclaim_dead_tags(size_t budget);
   void cancel_fills_of(std::string_view key);
+  // Returns 0 (and changes nothing) if `version` is older than the sourced
+  // version cached under `key`.
   uint64_t install(std::string_view key, std::string value, int64_t expires_ns,
                    int64_t grace_ns, std::vector<std::string> tags,
                    uint64_t version, int64_t load_ns);
@@ -259,6 +280,8 @@ private:
   std::atomic<uint64_t> evictions_{0};
   std::atomic<uint64_t> expirations_{0};
   std::atomic<uint64_t> invalidations_{0};
+  std::atomic<uint64_t> stale_fills_refused_{0};
+  std::atomic<uint64_t> older_versions_refused_{0};
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> bytes_pub_{0};
 };

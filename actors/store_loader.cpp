@@ -81,18 +81,30 @@ namespace {
 loader_actor::behavior_type
 store_loader(loader_actor::pointer self,
              std::shared_ptr<stores::record_store> store,
-             std::shared_ptr<const rules> rs) {
+             std::shared_ptr<const rules> rs,
+             std::shared_ptr<const pending_writes> pending) {
   // Nobody may learn of an error by killing us: errors from strangers are
   // dropped.
   self->set_error_handler([](caf::error&) {});
   return {
-    [store, rs](load_atom, const std::string& key) -> caf::result<loaded> {
+    [store, rs, pending](load_atom,
+                         const std::string& key) -> caf::result<loaded> {
       auto ref = record_for_key(*rs, key);
       if (!ref)
         return std::move(ref.error());
+      // The queue first, then the store (pending_writes.hpp says why).
+      std::optional<stores::field_map> queued;
+      if (pending)
+        queued = pending->unflushed(ref->resource, ref->id);
       auto rec = store->load(ref->resource, ref->id);
-      if (!rec.ok())
+      if (!rec.ok()) {
+        if (queued && rec.error().code() == stores::store_errc::not_found)
+          return loaded{encode_record(*queued, 0), 0};
         return to_error(rec.error());
+      }
+      if (queued)
+        for (auto& [k, v] : *queued)
+          rec->fields.insert_or_assign(k, v);
       auto version = rec->version;
       return loaded{encode_record(rec->fields, version), version};
     },
@@ -103,10 +115,11 @@ store_loader(loader_actor::pointer self,
 
 loader_actor spawn_store_loader(caf::actor_system& sys,
                                 std::shared_ptr<stores::record_store> store,
-                                rules rs) {
+                                rules rs,
+                                std::shared_ptr<const pending_writes> pending) {
   return sys.spawn<caf::detached>(
     store_loader, std::move(store),
-    std::make_shared<const rules>(std::move(rs)));
+    std::make_shared<const rules>(std::move(rs)), std::move(pending));
 }
 
 } // namespace cachebus

@@ -19,6 +19,12 @@
 //     (unknown_resource if the store never declared the resource,
 //     store_unavailable, store_error, ...).
 //
+// Write-back reads its own writes: with `pending` (this node's queued
+// write-back writes, pending_writes.hpp), the loader overlays the record's
+// unflushed fields on what the store returns (read before the store, see
+// there), and a record that so far exists only in the queue loads with
+// version 0 (unsourced: any versioned invalidation removes it).
+//
 // The loader runs detached (store I/O blocks its own thread, never a
 // scheduler worker) and serves one load at a time. It holds the store
 // (shared) and a copy of the rules; stop it with an exit message after the
@@ -33,6 +39,7 @@
 #include "caf/expected.hpp"
 
 #include "cachebus/actors/lock_manager.hpp"
+#include "cachebus/actors/pending_writes.hpp"
 #include "cachebus/actors/rules.hpp"
 #include "cachebus/stores/record_store.hpp"
 
@@ -49,10 +56,13 @@ struct record_ref {
 caf::expected<record_ref> record_for_key(const rules& rs,
                                          std::string_view key);
 
-/// Spawns a detached store loader over `store` with the rules `rs`.
+/// Spawns a detached store loader over `store` with the rules `rs`, which
+/// overlays `pending` (may be null) on what it reads.
 /// REQUIRES: store != nullptr
 loader_actor spawn_store_loader(caf::actor_system& sys,
                                 std::shared_ptr<stores::record_store> store,
-                                rules rs);
+                                rules rs,
+                                std::shared_ptr<const pending_writes> pending
+                                = nullptr);
 
 } // namespace cachebus

@@ -50,5 +50,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(cachebus_actors, caf::first_custom_type_id + 100)
   CAF_ADD_ATOM(cachebus_actors, cachebus, wb_drain_atom, "wbdrain")
   CAF_ADD_ATOM(cachebus_actors, cachebus, record_atom, "record")
   CAF_ADD_ATOM(cachebus_actors, cachebus, queue_update_atom, "queueupd")
+  CAF_ADD_ATOM(cachebus_actors, cachebus, superseded_atom, "supersede")
+  CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::event_clock))
+  CAF_ADD_TYPE_ID(cachebus_actors, (cachebus::owner_reply))
 
 CAF_END_TYPE_ID_BLOCK(cachebus_actors)

@@ -1,5 +1,7 @@
 #include "cachebus/stores/change.hpp"
 
+#include <cstdint>
+
 #include <optional>
 
 namespace cachebus::stores {
@@ -224,6 +226,11 @@ result<change> parse_change(std::string_view payload) {
           return malformed(payload, "version is not an unsigned integer");
         out.version = *version;
         has_version = true;
+      } else if (*key == "at") {
+        auto at = rd.unsigned_integer();
+        if (!at || *at > static_cast<uint64_t>(INT64_MAX))
+          return malformed(payload, "at is not a time in microseconds");
+        out.at_us = static_cast<int64_t>(*at);
       } else if (!rd.skip_value()) {
         return malformed(payload, "unsupported value");
       }

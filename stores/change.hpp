@@ -25,12 +25,16 @@ struct change {
   /// The record's new version; for an erase, a version newer than any the
   /// record had, so versioned invalidation removes every cached copy.
   uint64_t version = 0;
+  /// When the database's trigger ran, in microseconds since the Unix epoch
+  /// (its clock); 0 if the payload does not say.
+  int64_t at_us = 0;
 
   friend bool operator==(const change&, const change&) = default;
 };
 
 /// Decodes a payload of the form
-/// {"op": "write"|"delete", "resource": "...", "id": "...", "version": N}
+/// {"op": "write"|"delete", "resource": "...", "id": "...", "version": N,
+///  "at": MICROSECONDS} ("at" optional)
 /// (keys in any order, unknown keys ignored, JSON string escapes honored).
 /// Fails with invalid_argument on anything else.
 result<change> parse_change(std::string_view payload);

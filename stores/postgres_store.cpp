@@ -88,13 +88,15 @@ BEGIN
     IF key_gone THEN
       PERFORM pg_notify('cachebus', json_build_object(
         'op', 'delete', 'resource', OLD.resource, 'id', OLD.id,
-        'version', nextval('cachebus_version_seq'))::text);
+        'version', nextval('cachebus_version_seq'),
+        'at', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)::text);
     END IF;
   END IF;
   IF TG_OP <> 'DELETE' THEN
     PERFORM pg_notify('cachebus', json_build_object(
       'op', 'write', 'resource', NEW.resource, 'id', NEW.id,
-      'version', NEW.version)::text);
+      'version', NEW.version,
+      'at', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)::text);
   END IF;
   RETURN NULL;
 END $$;

@@ -29,6 +29,23 @@ public:
     family(name, type, help);
     sample(name, value);
   }
+  /// One Prometheus histogram series: cumulative buckets in seconds.
+  void histogram(const char* name, const lag_histogram& h,
+                 const std::string& labels) {
+    uint64_t cumulative = 0;
+    std::string bucket = std::string{name} + "_bucket";
+    for (size_t i = 0; i < lag_histogram::bounds_ns.size(); ++i) {
+      cumulative += h.counts[i];
+      std::ostringstream le;
+      le << "le=\"" << static_cast<double>(lag_histogram::bounds_ns[i]) / 1e9
+         << '"';
+      sample(bucket.c_str(), cumulative, labels + ',' + le.str());
+    }
+    sample(bucket.c_str(), h.observations, labels + ",le=\"+Inf\"");
+    os_ << name << "_sum{" << labels << "} "
+        << static_cast<double>(h.sum_ns) / 1e9 << '\n';
+    sample((std::string{name} + "_count").c_str(), h.observations, labels);
+  }
   std::string str() const {
     return os_.str();
   }
@@ -94,6 +111,14 @@ std::string render_metrics(node& n, const record_cache* records) {
                 "gauge");
   shard_counter("cachebus_bytes", "Bytes charged to stored entries.",
                 &shard_stats::bytes, "gauge");
+  shard_counter("cachebus_stale_fills_refused_total",
+                "Loaded values not installed: a write or invalidation of the "
+                "key came after the load began.",
+                &shard_stats::stale_fills_refused, "counter");
+  shard_counter("cachebus_older_versions_refused_total",
+                "Writes and fills refused: the cached source version was "
+                "newer (versions never go backwards).",
+                &shard_stats::older_versions_refused, "counter");
   auto& sys = n.system();
   lock_stats ls;
   if (ask(sys, n.lock_manager(), ls, stats_atom_v)) {
@@ -115,6 +140,15 @@ std::string render_metrics(node& n, const record_cache* records) {
              ls.waits);
     w.single("cachebus_lock_failures_total", "counter", "Failed loads.",
              ls.failures);
+    w.single("cachebus_lock_stale_fills_total", "counter",
+             "Loads superseded by a write or an invalidation of their key.",
+             ls.stale_fills);
+    w.single("cachebus_lock_reloads_total", "counter",
+             "Attempts begun again after a superseded load.", ls.reloads);
+    w.single("cachebus_lock_owner_behind_total", "counter",
+             "Owner answers not installed: the owner had not applied an "
+             "invalidation this node had; loaded here instead.",
+             ls.owner_behind);
     w.single("cachebus_lock_held", "gauge", "Keys being loaded now.",
              ls.held);
     w.single("cachebus_lock_waiting", "gauge", "Callers waiting now.",
@@ -150,6 +184,12 @@ std::string render_metrics(node& n, const record_cache* records) {
              li.rejected);
     w.single("cachebus_partitions_total", "counter", "Times the partition rule dropped the cache.",
              li.partitions);
+    w.family("cachebus_invalidation_lag_seconds", "histogram",
+             "Delay from an event's origin (peer node, by its wall clock) to "
+             "its application here.");
+    for (auto& h : li.lag)
+      w.histogram("cachebus_invalidation_lag_seconds", h,
+                  label("origin", h.source));
   }
   bus_stats bs;
   if (ask(sys, n.bus(), bs, bus_stats_atom_v)) {

@@ -518,3 +518,144 @@ TEST_CASE_METHOD(fixture, "a fetch counts one miss and then one hit",
   CHECK(s.misses == 1);
   CHECK(s.hits == 1);
 }
+
+// -- every write wins -----------------------------------------------------------
+
+TEST_CASE_METHOD(fixture,
+                 "a set during a load wins over the value the load read, 20 "
+                 "times of 20",
+                 "[fetch][write-wins]") {
+  for (int i = 0; i < 20; ++i) {
+    auto key = "user:" + std::to_string(i);
+    gate started, go;
+    loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+      started.open();
+      go.wait();
+      return loaded{"old"}; // read before the set
+    };
+    caf::expected<std::string> got{std::string{}};
+    std::thread a{[&] { got = n->fetch(key, loader); }};
+    REQUIRE(started.wait());
+    REQUIRE(n->set(key, "new"));
+    go.open();
+    a.join();
+    REQUIRE(got);
+    // The caller asked before the set: either value is right for it.
+    CHECK((*got == "old" || *got == "new"));
+    CHECK(*n->get(key) == "new");
+  }
+  CHECK(n->stats().total.stale_fills_refused == 20);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a waiter that asks after an invalidation never gets a value "
+                 "read before it, even when every load is superseded",
+                 "[fetch][write-wins]") {
+  // Each load is invalidated while it runs, and a new waiter asks after
+  // that invalidation. The first three loads serve everyone who asked before
+  // they began; the third's value is also the last anyone gets from a
+  // superseded load, and the waiter that joined during it loads itself.
+  std::array<gate, 4> started, go;
+  std::atomic<int> runs{0};
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    auto run = runs++;
+    started[static_cast<size_t>(run)].open();
+    go[static_cast<size_t>(run)].wait();
+    return loaded{"run " + std::to_string(run + 1)};
+  };
+  caf::expected<std::string> first{std::string{}};
+  std::array<caf::expected<std::string>, 3> waiter{
+    std::string{}, std::string{}, std::string{}};
+  std::thread owner{[&] { first = n->fetch("k", loader); }};
+  std::vector<std::thread> waiters;
+  for (size_t run = 0; run < 3; ++run) {
+    REQUIRE(started[run].wait());
+    REQUIRE(n->invalidate({"k"}));
+    waiters.emplace_back([&, run] { waiter[run] = n->fetch("k", loader); });
+    REQUIRE(waiters_reach(run + 1));
+    go[run].open();
+  }
+  // The third attempt was refused: waiters 0 and 1 (asked before it began)
+  // got its value; waiter 2 (asked during it) runs the fourth load.
+  REQUIRE(started[3].wait());
+  go[3].open();
+  owner.join();
+  for (auto& t : waiters)
+    t.join();
+  CHECK(runs == 4);
+  CHECK(*first == "run 3");
+  CHECK(*waiter[0] == "run 3");
+  CHECK(*waiter[1] == "run 3");
+  CHECK(*waiter[2] == "run 4");
+  CHECK(*n->get("k") == "run 4");
+  CHECK(locks().reloads == 3);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "versions never go backwards: an older sourced write is "
+                 "refused and changes nothing",
+                 "[fetch][write-wins]") {
+  set_options v7;
+  v7.version = 7;
+  REQUIRE(n->set("k", "seven", v7));
+  set_options v5;
+  v5.version = 5;
+  auto r = n->set("k", "five", v5);
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::stale_version));
+  CHECK(*n->get("k") == "seven");
+  set_options same = v7;
+  REQUIRE(n->set("k", "seven again", same)); // equal versions may replace
+  CHECK(*n->get("k") == "seven again");
+  REQUIRE(n->set("k", "unsourced")); // unsourced writes are never refused
+  CHECK(*n->get("k") == "unsourced");
+  REQUIRE(n->set("k", "five", v5)); // nor refuse
+  CHECK(n->stats().total.older_versions_refused == 1);
+}
+
+namespace {
+
+// A loader actor whose one load waits until the test lets it finish.
+loader_actor::behavior_type gated_loader(loader_actor::pointer,
+                                         gate* started, gate* go) {
+  return {
+    [=](load_atom, const std::string&) -> caf::result<loaded> {
+      started->open();
+      go->wait();
+      return loaded{"old", 3};
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture,
+                 "on the actor path a set during a load reaches every waiter "
+                 "and the loaded value is not installed",
+                 "[fetch][write-wins]") {
+  gate started, go;
+  auto loader = sys.spawn<caf::detached>(gated_loader, &started, &go);
+  auto fetch_from_actor = [&](std::string& out) {
+    caf::scoped_actor self{sys};
+    self->request(n->lock_manager(), 30s, fetch_atom_v, std::string{"k"},
+                  loader, fetch_options{})
+      .receive([&](std::string& v) { out = std::move(v); },
+               [&](caf::error& err) { out = describe(err); });
+  };
+  std::string a, b;
+  std::thread ta{[&] { fetch_from_actor(a); }};
+  REQUIRE(started.wait());
+  std::thread tb{[&] { fetch_from_actor(b); }};
+  REQUIRE(waiters_reach(2));
+  set_options so;
+  so.version = 4;
+  REQUIRE(n->set("k", "new", so));
+  go.open();
+  ta.join();
+  tb.join();
+  CHECK(a == "new");
+  CHECK(b == "new");
+  CHECK(*n->get("k") == "new");
+  CHECK(locks().stale_fills == 1);
+  caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+}

@@ -175,3 +175,36 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(s.invalidations == 2);
   CHECK_FALSE(t.sweep(clk.now_ns() + 2 * 3600 * tick, 10));
 }
+
+TEST_CASE_METHOD(table_fixture,
+                 "a write cancels the fills in flight of its key, and only of "
+                 "its key",
+                 "[shard_table][write-wins]") {
+  auto t = make(100);
+  auto fk = t.begin_fill("k");
+  auto fo = t.begin_fill("other");
+  t.put("k", "written", in(1h), {});
+  CHECK_FALSE(t.complete_fill("k", fk, "loaded", in(1h), 0, {}, 0, 0));
+  CHECK(get(t, "k") == "written");
+  CHECK(t.complete_fill("other", fo, "loaded", in(1h), 0, {}, 0, 0));
+  CHECK(t.stats().stale_fills_refused == 1);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a fill older than the cached sourced version is refused, "
+                 "an unsourced one is not",
+                 "[shard_table][write-wins]") {
+  auto t = make(100);
+  REQUIRE(t.put("k", "v7", in(1h), {}, 7) == 7);
+  // A refresh that read a lagging copy of the source.
+  auto f = t.begin_fill("k");
+  CHECK_FALSE(t.complete_fill("k", f, "v5", in(1h), 0, {}, 5, 0));
+  CHECK(get(t, "k") == "v7");
+  CHECK(t.put("k", "v6", in(1h), {}, 6) == 0); // refused
+  CHECK(get(t, "k") == "v7");
+  CHECK(t.stats().older_versions_refused == 2);
+  f = t.begin_fill("k");
+  CHECK(t.complete_fill("k", f, "unsourced", in(1h), 0, {}, 0, 0));
+  CHECK(get(t, "k") == "unsourced");
+  CHECK(t.put("k", "v5", in(1h), {}, 5) == 5); // over an unsourced entry
+}

@@ -6,6 +6,9 @@
 #include "wp_fixture.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 
 #include "cachebus/actors/node_frontend.hpp"
@@ -48,12 +51,17 @@ public:
   }
 
   std::atomic<int> loads{0};
+  /// Runs after a load read the store and before it returns (a slow store).
+  std::function<void()> after_load;
 
 protected:
   stores::result<stores::record> do_load(std::string_view resource,
                                          std::string_view id) override {
     ++loads;
-    return inner_->load(resource, id);
+    auto r = inner_->load(resource, id);
+    if (after_load)
+      after_load();
+    return r;
   }
 
   stores::result<std::vector<uint64_t>>
@@ -81,22 +89,28 @@ uint64_t write(stores::record_store& store, const std::string& id,
 
 // One node with a store loader, in its own actor system; in a cluster if
 // `seeds` is given (see tests/support/cluster_member.hpp).
+// Its store loader overlays `pending`: give it to a record_cache over the
+// same store so that fetches read this node's queued writes.
 struct member : test::cluster_member {
   std::shared_ptr<counting_store> store;
+  std::shared_ptr<pending_writes> pending;
 
   member(std::string name, const std::string& db,
          std::optional<std::vector<std::string>> seeds = std::nullopt)
-    : member(std::move(name), open_counting(db), std::move(seeds)) {
+    : member(std::move(name), open_counting(db), std::move(seeds),
+             std::make_shared<pending_writes>()) {
     // nop
   }
 
   member(std::string name, std::shared_ptr<counting_store> s,
-         std::optional<std::vector<std::string>> seeds)
+         std::optional<std::vector<std::string>> seeds,
+         std::shared_ptr<pending_writes> p = std::make_shared<pending_writes>())
     : cluster_member(std::move(name), std::move(seeds), parsed_rules(),
-                     [s](caf::actor_system& sys) {
-                       return spawn_store_loader(sys, s, parsed_rules());
+                     [s, p](caf::actor_system& sys) {
+                       return spawn_store_loader(sys, s, parsed_rules(), p);
                      }),
-      store(std::move(s)) {
+      store(std::move(s)),
+      pending(std::move(p)) {
     // nop
   }
 };
@@ -167,6 +181,75 @@ TEST_CASE("a fetch through a node with the store loader returns the record "
   CHECK(rec->fields == stores::field_map{{"name", "Ada"}});
   CHECK(rec->version == v);
   CHECK(m.store->loads == 1);
+  (*rc)->stop();
+}
+
+TEST_CASE("a fetch reads this node's queued writes: the store loader "
+          "overlays them on the row, or serves a record only queued so far",
+          "[writepaths][store-loader][write-wins]") {
+  temp_dir dir;
+  member m{"solo", dir.file("records.db")};
+  auto v = write(*m.store, "1", "Ada");
+  REQUIRE(m.store->apply({{"users", "1", {{"email", "ada@x"}}}}).ok());
+  auto rc = record_cache::start(*m.n, m.store, test_options(dir), m.pending);
+  REQUIRE(rc);
+  REQUIRE_FALSE((*rc)->queue_update("users", "1", {{"name", "Queued"}}));
+  REQUIRE_FALSE((*rc)->queue_update("users", "2", {{"name", "New"}}));
+  auto one = decode_record(*m.n->fetch("user:1"));
+  REQUIRE(one);
+  CHECK(one->fields
+        == stores::field_map{{"email", "ada@x"}, {"name", "Queued"}});
+  CHECK(one->version > v); // the store's version: the email write's
+  auto two = decode_record(*m.n->fetch("user:2"));
+  REQUIRE(two);
+  CHECK(two->fields == stores::field_map{{"name", "New"}});
+  CHECK(two->version == 0); // only queued: unsourced
+  REQUIRE_FALSE((*rc)->flush(30s));
+  auto flushed = decode_record(*m.n->fetch("user:2"));
+  REQUIRE(flushed);
+  CHECK(flushed->version == m.store->load("users", "2")->version);
+  (*rc)->stop();
+}
+
+TEST_CASE("a write queued while a store load runs supersedes it: the row "
+          "read before the write is never installed",
+          "[writepaths][store-loader][write-wins]") {
+  temp_dir dir;
+  member m{"solo", dir.file("records.db")};
+  write(*m.store, "3", "old");
+  auto rc = record_cache::start(*m.n, m.store, test_options(dir), m.pending);
+  REQUIRE(rc);
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool loading = false, go = false;
+  m.store->after_load = [&] {
+    std::unique_lock<std::mutex> g{mtx};
+    if (loading)
+      return; // only the first load waits
+    loading = true;
+    cv.notify_all();
+    cv.wait_for(g, 30s, [&] { return go; });
+  };
+  caf::expected<std::string> first{std::string{}};
+  std::thread reader{[&] { first = m.n->fetch("user:3"); }};
+  {
+    std::unique_lock<std::mutex> g{mtx};
+    REQUIRE(cv.wait_for(g, 30s, [&] { return loading; }));
+  }
+  REQUIRE_FALSE((*rc)->queue_update("users", "3", {{"name", "new"}}));
+  {
+    std::lock_guard<std::mutex> g{mtx};
+    go = true;
+    cv.notify_all();
+  }
+  reader.join();
+  REQUIRE(first);
+  auto now = decode_record(*m.n->fetch("user:3"));
+  REQUIRE(now);
+  CHECK(now->fields.at("name") == "new");
+  CHECK(m.store->loads == 2); // the superseded load and its reload
+  CHECK(m.n->stats().total.stale_fills_refused == 1);
+  m.store->after_load = nullptr;
   (*rc)->stop();
 }
 

@@ -1,0 +1,28 @@
+#include "cachebus/actors/checked_put.hpp"
+
+#include "cachebus/actors/error.hpp"
+
+namespace cachebus {
+
+caf::expected<uint64_t>
+checked_put(shard_table& table, const node_options& opts, int64_t now_ns,
+            std::string_view key, std::string value, caf::timespan ttl,
+            std::vector<std::string> tags, uint64_t version) {
+  if (auto err = opts.check_value(value))
+    return err;
+  if (auto err = opts.check_tags(tags))
+    return err;
+  auto expiry = opts.expiry_for(ttl, now_ns);
+  if (!expiry)
+    return std::move(expiry.error());
+  auto v = table.put(key, std::move(value), *expiry, std::move(tags), version);
+  if (v == 0)
+    return make_error(errc::stale_version,
+                      "version " + std::to_string(version) + " of \""
+                        + std::string{key}
+                        + "\" is older than the cached one; versions never "
+                          "go backwards");
+  return v;
+}
+
+} // namespace cachebus

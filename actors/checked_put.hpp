@@ -1,0 +1,30 @@
+// The one write path into a shard table that every entry point shares (the
+// node facade for plain threads, the shard actor for actors): it validates
+// the value, the tags and the TTL as node_options says, turns the TTL into an
+// expiry, and applies the write. A write refused because the cached sourced
+// version of its key is newer comes back as errc::stale_version. Nothing
+// changes on any error. The key's validity (and its shard) is the caller's to
+// check. Thread-safe, as shard_table is.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/expected.hpp"
+#include "caf/timestamp.hpp"
+
+#include "cachebus/actors/options.hpp"
+#include "cachebus/actors/shard_table.hpp"
+
+namespace cachebus {
+
+/// Writes `key` into `table` at `now_ns`; returns the entry's version.
+/// REQUIRES: opts.check_key(key) passed and `table` owns `key`.
+caf::expected<uint64_t>
+checked_put(shard_table& table, const node_options& opts, int64_t now_ns,
+            std::string_view key, std::string value, caf::timespan ttl,
+            std::vector<std::string> tags, uint64_t version);
+
+} // namespace cachebus

@@ -1,0 +1,44 @@
+// Randomized concurrent histories against real nodes: several plain threads
+// run seeded random operations (get, set, fetch with slow or failing
+// loaders on the facade and through the lock manager's actor path, puts
+// through the shard actors, write-through update, write-back queue_update,
+// record loads, and every invalidation kind: key, keys, tag, pattern,
+// dependency, resource rule) on one node or on several cluster members, over
+// a record store (memory or SQLite) whose loads are delayed. Short TTLs, a
+// fast sweep and a small capacity add expiry and eviction pressure. Each
+// operation is recorded (history.hpp) and the history is checked
+// (checker.hpp).
+//
+// A seed fixes every thread's operations, keys, values and loader delays;
+// the interleaving is the OS scheduler's, so a failing seed reproduces the
+// same workload, and usually the failure, not the exact schedule.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cachebus::consistency {
+
+enum class store_kind { memory, sqlite };
+
+struct workload_options {
+  uint64_t seed = 1;
+  /// 1: one node; more: in-process cluster members linked by bridges.
+  int nodes = 1;
+  int threads = 4;
+  int ops_per_thread = 40;
+  store_kind store = store_kind::memory;
+  /// Longest injected load delay, in microseconds.
+  int max_load_delay_us = 400;
+};
+
+struct history_result {
+  size_t operations = 0;
+  std::vector<std::string> violations;
+};
+
+/// Runs one history and checks it.
+history_result run_history(const workload_options& opts);
+
+} // namespace cachebus::consistency
