@@ -10,9 +10,8 @@ namespace {
 std::string describe(const op& x) {
   std::string out = x.what + " of \"" + x.key + "\" on node "
                     + std::to_string(x.node) + " thread "
-                    + std::to_string(x.thread) + " ["
-                    + std::to_string(x.start) + ", " + std::to_string(x.end)
-                    + "]";
+                    + std::to_string(x.thread) + " [" + std::to_string(x.start)
+                    + ", " + std::to_string(x.end) + "]";
   if (x.version)
     out += " version " + std::to_string(*x.version);
   else
@@ -50,7 +49,7 @@ std::vector<std::string> check(const history& h, const check_options& opts) {
       const op* worst = nullptr;
       for (auto* f : fs) {
         auto lag = f->node == r->node ? 0 : opts.remote_lag_ns;
-        if (f->end + lag < r->start && *f->version > *r->version
+        if (f->end + lag<r->start&& * f->version> * r->version
             && (!worst || *f->version > *worst->version))
           worst = f;
       }
@@ -60,12 +59,13 @@ std::vector<std::string> check(const history& h, const check_options& opts) {
       if (r->set_serial == 0)
         continue;
       auto s = sets.find(r->set_serial);
-      if (s != sets.end() && s->second.ttl_ns > 0
+      if (s != sets.end() && s->second.node == r->node && s->second.ttl_ns > 0
           && r->start > s->second.end + s->second.ttl_ns)
-        report("expired value served: " + describe(*r) + " returned a value "
-               "whose set ended at " + std::to_string(s->second.end)
-               + " with a TTL of " + std::to_string(s->second.ttl_ns)
-               + " ns");
+        report("expired value served: " + describe(*r)
+               + " returned a value "
+                 "whose set ended at "
+               + std::to_string(s->second.end) + " with a TTL of "
+               + std::to_string(s->second.ttl_ns) + " ns");
     }
   }
   // (b)

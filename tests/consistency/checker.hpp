@@ -2,7 +2,8 @@
 //   (a) no read returns a version older than one whose write or
 //       invalidation completed before the read began (on another node: more
 //       than `remote_lag` before, the delay the cluster contract allows);
-//       nor a value set with a TTL after that TTL ran out;
+//       nor, on the node that set it, a value set with a TTL after that
+//       TTL ran out;
 //   (b) after quiescence (and a write-back flush), every cached key holds
 //       the truth's version, or nothing;
 //   (c) never two loads of one key at once on a node.

@@ -67,7 +67,7 @@ TEST_CASE("the checker allows another node the configured lag, and no more",
 TEST_CASE("the checker reports a value served after its TTL ran out",
           "[consistency][checker]") {
   history h{1};
-  h.set_done(1, 100, 50);
+  h.set_done(1, 0, 100, 50);
   auto r = make(op::read, "k", 120, 121, 3);
   r.set_serial = 1;
   h.add(0, r);

@@ -59,7 +59,7 @@ struct final_state {
 
 /// Collects the operations of one history.
 class history {
-public:
+ public:
   explicit history(size_t threads) : logs_(threads) {
     // nop
   }
@@ -77,14 +77,17 @@ public:
                         + key + "\" at once");
   }
 
-  /// The set with `serial` (> 0) ended at `end` with a TTL of `ttl_ns`.
-  void set_done(uint64_t serial, int64_t end, int64_t ttl_ns) {
+  /// The set with `serial` (> 0) on `node` ended at `end` with a TTL of
+  /// `ttl_ns`. (Only that node's copy has that TTL: another node that gets
+  /// the value from it as the key's owner caches it with its own.)
+  void set_done(uint64_t serial, int node, int64_t end, int64_t ttl_ns) {
     std::lock_guard<std::mutex> guard{mtx_};
-    sets_.push_back({serial, end, ttl_ns});
+    sets_.push_back({serial, node, end, ttl_ns});
   }
 
   struct set_record {
     uint64_t serial;
+    int node;
     int64_t end;
     int64_t ttl_ns;
   };
@@ -128,7 +131,7 @@ public:
     return finals_;
   }
 
-private:
+ private:
   std::vector<std::vector<op>> logs_;
   mutable std::mutex mtx_;
   std::vector<std::string> overlaps_;

@@ -71,12 +71,13 @@ std::string tag_of(int i) {
   return "t:" + std::to_string(i % tag_count);
 }
 
-std::string item_id(int i) {
-  return "i" + std::to_string(i);
+// Records of one history: histories share the store, never a record.
+std::string item_id(uint64_t seed, int i) {
+  return "h" + std::to_string(seed) + "i" + std::to_string(i);
 }
 
-std::string note_id(int i) {
-  return "n" + std::to_string(i);
+std::string note_id(uint64_t seed, int i) {
+  return "h" + std::to_string(seed) + "n" + std::to_string(i);
 }
 
 rules world_rules() {
@@ -121,7 +122,7 @@ parsed_value parse_value(const std::string& v) {
 
 // The system of record of plain keys: a version per key from one counter.
 class plain_truth {
-public:
+ public:
   uint64_t bump(const std::string& key) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto v = ++counter_;
@@ -135,7 +136,7 @@ public:
     return i == versions_.end() ? 0 : i->second;
   }
 
-private:
+ private:
   mutable std::mutex mtx_;
   uint64_t counter_ = 0;
   std::map<std::string, uint64_t> versions_;
@@ -143,7 +144,7 @@ private:
 
 // Counts loads in flight per (node, key): two at once break single flight.
 class load_tracker {
-public:
+ public:
   explicit load_tracker(history& h) : h_(h) {
     // nop
   }
@@ -165,7 +166,7 @@ public:
     return scope{this, node, key};
   }
 
-private:
+ private:
   history& h_;
   std::mutex mtx_;
   std::map<std::pair<int, std::string>, int> in_flight_;
@@ -174,21 +175,17 @@ private:
 // A record store that delays loads (and checks single flight) around a real
 // one: the node's store loader reads through it.
 class probed_store final : public stores::record_store {
-public:
+ public:
   probed_store(std::shared_ptr<stores::record_store> inner,
-               load_tracker& tracker, int node, uint64_t seed,
-               int max_delay_us)
-    : record_store(inner->limits()),
-      inner_(std::move(inner)),
-      tracker_(tracker),
-      node_(node),
-      rng_(seed),
-      max_delay_us_(max_delay_us) {
+               load_tracker& tracker, int node, uint64_t seed, int max_delay_us)
+      : record_store(inner->limits()), inner_(std::move(inner)),
+        tracker_(tracker), node_(node), rng_(seed),
+        max_delay_us_(max_delay_us) {
     for (auto& r : inner_->resources())
-      (void) declare(r, inner_->fields(r));
+      (void)declare(r, inner_->fields(r));
   }
 
-protected:
+ protected:
   stores::result<stores::record> do_load(std::string_view resource,
                                          std::string_view id) override {
     auto key = std::string{resource} + "/" + std::string{id};
@@ -203,7 +200,7 @@ protected:
     return inner_->apply(batch);
   }
 
-private:
+ private:
   std::chrono::microseconds delay() {
     std::lock_guard<std::mutex> guard{mtx_};
     return std::chrono::microseconds{
@@ -225,23 +222,25 @@ struct world;
 struct member {
   int index = 0;
   config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<pending_writes> pending
-    = std::make_shared<pending_writes>();
+  std::unique_ptr<caf::actor_system> own_sys; // cluster members only
+  caf::actor_system* sys = nullptr;
+  std::shared_ptr<pending_writes> pending = std::make_shared<pending_writes>();
   loader_actor store_loader;
   loader_actor plain_loader; // the actor path's loader of plain keys
+  loader_actor node_loader;  // plain keys and records: fetch(key)
   std::unique_ptr<node> n;
   std::unique_ptr<record_cache> rc;
 
   ~member() {
     rc.reset();
     n.reset();
-    for (auto* a : {&store_loader, &plain_loader})
+    for (auto* a : {&store_loader, &plain_loader, &node_loader})
       if (*a)
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     store_loader = nullptr;
     plain_loader = nullptr;
-    sys.reset();
+    node_loader = nullptr;
+    own_sys.reset();
   }
 };
 
@@ -252,6 +251,7 @@ struct world {
   plain_truth truth;
   test::temp_dir dir;
   std::shared_ptr<stores::record_store> store;
+  caf::actor_system* shared_sys = nullptr; // single-node histories
   std::vector<std::unique_ptr<member>> members;
   // Serialize the writers of each plain key, and of each note (token order).
   std::array<std::mutex, plain_count> plain_locks;
@@ -260,7 +260,7 @@ struct world {
   std::atomic<uint64_t> serials{0};
 
   explicit world(const workload_options& o)
-    : opts(o), h(static_cast<size_t>(o.threads)) {
+      : opts(o), h(static_cast<size_t>(o.threads)) {
     // nop
   }
 };
@@ -275,14 +275,31 @@ loader_actor spawn_plain_loader(caf::actor_system& sys, world& w, int node,
     [wp, node, rng](loader_actor::pointer self) -> loader_actor::behavior_type {
       self->set_error_handler([](caf::error&) {});
       return {
-        [wp, node, rng](load_atom, const std::string& key)
-          -> caf::result<loaded> {
+        [wp, node, rng](load_atom,
+                        const std::string& key) -> caf::result<loaded> {
           auto in = wp->tracker.enter(node, key);
           auto v = wp->truth.read(key);
-          std::this_thread::sleep_for(std::chrono::microseconds{
-            std::uniform_int_distribution<int>{
+          std::this_thread::sleep_for(
+            std::chrono::microseconds{std::uniform_int_distribution<int>{
               0, wp->opts.max_load_delay_us}(*rng)});
           return loaded{make_value(key, v, "f"), v};
+        },
+      };
+    });
+}
+
+// The node loader: plain keys from the truth, records from the store.
+loader_actor spawn_node_loader(caf::actor_system& sys, loader_actor plain,
+                               loader_actor records) {
+  return sys.spawn(
+    [plain,
+     records](loader_actor::pointer self) -> loader_actor::behavior_type {
+      self->set_error_handler([](caf::error&) {});
+      return {
+        [=](load_atom, const std::string& key) -> caf::result<loaded> {
+          if (key.rfind("p:", 0) == 0)
+            return self->delegate(plain, load_atom_v, key);
+          return self->delegate(records, load_atom_v, key);
         },
       };
     });
@@ -291,14 +308,20 @@ loader_actor spawn_plain_loader(caf::actor_system& sys, world& w, int node,
 void start_member(world& w, int index) {
   auto m = std::make_unique<member>();
   m->index = index;
-  m->cfg.set("middleman.workers", size_t{0});
-  m->sys = std::make_unique<caf::actor_system>(m->cfg);
+  if (w.shared_sys) {
+    m->sys = w.shared_sys;
+  } else {
+    m->cfg.set("middleman.workers", size_t{0});
+    m->own_sys = std::make_unique<caf::actor_system>(m->cfg);
+    m->sys = m->own_sys.get();
+  }
   auto seed = w.opts.seed * 7919 + static_cast<uint64_t>(index);
   auto probed = std::make_shared<probed_store>(w.store, w.tracker, index, seed,
                                                w.opts.max_load_delay_us);
-  m->store_loader = spawn_store_loader(*m->sys, probed, world_rules(),
-                                       m->pending);
+  m->store_loader
+    = spawn_store_loader(*m->sys, probed, world_rules(), m->pending);
   m->plain_loader = spawn_plain_loader(*m->sys, w, index, seed + 1);
+  m->node_loader = spawn_node_loader(*m->sys, m->plain_loader, m->store_loader);
   node_options no;
   no.name = "n" + std::to_string(index);
   no.shards = 2;
@@ -309,7 +332,19 @@ void start_member(world& w, int index) {
   no.request_timeout = 30s;
   node_setup setup;
   setup.rules = world_rules();
-  setup.loader = m->store_loader;
+  setup.loader = m->node_loader;
+  setup.pending = m->pending;
+  if (w.opts.nodes > 1) {
+    bridge_options b;
+    if (!w.members.empty())
+      b.seeds
+        = {"127.0.0.1:" + std::to_string(w.members.front()->n->cluster_port())};
+    b.heartbeat_interval = 100ms;
+    b.peer_timeout = 2s;
+    b.reconnect_initial = 50ms;
+    b.reconnect_max = 400ms;
+    setup.cluster = b;
+  }
   auto n = node::start(*m->sys, no, std::move(setup));
   if (!n)
     throw std::runtime_error("node::start: " + describe(n.error()));
@@ -328,10 +363,11 @@ void start_member(world& w, int index) {
   w.members.push_back(std::move(m));
 }
 
-std::shared_ptr<stores::record_store> open_store(world& w) {
+std::shared_ptr<stores::record_store> open_store(store_kind kind,
+                                                 const std::string& path) {
   std::shared_ptr<stores::record_store> s;
-  if (w.opts.store == store_kind::sqlite) {
-    auto x = stores::sqlite_store::open(w.dir.file("records.db"));
+  if (kind == store_kind::sqlite) {
+    auto x = stores::sqlite_store::open(path);
     if (!x.ok())
       throw std::runtime_error(x.error().to_string());
     s = std::move(x).value();
@@ -349,11 +385,10 @@ std::shared_ptr<stores::record_store> open_store(world& w) {
 // -- one worker thread --------------------------------------------------------
 
 class worker {
-public:
+ public:
   worker(world& w, int thread)
-    : w_(w),
-      thread_(thread),
-      rng_(w.opts.seed * 1000003 + static_cast<uint64_t>(thread)) {
+      : w_(w), thread_(thread),
+        rng_(w.opts.seed * 1000003 + static_cast<uint64_t>(thread)) {
     // nop
   }
 
@@ -362,23 +397,17 @@ public:
       step();
   }
 
-private:
-  int pick(int n) {
-    return std::uniform_int_distribution<int>{0, n - 1}(rng_);
-  }
+ private:
+  int pick(int n) { return std::uniform_int_distribution<int>{0, n - 1}(rng_); }
 
-  bool chance(int percent) {
-    return pick(100) < percent;
-  }
+  bool chance(int percent) { return pick(100) < percent; }
 
   member& any_member() {
-    return *w_.members[static_cast<size_t>(pick(
-      static_cast<int>(w_.members.size())))];
+    return *w_.members[static_cast<size_t>(
+      pick(static_cast<int>(w_.members.size())))];
   }
 
-  void record(op x) {
-    w_.h.add(thread_, std::move(x));
-  }
+  void record(op x) { w_.h.add(thread_, std::move(x)); }
 
   void unexpected(const std::string& what, const caf::error& err) {
     w_.h.unexpected(what + ": " + describe(err));
@@ -421,12 +450,12 @@ private:
 
   caf::timespan random_ttl() {
     switch (pick(4)) {
-      case 0:
-        return 2ms;
-      case 1:
-        return 20ms;
-      default:
-        return default_ttl;
+    case 0:
+      return 2ms;
+    case 1:
+      return 20ms;
+    default:
+      return default_ttl;
     }
   }
 
@@ -444,8 +473,8 @@ private:
       std::uniform_int_distribution<int>{0, w_.opts.max_load_delay_us}(rng_)};
     bool fail = chance(5);
     bool sourced = chance(80);
-    return [this, &m, delay, fail, sourced](
-             const std::string& key) -> caf::expected<loaded> {
+    return [this, &m, delay, fail,
+            sourced](const std::string& key) -> caf::expected<loaded> {
       auto in = w_.tracker.enter(m.index, key);
       auto v = w_.truth.read(key); // read first, return late: a slow load
       std::this_thread::sleep_for(delay);
@@ -455,46 +484,48 @@ private:
     };
   }
 
-  // -- operations ---------------------------------------------------------------
+  // -- operations
+  // ---------------------------------------------------------------
 
   void step() {
     switch (pick(20)) {
-      case 0:
-      case 1:
-        return get_plain();
-      case 2:
-      case 3:
-        return fetch_plain();
-      case 4:
-        return actor_fetch_plain();
-      case 5:
-      case 6:
-        return set_plain();
-      case 7:
-        return invalidate_keys();
-      case 8:
-        return invalidate_tag();
-      case 9:
-        return invalidate_pattern();
-      case 10:
-        return write_derived();
-      case 11:
-        return get_derived();
-      case 12:
-        return racy_set();
-      case 13:
-        return racy_read();
-      case 14:
-        return update_item();
-      case 15:
-        return item_behind_the_back();
-      case 16:
-        return read_item();
-      case 17:
-        return queue_note();
-      case 18:
-      case 19:
-        return read_note();
+    case 0:
+    case 1:
+      return get_plain();
+    case 2:
+      return fetch_plain();
+    case 3:
+      return node_fetch_plain();
+    case 4:
+      return actor_fetch_plain();
+    case 5:
+    case 6:
+      return set_plain();
+    case 7:
+      return invalidate_keys();
+    case 8:
+      return invalidate_tag();
+    case 9:
+      return invalidate_pattern();
+    case 10:
+      return write_derived();
+    case 11:
+      return get_derived();
+    case 12:
+      return racy_set();
+    case 13:
+      return racy_read();
+    case 14:
+      return update_item();
+    case 15:
+      return item_behind_the_back();
+    case 16:
+      return read_item();
+    case 17:
+      return queue_note();
+    case 18:
+    case 19:
+      return read_note();
     }
   }
 
@@ -525,6 +556,25 @@ private:
     record_read(m, key, "fetch", start, *v);
   }
 
+  // Through the node loader: single flight across the cluster.
+  void node_fetch_plain() {
+    auto& m = any_member();
+    auto i = pick(plain_count);
+    auto key = plain_key(i);
+    fetch_options fo;
+    fo.ttl = random_ttl();
+    fo.tags = {tag_of(i)};
+    auto start = now_ns();
+    auto v = m.n->fetch(key, fo);
+    if (!v) {
+      // It may share a load that failed on purpose (loader-error=propagate).
+      if (!is(v.error(), errc::load_failed))
+        unexpected("fetch (node loader) " + key, v.error());
+      return;
+    }
+    record_read(m, key, "fetch (node loader)", start, *v);
+  }
+
   void actor_fetch_plain() {
     auto& m = any_member();
     auto i = pick(plain_count);
@@ -536,8 +586,7 @@ private:
     std::optional<std::string> got;
     caf::error err;
     self
-      ->request(m.n->lock_manager(), 30s, fetch_atom_v, key, m.plain_loader,
-                fo)
+      ->request(m.n->lock_manager(), 30s, fetch_atom_v, key, m.plain_loader, fo)
       .receive([&](std::string& v) { got = std::move(v); },
                [&](caf::error& e) { err = std::move(e); });
     if (err) {
@@ -591,7 +640,7 @@ private:
     }
     record_floor(op::write, m, key, v, what, start);
     auto end = now_ns();
-    w_.h.set_done(serial, end, ttl == default_ttl ? 0 : ttl.count());
+    w_.h.set_done(serial, m.index, end, ttl == default_ttl ? 0 : ttl.count());
   }
 
   // Takes the writer locks of `keys` (indices) in index order.
@@ -631,22 +680,21 @@ private:
     std::sort(is.begin(), is.end());
     is.erase(std::unique(is.begin(), is.end()), is.end());
     bool by_resource = w_.members.size() > 1 || chance(30);
-    invalidate_plain(m, is, by_resource ? "publish_invalidation" : "invalidate",
-                     [&]() -> caf::error {
-                       if (by_resource) {
-                         for (auto i : is)
-                           if (auto r = m.n->publish_invalidation(
-                                 "plain", plain_id(i), 0);
-                               !r)
-                             return r.error();
-                         return {};
-                       }
-                       std::vector<std::string> keys;
-                       for (auto i : is)
-                         keys.push_back(plain_key(i));
-                       auto r = m.n->invalidate(keys);
-                       return r ? caf::error{} : r.error();
-                     });
+    invalidate_plain(
+      m, is, by_resource ? "publish_invalidation" : "invalidate",
+      [&]() -> caf::error {
+        if (by_resource) {
+          for (auto i : is)
+            if (auto r = m.n->publish_invalidation("plain", plain_id(i), 0); !r)
+              return r.error();
+          return {};
+        }
+        std::vector<std::string> keys;
+        for (auto i : is)
+          keys.push_back(plain_key(i));
+        auto r = m.n->invalidate(keys);
+        return r ? caf::error{} : r.error();
+      });
   }
 
   void invalidate_tag() {
@@ -694,15 +742,15 @@ private:
     // Derived data carries the tags of what it derives from: a tag
     // invalidation does not cascade along dependencies (node.hpp).
     so.tags = {tag_of(i)};
-    auto r = m.n->set(key, make_value(key, v, "s" + std::to_string(serial)),
-                      so);
+    auto r
+      = m.n->set(key, make_value(key, v, "s" + std::to_string(serial)), so);
     if (!r && !is(r.error(), errc::stale_version))
       return unexpected("set " + key, r.error());
     auto err = m.n->track_dependency(parent, key);
     if (err && !is(err, errc::miss))
       return unexpected("track_dependency " + key, err);
     record_floor(op::write, m, key, v, "set derived", start);
-    w_.h.set_done(serial, now_ns(), 0);
+    w_.h.set_done(serial, m.index, now_ns(), 0);
   }
 
   void get_derived() {
@@ -726,12 +774,12 @@ private:
     auto serial = ++w_.serials;
     set_options so;
     so.version = v;
-    auto r = m.n->set(key, make_value(key, v, "s" + std::to_string(serial)),
-                      so);
+    auto r
+      = m.n->set(key, make_value(key, v, "s" + std::to_string(serial)), so);
     if (!r && !is(r.error(), errc::stale_version))
       return unexpected("racy set " + key, r.error());
     record_floor(op::write, m, key, v, "racy set", start);
-    w_.h.set_done(serial, now_ns(), 0);
+    w_.h.set_done(serial, m.index, now_ns(), 0);
   }
 
   void racy_read() {
@@ -761,7 +809,7 @@ private:
 
   void update_item() {
     auto& m = any_member();
-    auto id = item_id(pick(item_count));
+    auto id = item_id(w_.opts.seed, pick(item_count));
     auto start = now_ns();
     auto v = m.rc->update("items", id, {{"v", std::to_string(pick(1000))}});
     if (!v)
@@ -773,7 +821,7 @@ private:
   // (as a change feed does): versioned, or not.
   void item_behind_the_back() {
     auto& m = any_member();
-    auto id = item_id(pick(item_count));
+    auto id = item_id(w_.opts.seed, pick(item_count));
     auto start = now_ns();
     auto r = w_.store->apply({{"items", id, {{"v", "behind"}}}});
     if (!r.ok())
@@ -798,43 +846,43 @@ private:
     x.key = key;
     x.node = m.index;
     switch (pick(3)) {
-      case 0: {
-        x.what = "record_cache::load";
-        auto r = m.rc->load(resource, id);
-        if (!r) {
-          if (!is(r.error(), errc::not_found))
-            unexpected("load " + key, r.error());
-          return;
-        }
-        x.version = token(r->fields, r->version);
-        break;
+    case 0: {
+      x.what = "record_cache::load";
+      auto r = m.rc->load(resource, id);
+      if (!r) {
+        if (!is(r.error(), errc::not_found))
+          unexpected("load " + key, r.error());
+        return;
       }
-      case 1: {
-        x.what = "fetch (node loader)";
-        auto v = m.n->fetch(key);
-        if (!v) {
-          if (!is(v.error(), errc::not_found))
-            unexpected("fetch " + key, v.error());
-          return;
-        }
+      x.version = token(r->fields, r->version);
+      break;
+    }
+    case 1: {
+      x.what = "fetch (node loader)";
+      auto v = m.n->fetch(key);
+      if (!v) {
+        if (!is(v.error(), errc::not_found))
+          unexpected("fetch " + key, v.error());
+        return;
+      }
+      auto c = decode_record(*v);
+      if (!c)
+        return unexpected("decode " + key, c.error());
+      x.version = token(c->fields, c->version);
+      break;
+    }
+    default: {
+      x.what = "get";
+      auto v = m.n->get(key);
+      if (v) {
         auto c = decode_record(*v);
         if (!c)
           return unexpected("decode " + key, c.error());
         x.version = token(c->fields, c->version);
-        break;
+      } else if (!is(v.error(), errc::miss)) {
+        return unexpected("get " + key, v.error());
       }
-      default: {
-        x.what = "get";
-        auto v = m.n->get(key);
-        if (v) {
-          auto c = decode_record(*v);
-          if (!c)
-            return unexpected("decode " + key, c.error());
-          x.version = token(c->fields, c->version);
-        } else if (!is(v.error(), errc::miss)) {
-          return unexpected("get " + key, v.error());
-        }
-      }
+    }
     }
     x.start = start;
     x.end = now_ns();
@@ -842,7 +890,7 @@ private:
   }
 
   void read_item() {
-    read_record(any_member(), "items", item_id(pick(item_count)),
+    read_record(any_member(), "items", item_id(w_.opts.seed, pick(item_count)),
                 [](const stores::field_map&, uint64_t v) { return v; });
   }
 
@@ -851,12 +899,12 @@ private:
   void queue_note() {
     auto& m = *w_.members.front(); // one writer node: one journal
     auto j = pick(note_count);
-    auto id = note_id(j);
+    auto id = note_id(w_.opts.seed, j);
     std::lock_guard<std::mutex> guard{w_.note_locks[static_cast<size_t>(j)]};
     auto start = now_ns();
     auto token = ++w_.note_tokens[static_cast<size_t>(j)];
-    if (auto err = m.rc->queue_update("notes", id,
-                                      {{"w", std::to_string(token)}}))
+    if (auto err
+        = m.rc->queue_update("notes", id, {{"w", std::to_string(token)}}))
       return unexpected("queue_update notes/" + id, err);
     record_floor(op::write, m, "note:" + id, token, "queue_update", start);
   }
@@ -864,7 +912,7 @@ private:
   void read_note() {
     // Reads its own writes: on the writer node at once; elsewhere after the
     // flush and its event (the cross-node lag covers that).
-    read_record(any_member(), "notes", note_id(pick(note_count)),
+    read_record(any_member(), "notes", note_id(w_.opts.seed, pick(note_count)),
                 [](const stores::field_map& f, uint64_t) -> uint64_t {
                   auto i = f.find("w");
                   return i == f.end() ? 0 : std::stoull(i->second);
@@ -876,12 +924,42 @@ private:
   std::mt19937_64 rng_;
 };
 
-// -- quiescence -----------------------------------------------------------------
+// -- quiescence
+// -----------------------------------------------------------------
+
+listener_stats listener_of(member& m) {
+  caf::scoped_actor self{*m.sys};
+  listener_stats out;
+  self->request(m.n->listener(), 10s, stats_atom_v)
+    .receive([&](listener_stats& x) { out = x; }, [](caf::error&) {});
+  return out;
+}
+
+// Every member has applied every event the others published (bounded: a
+// partition would drop events, and the caches with them).
+void await_quiescence(world& w) {
+  (void)test::eventually(
+    [&] {
+      std::vector<listener_stats> st;
+      uint64_t own = 0;
+      for (auto& m : w.members) {
+        st.push_back(listener_of(*m));
+        own += st.back().own;
+      }
+      for (auto& x : st)
+        if (x.applied + x.rejected + x.own < own)
+          return false;
+      return true;
+    },
+    10s, 5ms);
+}
 
 void check_final_state(world& w) {
   for (auto& m : w.members)
     if (auto err = m->rc->flush(30s))
       w.h.unexpected("flush: " + describe(err));
+  if (w.members.size() > 1)
+    await_quiescence(w);
   auto cached_version = [](member& m, const std::string& key,
                            auto decode) -> std::optional<uint64_t> {
     auto v = m.n->get(key);
@@ -905,18 +983,18 @@ void check_final_state(world& w) {
                      })});
     }
     for (int i = 0; i < item_count; ++i) {
-      auto id = item_id(i);
+      auto id = item_id(w.opts.seed, i);
       auto rec = w.store->load("items", id);
       auto truth = rec.ok() ? rec->version : 0;
-      w.h.add_final({"item:" + id, truth, m->index,
-                     cached_version(*m, "item:" + id,
-                                    [](const std::string& v) -> uint64_t {
-                                      auto c = decode_record(v);
-                                      return c ? c->version : 0;
-                                    })});
+      w.h.add_final(
+        {"item:" + id, truth, m->index,
+         cached_version(*m, "item:" + id, [](const std::string& v) -> uint64_t {
+           auto c = decode_record(v);
+           return c ? c->version : 0;
+         })});
     }
     for (int j = 0; j < note_count; ++j) {
-      auto id = note_id(j);
+      auto id = note_id(w.opts.seed, j);
       auto rec = w.store->load("notes", id);
       uint64_t truth = 0;
       if (rec.ok())
@@ -927,28 +1005,71 @@ void check_final_state(world& w) {
                        + std::to_string(truth) + " of notes/" + id
                        + ", the last acknowledged is "
                        + std::to_string(w.note_tokens[static_cast<size_t>(j)]));
-      w.h.add_final({"note:" + id, truth, m->index,
-                     cached_version(*m, "note:" + id,
-                                    [](const std::string& v) -> uint64_t {
-                                      auto c = decode_record(v);
-                                      if (!c)
-                                        return UINT64_MAX;
-                                      auto f = c->fields.find("w");
-                                      return f == c->fields.end()
-                                               ? 0
-                                               : std::stoull(f->second);
-                                    })});
+      w.h.add_final(
+        {"note:" + id, truth, m->index,
+         cached_version(*m, "note:" + id, [](const std::string& v) -> uint64_t {
+           auto c = decode_record(v);
+           if (!c)
+             return UINT64_MAX;
+           auto f = c->fields.find("w");
+           return f == c->fields.end() ? 0 : std::stoull(f->second);
+         })});
     }
   }
 }
 
 } // namespace
 
-history_result run_history(const workload_options& opts) {
+lock_stats locks_of(member& m) {
+  caf::scoped_actor self{*m.sys};
+  lock_stats out;
+  self->request(m.n->lock_manager(), 10s, stats_atom_v)
+    .receive([&](lock_stats& x) { out = x; }, [](caf::error&) {});
+  return out;
+}
+
+// Every lock manager knows every member (cluster single flight is on).
+void await_membership(world& w) {
+  bool linked = test::eventually(
+    [&] {
+      for (auto& m : w.members)
+        if (locks_of(*m).members != w.members.size())
+          return false;
+      return true;
+    },
+    20s, 5ms);
+  if (!linked)
+    w.h.unexpected("the cluster members did not link within 20 s");
+}
+
+struct workbench::impl {
+  store_kind kind;
+  test::temp_dir dir;
+  std::shared_ptr<stores::record_store> store;
+  config cfg;
+  caf::actor_system sys{cfg};
+
+  explicit impl(store_kind k)
+      : kind(k), store(open_store(k, dir.file("records.db"))) {
+    // nop
+  }
+};
+
+workbench::workbench(store_kind kind) : impl_(std::make_unique<impl>(kind)) {
+  // nop
+}
+
+workbench::~workbench() = default;
+
+history_result workbench::run(const workload_options& opts) {
   world w{opts};
-  w.store = open_store(w);
+  w.store = impl_->store;
+  if (opts.nodes == 1)
+    w.shared_sys = &impl_->sys;
   for (int i = 0; i < opts.nodes; ++i)
     start_member(w, i);
+  if (opts.nodes > 1)
+    await_membership(w);
   std::vector<std::thread> threads;
   for (int t = 0; t < opts.threads; ++t)
     threads.emplace_back([&w, t] { worker{w, t}.run(); });

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,24 @@ struct history_result {
   std::vector<std::string> violations;
 };
 
-/// Runs one history and checks it.
-history_result run_history(const workload_options& opts);
+/// What consecutive histories of one kind share, so that a history costs
+/// its operations rather than a start-up: the actor system of single-node
+/// histories and the record store (each history uses records of its own).
+class workbench {
+ public:
+  explicit workbench(store_kind kind);
+  ~workbench();
+
+  workbench(const workbench&) = delete;
+  workbench& operator=(const workbench&) = delete;
+
+  /// Runs one history and checks it. REQUIRES: opts.store is this kind.
+  history_result run(const workload_options& opts);
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
 
 } // namespace cachebus::consistency
