@@ -56,7 +56,9 @@ public:
   /// (creating) the journal, queues what it holds that is not yet in the
   /// store, and starts the flusher, which writes those first. Fails with
   /// invalid_config for bad options, journal_error if the journal can't be
-  /// opened or is not one.
+  /// opened, is not one, or is held by another opener (named by pid). A
+  /// damaged journal is recovered and reported (stats(), stderr; see
+  /// stores/journal.hpp).
   /// REQUIRES: store != nullptr; `n` outlives the record_cache.
   static caf::expected<std::unique_ptr<record_cache>>
   start(node& n, std::shared_ptr<stores::record_store> store,
