@@ -22,6 +22,16 @@
 // holds for a process crash: pwrite into the page cache completed before the
 // append returned. Only a power loss can cost acknowledged writes, which is
 // what those policies trade for speed.)
+//
+// An append that fails (a full disk) is cut off before the next one starts,
+// so a torn frame is never followed by a valid one in a healthy file. A bad
+// frame WITH valid frames after it is therefore damage (bit rot, a stray
+// write, a bad copy), not a crash: replay skips it, resynchronising on the
+// next offset where a whole frame's CRC matches, and keeps what follows. A
+// false resync needs a CRC-32C collision on a well-formed frame, which only
+// bytes crafted to look like a frame (say, inside a value) can give; then
+// the one frame they make up is replayed, while a damaged region is always
+// reported.
 
 namespace cachebus::stores {
 
