@@ -6,6 +6,7 @@
 #include "caf/io/middleman.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/option_reader.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/type_ids.hpp"
 #include "cachebus/bus/type_ids.hpp"
@@ -73,6 +74,18 @@ config::config() {
                                   "(64 MiB)")
     .add<caf::timespan>("shutdown-timeout", "bound on the final flush (10s)");
   prepare(*this);
+}
+
+caf::error config::check_sources(const std::vector<std::string>& args) const {
+  if (auto err = check_arguments(args, custom_options_))
+    return err;
+  // The file parse() reads: --config-file=PATH, else config_file_path.
+  auto path = config_file_path.empty() ? std::string{"caf-application.ini"}
+                                       : config_file_path;
+  for (auto& a : args)
+    if (a.rfind("--config-file=", 0) == 0)
+      path = a.substr(14);
+  return check_config_file(path, custom_options_);
 }
 
 void prepare(caf::actor_system_config& cfg) {

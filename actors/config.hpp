@@ -8,13 +8,25 @@
 // cachebus::enable_tls after parsing (tls_setup.hpp; runtime does).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "caf/actor_system_config.hpp"
+#include "caf/error.hpp"
 
 namespace cachebus {
 
 class config : public caf::actor_system_config {
 public:
   config();
+
+  /// Checks what CAF's parse(args) would let through: a `cachebus.*` entry
+  /// of the configuration file (--config-file in `args`, else
+  /// config_file_path) of the wrong type, which CAF drops silently, or
+  /// unknown to cachebus; and durations, in the file or in `args`, too large
+  /// for CAF's unchecked conversion. invalid_config naming the option. Call
+  /// it before parse(args); cachebus::runtime does.
+  caf::error check_sources(const std::vector<std::string>& args) const;
 };
 
 /// Registers cachebus's message types and error category with `cfg` and sets

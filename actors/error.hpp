@@ -56,8 +56,12 @@ enum class errc : uint8_t {
   /// The write-back queue is full (cachebus.write-back.max-queue): the write
   /// was not queued.
   backpressure,
-  /// The write-back journal could not be written or synced; the write's
-  /// durability is unknown and the journal refuses further writes.
+  /// The write-back journal can't be used: another opener holds it, it is
+  /// not a journal, or a write or sync failed. The message says which: on a
+  /// full disk the write was not journaled, nothing changed and a later
+  /// write succeeds once there is room; after a failed sync the write's
+  /// durability is unknown and the journal refuses further writes until the
+  /// node restarts (and replays it).
   journal_error,
   /// A write carries a source version older than the one cached under its
   /// key (versions never go backwards); nothing was changed.

@@ -13,6 +13,7 @@
 #include "cachebus/actors/checked_put.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/glob.hpp"
+#include "cachebus/actors/option_reader.hpp"
 #include "cachebus/actors/tls_setup.hpp"
 
 namespace cachebus {
@@ -87,15 +88,19 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   if (!opts)
     return std::move(opts.error());
   auto& cfg = sys.config();
-  if (!setup.cluster && caf::get_or(cfg, "cachebus.cluster", false)) {
+  bool cluster = false;
+  if (auto err = read_option(cfg, "cachebus.cluster", cluster))
+    return err;
+  if (!setup.cluster && cluster) {
     bridge_options b;
-    b.host = caf::get_or(cfg, "cachebus.listen-host", b.host);
-    b.port = caf::get_or(cfg, "cachebus.listen-port", b.port);
-    b.seeds = caf::get_or(cfg, "cachebus.seeds", b.seeds);
-    b.heartbeat_interval = caf::get_or(cfg, "cachebus.heartbeat-interval",
-                                       b.heartbeat_interval);
-    b.peer_timeout = caf::get_or(cfg, "cachebus.peer-timeout",
-                                 b.peer_timeout);
+    for (auto err :
+         {read_option(cfg, "cachebus.listen-host", b.host),
+          read_option(cfg, "cachebus.listen-port", b.port),
+          read_option(cfg, "cachebus.seeds", b.seeds),
+          read_option(cfg, "cachebus.heartbeat-interval", b.heartbeat_interval),
+          read_option(cfg, "cachebus.peer-timeout", b.peer_timeout)})
+      if (err)
+        return err;
     b.tls = tls_enabled(cfg);
     // spawn_bridge refuses this too, but only this layer can say how to fix
     // it; bad credentials are the bridge's to refuse.
@@ -106,7 +111,9 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                         "(cachebus::runtime does)");
     setup.cluster = std::move(b);
   }
-  auto path = caf::get_or(sys.config(), "cachebus.rules", std::string{});
+  std::string path;
+  if (auto err = read_option(cfg, "cachebus.rules", path))
+    return err;
   if (!setup.rules && !path.empty()) {
     auto rs = rules::load(path);
     if (!rs)

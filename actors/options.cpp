@@ -6,9 +6,10 @@
 #include <unistd.h>
 
 #include "caf/actor_system_config.hpp"
-#include "caf/settings.hpp"
 
+#include "cachebus/actors/duration.hpp"
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/option_reader.hpp"
 
 namespace cachebus {
 
@@ -32,6 +33,10 @@ std::string ms(caf::timespan t) {
          + " ms";
 }
 
+// Keeps every expiry (a clock reading plus at most this) far from int64's
+// end for the next ~190 years of clock readings.
+constexpr caf::timespan max_ttl_limit = std::chrono::hours(24 * 36500);
+
 caf::error bad(std::string what) {
   return make_error(errc::invalid_config, std::move(what));
 }
@@ -49,8 +54,8 @@ caf::error node_options::validate() const {
   if (max_key_size < 1 || max_key_size > (size_t{1} << 20))
     return bad("cachebus.max-key-size must be between 1 byte and 1 MiB, got "
                + bytes(max_key_size));
-  if (max_value_size > (size_t{1} << 30))
-    return bad("cachebus.max-value-size must be at most 1 GiB, got "
+  if (max_value_size < 1 || max_value_size > (size_t{1} << 30))
+    return bad("cachebus.max-value-size must be between 1 byte and 1 GiB, got "
                + bytes(max_value_size));
   auto per_shard = max_bytes / shards;
   if (max_tags > 1024)
@@ -62,8 +67,10 @@ caf::error node_options::validate() const {
                + bytes(max_key_size + max_value_size + 256) + ")");
   if (default_ttl <= caf::timespan{0})
     return bad("cachebus.default-ttl must be positive, got " + ms(default_ttl));
-  if (max_ttl <= caf::timespan{0})
-    return bad("cachebus.max-ttl must be positive, got " + ms(max_ttl));
+  if (max_ttl <= caf::timespan{0} || max_ttl > max_ttl_limit)
+    return bad("cachebus.max-ttl must be positive and at most 100 years "
+               "(36500d), got "
+               + ms(max_ttl));
   if (default_ttl > max_ttl)
     return bad("cachebus.default-ttl (" + ms(default_ttl)
                + ") exceeds cachebus.max-ttl (" + ms(max_ttl) + ")");
@@ -92,32 +99,35 @@ caf::error node_options::validate() const {
 
 caf::expected<node_options> node_options::from(const caf::actor_system_config& cfg) {
   node_options x;
-  x.shards = caf::get_or(cfg, "cachebus.shards", x.shards);
-  x.default_ttl = caf::get_or(cfg, "cachebus.default-ttl", x.default_ttl);
-  x.max_ttl = caf::get_or(cfg, "cachebus.max-ttl", x.max_ttl);
-  x.max_entries = caf::get_or(cfg, "cachebus.max-entries", x.max_entries);
-  x.max_bytes = caf::get_or(cfg, "cachebus.max-bytes", x.max_bytes);
-  x.max_key_size = caf::get_or(cfg, "cachebus.max-key-size", x.max_key_size);
-  x.max_value_size = caf::get_or(cfg, "cachebus.max-value-size",
-                                 x.max_value_size);
-  x.sweep_interval = caf::get_or(cfg, "cachebus.sweep-interval",
-                                 x.sweep_interval);
-  x.sweep_batch = caf::get_or(cfg, "cachebus.sweep-batch", x.sweep_batch);
-  x.max_tags = caf::get_or(cfg, "cachebus.max-tags", x.max_tags);
-  x.ordered_index = caf::get_or(cfg, "cachebus.ordered-index",
-                                x.ordered_index);
-  x.name = caf::get_or(cfg, "cachebus.name", x.name);
-  x.lease_timeout = caf::get_or(cfg, "cachebus.lease-timeout",
-                                x.lease_timeout);
-  x.max_waiters = caf::get_or(cfg, "cachebus.max-waiters", x.max_waiters);
-  auto policy = caf::get_or(cfg, "cachebus.loader-error",
-                            std::string{"propagate"});
+  std::string policy = "propagate";
+  caf::error err;
+  // The first option that is set to a value of the wrong type wins.
+  auto read = [&](std::string_view name, auto& out) {
+    if (!err)
+      err = read_option(cfg, name, out);
+  };
+  read("cachebus.shards", x.shards);
+  read("cachebus.default-ttl", x.default_ttl);
+  read("cachebus.max-ttl", x.max_ttl);
+  read("cachebus.max-entries", x.max_entries);
+  read("cachebus.max-bytes", x.max_bytes);
+  read("cachebus.max-key-size", x.max_key_size);
+  read("cachebus.max-value-size", x.max_value_size);
+  read("cachebus.sweep-interval", x.sweep_interval);
+  read("cachebus.sweep-batch", x.sweep_batch);
+  read("cachebus.max-tags", x.max_tags);
+  read("cachebus.ordered-index", x.ordered_index);
+  read("cachebus.name", x.name);
+  read("cachebus.lease-timeout", x.lease_timeout);
+  read("cachebus.max-waiters", x.max_waiters);
+  read("cachebus.loader-error", policy);
+  read("cachebus.request-timeout", x.request_timeout);
+  if (err)
+    return err;
   if (policy != "propagate" && policy != "retry")
     return bad("cachebus.loader-error must be \"propagate\" or \"retry\", "
                "got \"" + policy + "\"");
   x.loader_error_retry = policy == "retry";
-  x.request_timeout = caf::get_or(cfg, "cachebus.request-timeout",
-                                  x.request_timeout);
   if (auto err = x.validate())
     return err;
   return x;
@@ -171,7 +181,12 @@ caf::expected<int64_t> node_options::expiry_for(caf::timespan ttl,
     return make_error(errc::invalid_ttl, "TTL of " + ms(ttl)
                                            + " exceeds cachebus.max-ttl ("
                                            + ms(max_ttl) + ")");
-  return now_ns + ttl.count();
+  auto expiry = checked_add(now_ns, ttl);
+  if (!expiry || *expiry == no_expiry)
+    return make_error(errc::invalid_ttl,
+                      "TTL of " + ms(ttl)
+                        + " from now lies beyond the clock's range");
+  return *expiry;
 }
 
 } // namespace cachebus

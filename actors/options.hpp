@@ -34,7 +34,8 @@ struct node_options {
   size_t shards = default_shards();
   /// TTL applied to writes that do not name one.
   caf::timespan default_ttl = std::chrono::minutes(5);
-  /// Longest TTL a write may ask for (never_expires aside).
+  /// Longest TTL a write may ask for (never_expires aside); at most 100
+  /// years.
   caf::timespan max_ttl = std::chrono::hours(24 * 365);
   /// Capacity of the whole node in entries and in bytes (keys, values and
   /// per-entry bookkeeping); split evenly over the shards.
@@ -77,7 +78,9 @@ struct node_options {
   caf::error check_tags(const std::vector<std::string>& tags) const;
 
   /// Turns a requested TTL into an absolute expiry in clock nanoseconds
-  /// (INT64_MAX for never_expires), or invalid_ttl.
+  /// (INT64_MAX for never_expires), or invalid_ttl: negative, beyond
+  /// max_ttl, or beyond the clock's range (checked, see duration.hpp). The
+  /// one place a TTL is added to a clock reading.
   caf::expected<int64_t> expiry_for(caf::timespan ttl, int64_t now_ns) const;
 };
 

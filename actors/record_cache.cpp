@@ -173,6 +173,15 @@ record_cache::check(const stores::record_write& w) {
   if (w.fields.empty())
     return make_error(errc::invalid_argument,
                       "a write to " + w.resource + " names no field");
+  // A field the node could never cache (cachebus.max-value-size).
+  auto max_value = node_.options().max_value_size;
+  for (auto& [field, value] : w.fields)
+    if (value.size() > max_value)
+      return make_error(
+        errc::value_too_large,
+        "field \"" + field + "\" of " + w.resource + "/" + w.id + " is "
+          + std::to_string(value.size()) + " bytes, the maximum is "
+          + std::to_string(max_value) + " bytes (cachebus.max-value-size)");
   {
     std::shared_lock<std::shared_mutex> guard{schema_mtx_};
     auto st = schema_.check(w);

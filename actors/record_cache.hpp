@@ -63,7 +63,9 @@ public:
   /// (creating) the journal, queues what it holds that is not yet in the
   /// store, and starts the flusher, which writes those first. Fails with
   /// invalid_config for bad options, journal_error if the journal can't be
-  /// opened or is not one.
+  /// opened, is not one, or is held by another opener (named by pid). A
+  /// damaged journal is recovered and reported (stats(), stderr; see
+  /// stores/journal.hpp).
   /// REQUIRES: store != nullptr; `n` outlives the record_cache.
   /// With `pending`, the queue is attached to it while the record cache
   /// runs, so that the node's store loader reads this node's queued writes

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "cachebus/actors/duration.hpp"
 #include "cachebus/actors/error.hpp"
 
 namespace cachebus {
@@ -80,29 +81,13 @@ std::vector<std::string> split_list(std::string_view s) {
   return out;
 }
 
-// Parses "250ms", "10s", "5min", "1h" into a span; false if malformed.
-bool parse_span(const std::string& text, caf::timespan& out) {
-  size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(text, &used);
-  } catch (...) {
+// Parses "250ms", "10s", "5min", "1h" into a span; false if malformed,
+// negative or out of range (checked: duration.hpp).
+bool parse_rule_span(const std::string& text, caf::timespan& out) {
+  auto x = parse_span(text);
+  if (!x || *x < caf::timespan{0})
     return false;
-  }
-  if (n < 0)
-    return false;
-  auto unit = text.substr(used);
-  using namespace std::chrono;
-  if (unit == "ms")
-    out = duration_cast<caf::timespan>(milliseconds(n));
-  else if (unit == "s")
-    out = duration_cast<caf::timespan>(seconds(n));
-  else if (unit == "min")
-    out = duration_cast<caf::timespan>(minutes(n));
-  else if (unit == "h")
-    out = duration_cast<caf::timespan>(hours(n));
-  else
-    return false;
+  out = *x;
   return true;
 }
 
@@ -215,9 +200,11 @@ caf::expected<rules> rules::parse(std::string_view text) {
         || name == "stale_if_error") {
       auto text = trim(std::string_view{line}.substr(eq + 1));
       caf::timespan span{0};
-      if (!parse_span(text, span))
-        return at("\"" + name + "\" needs a duration like 250ms, 10s, 5min "
-                  "or 1h, got \"" + text + "\"");
+      if (!parse_rule_span(text, span))
+        return at("\"" + name
+                  + "\" needs a duration like 250ms, 10s, 5min "
+                    "or 1h (at most about 292 years), got \""
+                  + text + "\"");
       (name == "ttl" ? current.ttl
                      : name == "stale_while_revalidate"
                          ? current.stale_while_revalidate

@@ -3,10 +3,11 @@
 #include "caf/send.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/option_reader.hpp"
 #include "cachebus/actors/store_loader.hpp"
 #include "cachebus/actors/store_setup.hpp"
-#include "cachebus/actors/write_back_options.hpp"
 #include "cachebus/actors/tls_setup.hpp"
+#include "cachebus/actors/write_back_options.hpp"
 
 namespace cachebus {
 
@@ -35,6 +36,9 @@ runtime::start(std::vector<std::string> args) {
     if (a == "--help" || a == "-h" || a == "-?")
       a = "--long-help";
   auto cfg = std::make_unique<cachebus::config>();
+  // Before CAF parses: it drops mistyped ini values and wraps durations.
+  if (auto err = cfg->check_sources(args))
+    return err;
   if (auto err = cfg->parse(std::move(args)))
     return parse_error(*cfg, err);
   return finish(std::move(cfg));
@@ -56,10 +60,20 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
   if (auto err = enable_tls(*cfg))
     return err;
   // The system of record (cachebus.store), checked and opened before the
-  // actor system starts; write-back options too.
-  if (!caf::get_or(*cfg, "cachebus.store", std::string{}).empty())
-    if (auto wb = write_back_options::from(*cfg); !wb)
-      return std::move(wb.error());
+  // actor system starts; write-back options too, and a journal without a
+  // store (write-back would be silently off).
+  auto wb = write_back_options::from(*cfg);
+  if (!wb)
+    return std::move(wb.error());
+  std::string store_text;
+  if (auto err = read_option(*cfg, "cachebus.store", store_text))
+    return err;
+  if (!wb->journal.empty() && store_text.empty())
+    return make_error(errc::invalid_config,
+                      "cachebus.write-back.journal is set (\"" + wb->journal
+                        + "\") but cachebus.store is not: write-back writes "
+                          "into a system of record; set cachebus.store or "
+                          "remove the journal");
   auto store = open_store(*cfg);
   if (!store)
     return std::move(store.error());

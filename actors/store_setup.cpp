@@ -1,8 +1,7 @@
 #include "cachebus/actors/store_setup.hpp"
 
-#include "caf/settings.hpp"
-
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/option_reader.hpp"
 #include "cachebus/stores/postgres_store.hpp"
 #include "cachebus/stores/schema.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
@@ -116,13 +115,17 @@ open_store(const store_spec& spec, const rules& rs) {
 
 caf::expected<std::optional<configured_store>>
 open_store(const caf::actor_system_config& cfg) {
-  auto text = caf::get_or(cfg, "cachebus.store", std::string{});
+  std::string text;
+  if (auto err = read_option(cfg, "cachebus.store", text))
+    return err;
   if (text.empty())
     return std::optional<configured_store>{};
   auto spec = parse_store_spec(text);
   if (!spec)
     return std::move(spec.error());
-  auto path = caf::get_or(cfg, "cachebus.rules", std::string{});
+  std::string path;
+  if (auto err = read_option(cfg, "cachebus.rules", path))
+    return err;
   if (path.empty())
     return bad("cachebus.store needs cachebus.rules: the rules file declares "
                "the stored resources (`fields = ...`) and their keys");

@@ -1,9 +1,9 @@
 #include "cachebus/actors/write_back_options.hpp"
 
 #include "caf/actor_system_config.hpp"
-#include "caf/settings.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/option_reader.hpp"
 
 namespace cachebus {
 
@@ -41,38 +41,39 @@ caf::error write_back_options::validate() const {
 caf::expected<write_back_options>
 write_back_options::from(const caf::actor_system_config& cfg) {
   write_back_options x;
-  const auto& c = cfg;
-  x.journal = caf::get_or(c, "cachebus.write-back.journal", x.journal);
-  auto fsync = caf::get_or(c, "cachebus.write-back.fsync",
-                           std::string{stores::to_string(x.fsync)});
+  std::string fsync{stores::to_string(x.fsync)};
+  std::string bp = "error";
+  caf::error err;
+  // The first option that is set to a value of the wrong type wins.
+  auto read = [&](std::string_view name, auto& out) {
+    if (!err)
+      err = read_option(cfg, "cachebus.write-back." + std::string{name}, out);
+  };
+  read("journal", x.journal);
+  read("fsync", fsync);
+  read("fsync-interval", x.fsync_interval);
+  read("fsync-records", x.fsync_records);
+  read("flush-interval", x.flush_interval);
+  read("max-batch", x.max_batch);
+  read("max-queue", x.max_queue);
+  read("backpressure", bp);
+  read("backpressure-timeout", x.backpressure_timeout);
+  read("retry-min", x.retry_min);
+  read("retry-max", x.retry_max);
+  read("compact-bytes", x.compact_bytes);
+  read("shutdown-timeout", x.shutdown_timeout);
+  if (err)
+    return err;
   auto policy = stores::parse_fsync_policy(fsync);
   if (!policy.ok())
     return bad("fsync: " + policy.error().message());
   x.fsync = *policy;
-  x.fsync_interval = caf::get_or(c, "cachebus.write-back.fsync-interval",
-                                 x.fsync_interval);
-  x.fsync_records = caf::get_or(c, "cachebus.write-back.fsync-records",
-                                x.fsync_records);
-  x.flush_interval = caf::get_or(c, "cachebus.write-back.flush-interval",
-                                 x.flush_interval);
-  x.max_batch = caf::get_or(c, "cachebus.write-back.max-batch", x.max_batch);
-  x.max_queue = caf::get_or(c, "cachebus.write-back.max-queue", x.max_queue);
-  auto bp = caf::get_or(c, "cachebus.write-back.backpressure",
-                        std::string{"error"});
   if (bp == "error")
     x.backpressure = backpressure_mode::error;
   else if (bp == "wait")
     x.backpressure = backpressure_mode::wait;
   else
     return bad("backpressure must be error or wait, not '" + bp + "'");
-  x.backpressure_timeout = caf::get_or(
-    c, "cachebus.write-back.backpressure-timeout", x.backpressure_timeout);
-  x.retry_min = caf::get_or(c, "cachebus.write-back.retry-min", x.retry_min);
-  x.retry_max = caf::get_or(c, "cachebus.write-back.retry-max", x.retry_max);
-  x.compact_bytes = caf::get_or(c, "cachebus.write-back.compact-bytes",
-                                x.compact_bytes);
-  x.shutdown_timeout = caf::get_or(c, "cachebus.write-back.shutdown-timeout",
-                                   x.shutdown_timeout);
   if (auto err = x.validate())
     return err;
   return x;

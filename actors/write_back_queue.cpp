@@ -220,6 +220,11 @@ void write_back_queue::stats(write_back_stats& out) const {
   out.replayed = replayed_;
   out.journal_bytes = journal_->size_bytes();
   out.journal_syncs = journal_->syncs();
+  auto& found = journal_->report();
+  out.journal_torn_bytes = found.discarded_bytes;
+  out.journal_skipped_bytes = found.skipped_bytes;
+  out.journal_missing_seqs = found.missing_seqs;
+  out.journal_damage = found.describe(journal_->path());
 }
 
 } // namespace cachebus

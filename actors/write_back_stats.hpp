@@ -1,5 +1,6 @@
 // What the write-back flusher reports: queue depth and lag, what it wrote,
-// how often it retried, and the journal's size. A plain value (a snapshot),
+// how often it retried, the journal's size and what its replay found at
+// start (torn tail, skipped damage). A plain value (a snapshot),
 // registered as a message type so actors can ask the flusher for it.
 #pragma once
 
@@ -36,6 +37,15 @@ struct write_back_stats {
   /// Current journal size in bytes and fdatasync calls so far.
   uint64_t journal_bytes = 0;
   uint64_t journal_syncs = 0;
+  /// What the journal's replay found at start: bytes of a torn tail cut off
+  /// (normal after a crash), bytes of damage before the tail that were
+  /// skipped, how many seqs those damaged regions span (writes that may be
+  /// lost), and a sentence naming the offsets, seq ranges and the copy of the
+  /// damaged file ("" if the journal was healthy).
+  uint64_t journal_torn_bytes = 0;
+  uint64_t journal_skipped_bytes = 0;
+  uint64_t journal_missing_seqs = 0;
+  std::string journal_damage;
   /// The most recent store error the flusher saw ("" if none).
   std::string last_error;
 };
@@ -45,7 +55,9 @@ typename Inspector::result_type inspect(Inspector& f, write_back_stats& x) {
   return f(caf::meta::type_name("cachebus::write_back_stats"), x.queue_depth,
            x.in_flight, x.oldest_age, x.queued_writes, x.coalesced_writes,
            x.flushed_rows, x.batches, x.retries, x.rejected, x.backpressured,
-           x.replayed, x.journal_bytes, x.journal_syncs, x.last_error);
+           x.replayed, x.journal_bytes, x.journal_syncs, x.journal_torn_bytes,
+           x.journal_skipped_bytes, x.journal_missing_seqs, x.journal_damage,
+           x.last_error);
 }
 
 } // namespace cachebus

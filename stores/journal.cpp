@@ -1,12 +1,14 @@
 #include "cachebus/stores/journal.hpp"
-#include "cachebus/stores/little_endian.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <limits>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,114 +22,24 @@
 // holds for a process crash: pwrite into the page cache completed before the
 // append returned. Only a power loss can cost acknowledged writes, which is
 // what those policies trade for speed.)
+//
+// An append that fails (a full disk) is cut off before the next one starts,
+// so a torn frame is never followed by a valid one in a healthy file. A bad
+// frame WITH valid frames after it is therefore damage (bit rot, a stray
+// write, a bad copy), not a crash: replay skips it, resynchronising on the
+// next offset where a whole frame's CRC matches, and keeps what follows. A
+// false resync needs a CRC-32C collision on a well-formed frame, which only
+// bytes crafted to look like a frame (say, inside a value) can give; then
+// the one frame they make up is replayed, while a damaged region is always
+// reported.
 
 namespace cachebus::stores {
 
 namespace {
 
-constexpr char header[] = "CBJRNL1\n";
-constexpr size_t header_size = 8;
-constexpr size_t frame_overhead = 8;
-// Largest payload we accept when reading: a length beyond it is garbage.
-constexpr uint32_t max_payload = uint32_t{1} << 30;
-
-constexpr uint8_t kind_write = 1;
-constexpr uint8_t kind_checkpoint = 2;
-
-constexpr std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k)
-      c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
-constexpr auto crc_table = make_crc_table();
-
-using le::put_str;
-using le::put_u32;
-using le::put_u64;
-using le::read_u32;
-using le::read_u64;
-
-// A bounds-checked cursor over one payload.
-struct reader {
-  std::string_view in;
-  bool ok = true;
-
-  uint8_t u8() {
-    if (in.size() < 1)
-      return fail(), 0;
-    auto x = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return x;
-  }
-
-  uint32_t u32() {
-    if (in.size() < 4)
-      return fail(), 0;
-    auto x = read_u32(in.data());
-    in.remove_prefix(4);
-    return x;
-  }
-
-  uint64_t u64() {
-    if (in.size() < 8)
-      return fail(), 0;
-    auto x = read_u64(in.data());
-    in.remove_prefix(8);
-    return x;
-  }
-
-  std::string str() {
-    auto n = u32();
-    if (!ok || in.size() < n)
-      return fail(), std::string{};
-    std::string x{in.substr(0, n)};
-    in.remove_prefix(n);
-    return x;
-  }
-
-  void fail() { ok = false; }
-};
-
-// The payload of a frame, seq included.
-std::string encode_write(uint64_t seq, const record_write& w) {
-  std::string p;
-  size_t n = 1 + 8 + 12 + w.resource.size() + w.id.size();
-  for (auto& [k, v] : w.fields)
-    n += 8 + k.size() + v.size();
-  p.reserve(n);
-  p.push_back(static_cast<char>(kind_write));
-  put_u64(p, seq);
-  put_str(p, w.resource);
-  put_str(p, w.id);
-  put_u32(p, static_cast<uint32_t>(w.fields.size()));
-  for (auto& [k, v] : w.fields) {
-    put_str(p, k);
-    put_str(p, v);
-  }
-  return p;
-}
-
-std::string encode_checkpoint(uint64_t low_water) {
-  std::string p;
-  p.push_back(static_cast<char>(kind_checkpoint));
-  put_u64(p, low_water);
-  return p;
-}
-
-std::string frame(const std::string& payload) {
-  std::string f;
-  f.reserve(frame_overhead + payload.size());
-  put_u32(f, static_cast<uint32_t>(payload.size()));
-  put_u32(f, crc32c(payload));
-  f += payload;
-  return f;
-}
+namespace fmt = journal_format;
+using fmt::header;
+using fmt::header_size;
 
 status io_error(const std::string& what, int err) {
   return {store_errc::io_error, what + ": " + std::strerror(err)};
@@ -167,13 +79,6 @@ status fsync_dir_of(const std::string& path) {
 
 } // namespace
 
-uint32_t crc32c(std::string_view data) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data)
-    c = crc_table[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
 result<fsync_policy> parse_fsync_policy(std::string_view text) {
   if (text == "always")
     return fsync_policy::always;
@@ -198,23 +103,59 @@ std::string_view to_string(fsync_policy policy) {
   return "unknown";
 }
 
-// -- opening and replay --------------------------------------------------------
+// -- the lock
+// ------------------------------------------------------------------
 
-result<std::unique_ptr<journal>> journal::open(const std::string& path,
-                                               journal_options options,
-                                               journal_replay& replay) {
-  replay = journal_replay{};
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+namespace {
+
+// Takes the exclusive flock on `<path>.lock` and writes our pid into it. An
+// flock belongs to an open file description, so a second open() of the same
+// journal in this process is refused like one in another process. The lock
+// file is never renamed or removed (the journal itself is replaced by
+// rewrite(), which would drop a lock held on it).
+result<int> lock_journal(const std::string& path) {
+  auto lock_path = path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    return io_error("open journal " + path, errno);
-  auto fail = [fd](status st) {
+    return io_error("open journal lock " + lock_path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err != EWOULDBLOCK) {
+      ::close(fd);
+      return io_error("lock journal " + lock_path, err);
+    }
+    char buf[32] = {};
+    auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
     ::close(fd);
-    return st;
-  };
+    std::string pid{buf, n > 0 ? static_cast<size_t>(n) : 0};
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
+      pid.pop_back();
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos)
+      pid = "unknown";
+    return status{store_errc::io_error,
+                  "journal " + path + " is in use by process " + pid
+                    + " (it holds " + lock_path
+                    + "); two writers on one journal erase each other's "
+                      "writes: give each node its own "
+                      "cachebus.write-back.journal"};
+  }
+  auto text = std::to_string(::getpid()) + "\n";
+  int err = 0;
+  if (::ftruncate(fd, 0) != 0
+      || !pwrite_all(fd, text.data(), text.size(), 0, err)) {
+    err = err ? err : errno;
+    ::close(fd);
+    return io_error("write journal lock " + lock_path, err);
+  }
+  return fd;
+}
+
+// Reads the whole file behind `fd`.
+status read_all(int fd, const std::string& path, std::string& data) {
   struct stat st;
   if (::fstat(fd, &st) != 0)
-    return fail(io_error("stat journal " + path, errno));
-  std::string data(static_cast<size_t>(st.st_size), '\0');
+    return io_error("stat journal " + path, errno);
+  data.assign(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < data.size()) {
     auto r = ::pread(fd, data.data() + got, data.size() - got,
@@ -222,92 +163,259 @@ result<std::unique_ptr<journal>> journal::open(const std::string& path,
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0)
-      return fail(io_error("read journal " + path, errno));
+      return io_error("read journal " + path, errno);
     if (r == 0)
       break;
     got += static_cast<size_t>(r);
   }
   data.resize(got);
+  return {};
+}
+
+// The first offset >= `from` where a valid frame starts, or npos.
+size_t next_frame(std::string_view data, size_t from) {
+  fmt::decoded d;
+  for (size_t q = from;
+       q + fmt::frame_overhead + fmt::min_payload <= data.size(); ++q)
+    if (fmt::decode(data, q, d))
+      return q;
+  return std::string_view::npos;
+}
+
+// Writes `data` to a fresh `<path>.tmp`, fsyncs it and renames it over
+// `path`; returns the new file's descriptor.
+result<int> replace_file(const std::string& path, const std::string& data) {
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return io_error("create " + tmp, errno);
+  int err = 0;
+  if (!pwrite_all(fd, data.data(), data.size(), 0, err) || ::fsync(fd) != 0) {
+    err = err ? err : errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return io_error("write " + tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return io_error("rename " + tmp, err);
+  }
+  return fd;
+}
+
+// Copies `data` (the damaged journal as found) to `<path>.damaged-<unix
+// time>[-n]`, fsynced, and returns the copy's path.
+result<std::string> keep_copy(const std::string& path,
+                              const std::string& data) {
+  auto base = path + ".damaged-" + std::to_string(::time(nullptr));
+  auto name = base;
+  int fd = -1;
+  for (int n = 1; n < 1000; ++n) {
+    fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0 || errno != EEXIST)
+      break;
+    name = base + "-" + std::to_string(n);
+  }
+  if (fd < 0)
+    return io_error("create copy of damaged journal " + name, errno);
+  int err = 0;
+  if (!pwrite_all(fd, data.data(), data.size(), 0, err) || ::fsync(fd) != 0) {
+    err = err ? err : errno;
+    ::close(fd);
+    return io_error("write copy of damaged journal " + name, err);
+  }
+  ::close(fd);
+  if (auto st = fsync_dir_of(path); !st.ok())
+    return st;
+  return name;
+}
+
+std::string range_text(uint64_t first, uint64_t last) {
+  return first == last ? std::to_string(first)
+                       : std::to_string(first) + ".." + std::to_string(last);
+}
+
+} // namespace
+
+std::string journal_replay::describe(const std::string& path) const {
+  if (damage.empty())
+    return {};
+  std::string out = "journal " + path + " is damaged: skipped "
+                    + std::to_string(skipped_bytes) + " bytes at";
+  std::string seqs;
+  for (auto& d : damage) {
+    out += " [" + std::to_string(d.offset) + ", "
+           + std::to_string(d.offset + d.length) + ")";
+    if (d.first_seq > d.last_seq)
+      continue;
+    seqs += seqs.empty() ? "" : ", ";
+    seqs += d.last_seq == std::numeric_limits<uint64_t>::max()
+              ? std::to_string(d.first_seq) + " and up"
+              : range_text(d.first_seq, d.last_seq);
+  }
+  out += "; ";
+  if (seqs.empty())
+    out += "no write is missing (only checkpoints or the header)";
+  else
+    out += std::to_string(missing_seqs)
+           + (missing_seqs == 1 ? " write" : " writes") + " may be lost (seq "
+           + seqs + ")";
+  out += "; kept every valid frame (" + std::to_string(frames) + ")";
+  if (!damaged_copy.empty())
+    out += "; the damaged file is kept as " + damaged_copy;
+  return out;
+}
+
+// -- opening and replay
+// --------------------------------------------------------
+
+result<std::unique_ptr<journal>> journal::open(const std::string& path,
+                                               journal_options options,
+                                               journal_replay& replay) {
+  replay = journal_replay{};
+  // The lock first: nothing below may touch a file another opener uses.
+  auto lock = lock_journal(path);
+  if (!lock.ok())
+    return lock.error();
+  int lock_fd = *lock;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    auto st = io_error("open journal " + path, errno);
+    ::close(lock_fd);
+    return st;
+  }
+  auto fail = [&fd, lock_fd](status st) {
+    ::close(fd);
+    ::close(lock_fd);
+    return st;
+  };
+  std::string data;
+  if (auto st = read_all(fd, path, data); !st.ok())
+    return fail(st);
   // A file shorter than the header that matches its prefix is a creation
   // that crashed before its first fsync: start over.
-  bool fresh = data.size() < header_size
-               && std::string_view{header, header_size}.substr(0, data.size())
-                    == data;
-  if (!fresh && std::string_view{data}.substr(0, header_size)
-                  != std::string_view{header, header_size})
-    return fail({store_errc::io_error,
-                 "'" + path + "' is not a cachebus journal (bad header)"});
+  bool fresh
+    = data.size() < header_size && header.substr(0, data.size()) == data;
   int err = 0;
   if (fresh) {
     if (::ftruncate(fd, 0) != 0
-        || !pwrite_all(fd, header, header_size, 0, err)
+        || !pwrite_all(fd, header.data(), header_size, 0, err)
         || ::fsync(fd) != 0)
       return fail(io_error("initialize journal " + path, err ? err : errno));
     if (auto s = fsync_dir_of(path); !s.ok())
       return fail(s);
-    data.assign(header, header_size);
+    data.assign(header);
   }
-  // Read frames up to the first bad one.
+  // Read every valid frame. A bad header or a bad frame with valid frames
+  // after it is damage: skip to the next valid frame. A bad frame with
+  // nothing valid after it is the torn tail.
   std::vector<journal_entry> writes;
+  std::string kept{header}; // the valid frames, for a rewrite
   uint64_t low_water = 0;
   uint64_t max_seq = 0;
   size_t pos = header_size;
-  while (data.size() - pos >= frame_overhead) {
-    auto len = read_u32(data.data() + pos);
-    auto crc = read_u32(data.data() + pos + 4);
-    if (len > max_payload || data.size() - pos - frame_overhead < len)
-      break;
-    std::string_view payload{data.data() + pos + frame_overhead, len};
-    if (crc32c(payload) != crc)
-      break;
-    reader rd{payload};
-    auto kind = rd.u8();
-    auto seq = rd.u64();
-    if (!rd.ok)
-      break;
-    if (kind == kind_write) {
-      journal_entry e;
-      e.seq = seq;
-      e.write.resource = rd.str();
-      e.write.id = rd.str();
-      auto n = rd.u32();
-      for (uint32_t i = 0; rd.ok && i < n; ++i) {
-        auto k = rd.str();
-        auto v = rd.str();
-        e.write.fields.insert_or_assign(std::move(k), std::move(v));
-      }
-      if (!rd.ok || !rd.in.empty())
+  size_t tail = data.size();
+  // Per damaged region: the writes read before it, the low-water mark
+  // before it, and whether it can hold frames (not just the header).
+  struct region {
+    size_t writes_before;
+    uint64_t low_water;
+    bool frames;
+  };
+  std::vector<region> regions;
+  if (std::string_view{data}.substr(0, header_size) != header) {
+    auto q = next_frame(data, 0);
+    if (q == std::string_view::npos)
+      return fail({store_errc::io_error,
+                   "'" + path + "' is not a cachebus journal (bad header)"});
+    replay.damage.push_back({0, q, 0, 0});
+    regions.push_back({0, 0, q > header_size});
+    pos = q;
+  }
+  fmt::decoded d;
+  while (pos < data.size()) {
+    if (!fmt::decode(data, pos, d)) {
+      auto q = next_frame(data, pos + 1);
+      if (q == std::string_view::npos) {
+        tail = pos;
         break;
-      max_seq = std::max(max_seq, seq);
-      writes.push_back(std::move(e));
-    } else if (kind == kind_checkpoint && rd.in.empty()) {
-      low_water = std::max(low_water, seq);
-    } else {
-      break;
+      }
+      replay.damage.push_back({pos, q - pos, 0, 0});
+      regions.push_back({writes.size(), low_water, true});
+      pos = q;
+      continue;
     }
+    if (d.type == fmt::kind::write) {
+      max_seq = std::max(max_seq, d.seq);
+      writes.push_back({d.seq, std::move(d.write)});
+    } else {
+      low_water = std::max(low_water, d.seq);
+    }
+    kept.append(data, pos, d.size);
     ++replay.frames;
-    pos += frame_overhead + len;
+    pos += d.size;
   }
-  if (pos < data.size()) {
-    replay.discarded_bytes = data.size() - pos;
-    if (::ftruncate(fd, static_cast<off_t>(pos)) != 0 || ::fsync(fd) != 0)
-      return fail(io_error("truncate torn journal tail " + path, errno));
+  // The seqs a region may have held: above the write before it and the
+  // checkpoint before it, below the write after it (open-ended if none).
+  for (size_t i = 0; i < regions.size(); ++i) {
+    auto& r = regions[i];
+    auto& dmg = replay.damage[i];
+    auto prev = r.writes_before > 0 ? writes[r.writes_before - 1].seq : 0;
+    dmg.first_seq = std::max(prev + 1, r.low_water);
+    dmg.last_seq = r.writes_before < writes.size()
+                     ? writes[r.writes_before].seq - 1
+                     : std::numeric_limits<uint64_t>::max();
+    if (!r.frames)
+      dmg.first_seq = 1, dmg.last_seq = 0;
+    replay.skipped_bytes += dmg.length;
+    if (dmg.first_seq <= dmg.last_seq)
+      replay.missing_seqs
+        += dmg.last_seq == std::numeric_limits<uint64_t>::max()
+             ? 1
+             : dmg.last_seq - dmg.first_seq + 1;
   }
+  if (tail < data.size())
+    replay.discarded_bytes = data.size() - tail;
   for (auto& e : writes)
     if (e.seq >= low_water)
       replay.unflushed.push_back(std::move(e));
+  uint64_t size = tail;
+  if (!replay.damage.empty()) {
+    // Keep the file as found, then replace it by its valid frames, so that
+    // the next open finds a healthy journal and nothing valid is lost.
+    auto copy = keep_copy(path, data);
+    if (!copy.ok())
+      return fail(copy.error());
+    replay.damaged_copy = *copy;
+    auto nfd = replace_file(path, kept);
+    if (!nfd.ok())
+      return fail(nfd.error());
+    ::close(fd);
+    fd = *nfd;
+    if (auto st = fsync_dir_of(path); !st.ok())
+      return fail(st);
+    size = kept.size();
+    std::fprintf(stderr, "cachebus: WARNING: %s\n",
+                 replay.describe(path).c_str());
+  } else if (tail < data.size()) {
+    // A torn tail: an append cut off by a crash, never acknowledged.
+    if (::ftruncate(fd, static_cast<off_t>(tail)) != 0 || ::fsync(fd) != 0)
+      return fail(io_error("truncate torn journal tail " + path, errno));
+  }
   uint64_t next = std::max<uint64_t>({max_seq + 1, low_water, 1});
-  return std::unique_ptr<journal>{
-    new journal(path, fd, options, static_cast<uint64_t>(pos), next)};
+  std::unique_ptr<journal> j{
+    new journal(path, fd, lock_fd, options, size, next)};
+  j->report_ = replay;
+  j->report_.unflushed.clear();
+  return j;
 }
 
-journal::journal(std::string path, int fd, journal_options options,
+journal::journal(std::string path, int fd, int lock_fd, journal_options options,
                  uint64_t size, uint64_t next_seq)
-  : path_(std::move(path)),
-    options_(options),
-    fd_(fd),
-    size_(size),
-    next_seq_(next_seq) {
+    : path_(std::move(path)), options_(options), fd_(fd), lock_fd_(lock_fd),
+      size_(size), next_seq_(next_seq) {
   if (options_.fsync == fsync_policy::batch)
     syncer_ = std::thread{[this] { syncer_loop(); }};
 }
@@ -325,6 +433,7 @@ journal::~journal() {
   if (failed_.ok() && synced_ < appended_)
     (void) ::fdatasync(fd_);
   ::close(fd_);
+  ::close(lock_fd_); // releases the flock
 }
 
 // -- appending -----------------------------------------------------------------
@@ -335,10 +444,22 @@ status journal::write_locked(const std::string& f) {
   int err = 0;
   if (!pwrite_all(fd_, f.data(), f.size(), size_, err)) {
     // Whatever part of the frame reached the file is cut off, so that a
-    // later (successful) frame never follows a torn one; if even that fails
-    // the journal is poisoned and replay will cut it at the next start.
-    (void) ::ftruncate(fd_, static_cast<off_t>(size_));
+    // later (successful) frame never follows a torn one. A full disk is
+    // then no damage: every earlier frame is intact and the next append
+    // tries again. Anything else, or a failed cut, poisons the journal
+    // (replay cuts a torn frame at the next start).
+    bool cut = ::ftruncate(fd_, static_cast<off_t>(size_)) == 0;
+    bool full = err == ENOSPC || err == EDQUOT || err == EFBIG;
+    if (cut && full)
+      return {store_errc::io_error,
+              "append to journal " + path_ + ": " + std::strerror(err)
+                + ": the write was not journaled and nothing changed; free "
+                  "space and retry (the journal stays usable)"};
     failed_ = io_error("append to journal " + path_, err);
+    failed_ = {store_errc::io_error,
+               failed_.message()
+                 + "; the journal refuses further writes: restart the node, "
+                   "which replays the journal"};
     return failed_;
   }
   size_ += f.size();
@@ -349,7 +470,7 @@ status journal::write_locked(const std::string& f) {
 result<journal_ticket> journal::append(const record_write& w) {
   std::unique_lock<std::mutex> lock{mtx_};
   auto seq = next_seq_;
-  auto f = frame(encode_write(seq, w));
+  auto f = fmt::encode_write(seq, w);
   if (auto st = write_locked(f); !st.ok())
     return st;
   ++next_seq_;
@@ -374,7 +495,11 @@ status journal::sync_locked(std::unique_lock<std::mutex>& lock,
   syncing_ = false;
   ++syncs_;
   if (rc != 0 && failed_.ok())
-    failed_ = io_error("fdatasync journal " + path_, err);
+    failed_ = {store_errc::io_error,
+               "fdatasync journal " + path_ + ": " + std::strerror(err)
+                 + "; writes since the last sync may not be durable, so the "
+                   "journal refuses further writes: restart the node, which "
+                   "replays the journal"};
   else if (rc == 0)
     synced_ = std::max(synced_, target);
   synced_cv_.notify_all();
@@ -416,7 +541,7 @@ void journal::syncer_loop() {
 
 status journal::checkpoint(uint64_t low_water) {
   std::unique_lock<std::mutex> lock{mtx_};
-  return write_locked(frame(encode_checkpoint(low_water)));
+  return write_locked(fmt::encode_checkpoint(low_water));
 }
 
 status journal::sync() {
@@ -451,35 +576,21 @@ status journal::reset() {
 }
 
 status journal::rewrite(const std::vector<journal_entry>& unflushed) {
-  std::string data{header, header_size};
+  std::string data{header};
   for (auto& e : unflushed)
-    data += frame(encode_write(e.seq, e.write));
-  auto tmp = path_ + ".tmp";
+    data += fmt::encode_write(e.seq, e.write);
   std::unique_lock<std::mutex> lock{mtx_};
   synced_cv_.wait(lock, [this] { return !syncing_; });
   if (!failed_.ok())
     return failed_;
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return io_error("create " + tmp, errno);
-  int err = 0;
-  if (!pwrite_all(fd, data.data(), data.size(), 0, err) || ::fsync(fd) != 0) {
-    err = err ? err : errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    // The old journal is intact: not fatal.
-    return io_error("write " + tmp, err);
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return io_error("rename " + tmp, err);
-  }
+  // If this fails the old journal is intact: not fatal.
+  auto fd = replace_file(path_, data);
+  if (!fd.ok())
+    return fd.error();
   // From here on the new file is the journal; if the directory fsync fails
   // we can't tell which file survives a power loss: poison.
   ::close(fd_);
-  fd_ = fd;
+  fd_ = *fd;
   size_ = data.size();
   if (auto st = fsync_dir_of(path_); !st.ok()) {
     failed_ = st;

@@ -1,21 +1,20 @@
 // The write-back journal: an append-only file of framed records that makes a
 // queued write durable before the store has it. Thread-safe (one internal
 // mutex; fsync runs outside it, shared by concurrent waiters: group commit).
-// Owns its file descriptor and, with fsync_policy::batch, one syncer thread.
-// Errors are values; after a failed write or fsync the journal refuses every
-// further append (the page cache may have dropped data we can't name).
+// Owns its file descriptor, an exclusive lock and, with fsync_policy::batch,
+// one syncer thread. Errors are values. A failed fsync poisons the journal
+// (the page cache may have dropped data we can't name); a failed append on a
+// full disk does not: it is cut off again and the next append retries.
 //
-// File format (all integers little-endian):
-//   header   8 bytes  "CBJRNL1\n"
-//   frame    u32 payload length | u32 CRC-32C of payload | payload
-//   payload  u8 kind | u64 seq | body
-//     kind 1 (write):      body = str resource | str id | u32 n | n x (str
-//                          field, str value);  str = u32 length | bytes
-//     kind 2 (checkpoint): no body; seq is the low-water mark: every write
-//                          with a smaller seq is in the store
-// Replay reads frames up to the first one that is torn or fails its checksum,
-// cuts the file there (only an unacknowledged append can be torn, see
-// journal.cpp) and returns the writes whose seq is >= the last checkpoint.
+// Format: stores/journal_format.hpp. One opener at a time: open() takes an
+// flock on `<path>.lock` (holding the opener's pid) and refuses a second
+// opener, in this process or another. Replay reads every frame; a torn tail
+// (nothing valid after the first bad byte: an unacknowledged append cut off
+// by a crash, see journal.cpp) is cut off. Damage before the tail is not a
+// crash artefact: replay resynchronises on the next valid frame, keeps every
+// valid record, keeps a copy of the file (`<path>.damaged-<unix time>`),
+// rewrites the journal without the damage, reports the skipped byte ranges
+// and seq ranges (journal_replay) and warns on stderr.
 #pragma once
 
 #include <chrono>
@@ -27,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "cachebus/stores/journal_format.hpp"
 #include "cachebus/stores/record.hpp"
 #include "cachebus/stores/result.hpp"
 #include "cachebus/stores/status.hpp"
@@ -64,6 +64,18 @@ struct journal_entry {
   record_write write;
 };
 
+/// A stretch of the file without a readable frame, followed by valid ones.
+struct journal_damage {
+  /// First byte skipped and number of bytes skipped.
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  /// The writes that may have been in it: seqs between the last valid write
+  /// before it and the first valid one after it, above the last checkpoint
+  /// before it. first_seq > last_seq if there can be none.
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+};
+
 /// What open() found in an existing file.
 struct journal_replay {
   /// Writes not covered by the last checkpoint, in seq order.
@@ -71,6 +83,17 @@ struct journal_replay {
   /// Valid frames read, and bytes cut off at the end (a torn append).
   uint64_t frames = 0;
   uint64_t discarded_bytes = 0;
+  /// Damage before the tail, in file order (empty for a healthy file).
+  std::vector<journal_damage> damage;
+  /// Bytes in `damage`, and how many seqs its ranges span (writes that
+  /// may be lost).
+  uint64_t skipped_bytes = 0;
+  uint64_t missing_seqs = 0;
+  /// Where the damaged file was copied to before it was rewritten.
+  std::string damaged_copy;
+
+  /// One line naming the file's damage and the copy; "" if none.
+  std::string describe(const std::string& path) const;
 };
 
 /// Where an append ended, in bytes ever appended by this object: pass it to
@@ -83,8 +106,10 @@ struct journal_ticket {
 class journal {
  public:
   /// Opens (creating if needed) the journal at `path`, reads it back into
-  /// `replay` and truncates a torn tail. Fails with io_error if the file
-  /// can't be opened or is not a journal (wrong header).
+  /// `replay`, truncates a torn tail and recovers from damage before it (see
+  /// above). Fails with io_error, changing nothing, if another opener holds
+  /// the journal (the message names its pid), if the file can't be opened,
+  /// or if it is not a journal (wrong header and no valid frame).
   static result<std::unique_ptr<journal>>
   open(const std::string& path, journal_options options, journal_replay& replay);
 
@@ -94,7 +119,9 @@ class journal {
   journal& operator=(const journal&) = delete;
 
   /// Appends `w` with the next seq (write(2), no fsync). Fails with io_error
-  /// (and poisons the journal) if the write fails.
+  /// if the write fails: on a full disk (ENOSPC, EDQUOT, EFBIG) the partial
+  /// frame is cut off and the journal stays usable; any other failure
+  /// poisons it.
   result<journal_ticket> append(const record_write& w);
 
   /// Returns once the append of `ticket` is as durable as the policy makes
@@ -130,11 +157,14 @@ class journal {
 
   const std::string& path() const noexcept { return path_; }
 
+  /// What open() found (without the unflushed writes): for stats.
+  const journal_replay& report() const noexcept { return report_; }
+
   const journal_options& options() const noexcept { return options_; }
 
  private:
-  journal(std::string path, int fd, journal_options options, uint64_t size,
-          uint64_t next_seq);
+  journal(std::string path, int fd, int lock_fd, journal_options options,
+          uint64_t size, uint64_t next_seq);
 
   status write_locked(const std::string& frame);
 
@@ -150,6 +180,8 @@ class journal {
   std::condition_variable synced_cv_;
   std::condition_variable syncer_cv_;
   int fd_;
+  int lock_fd_; // flock on <path>.lock, held while open
+  journal_replay report_;
   uint64_t size_;          // file size
   uint64_t next_seq_;
   uint64_t appended_ = 0;  // logical bytes ever appended (tickets)
@@ -161,8 +193,5 @@ class journal {
   status failed_;          // sticky error
   std::thread syncer_;
 };
-
-/// CRC-32C (Castagnoli) of `data`, as stored in the frames.
-uint32_t crc32c(std::string_view data);
 
 } // namespace cachebus::stores

@@ -1,8 +1,11 @@
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <string>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -198,6 +201,11 @@ struct field_row {
 
 struct sqlite_store::impl {
   std::string path;
+  // The file opened at start (st_dev, st_ino); checked is false for a
+  // database without a file of its own (":memory:", "").
+  bool checked = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
   std::mutex mtx;
   db_ptr db;
   stmt_ptr load;
@@ -206,6 +214,27 @@ struct sqlite_store::impl {
   // [i] upserts chunk_sizes[i] rows.
   std::array<stmt_ptr, chunk_sizes.size()> upsert_records;
   std::array<stmt_ptr, chunk_sizes.size()> upsert_fields;
+
+  // unavailable if the path no longer names the file opened at start:
+  // writes would go into an unlinked (or replaced) file and vanish with it.
+  status check_file() const {
+    if (!checked)
+      return {};
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+      return {store_errc::unavailable,
+              "the SQLite file " + path + " was removed while the store had it "
+                + "open (" + std::strerror(errno) + "): writes are refused, "
+                + "they would be lost with the unlinked file; restore the "
+                + "file or restart to create a new one"};
+    if (st.st_dev != dev || st.st_ino != ino)
+      return {store_errc::unavailable,
+              "the SQLite file " + path + " was replaced by another file "
+                + "while the store had it open: writes are refused, they "
+                + "would go to the old, unlinked file; restart to open the "
+                + "new one"};
+    return {};
+  }
 
   status exec(const char* sql, std::string_view what) {
     if (auto rc = sqlite3_exec(db.get(), sql, nullptr, nullptr, nullptr);
@@ -354,6 +383,14 @@ sqlite_store::open(const std::string& path, sqlite_options options) {
     sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
   }
+  // The file exists now (SQLite creates it on first use): remember it.
+  if (struct stat st; !path.empty() && path != ":memory:"
+                      && path.rfind("file:", 0) != 0
+                      && ::stat(path.c_str(), &st) == 0) {
+    ptr->checked = true;
+    ptr->dev = st.st_dev;
+    ptr->ino = st.st_ino;
+  }
   for (auto [stmt, sql] :
        {std::pair{&ptr->load, load_sql},
         std::pair{&ptr->read_version, read_version_sql},
@@ -414,6 +451,8 @@ result<record> sqlite_store::do_load(std::string_view resource,
 result<std::vector<uint64_t>>
 sqlite_store::do_apply(const std::vector<record_write>& batch) {
   std::lock_guard guard{impl_->mtx};
+  if (auto st = impl_->check_file(); !st.ok())
+    return st;
   // IMMEDIATE takes the write lock up front: a deferred transaction that
   // upgrades later could fail with SQLITE_BUSY without waiting.
   if (auto st = impl_->exec("BEGIN IMMEDIATE", "begin"); !st.ok())

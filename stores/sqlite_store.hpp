@@ -4,6 +4,9 @@
 // behind an internal mutex). Several stores, in this or other processes, may
 // open the same file; SQLite serializes their writers. SQLite has no change
 // feed: edits made with other tools are not announced and bump no versions.
+// Every write batch first checks that the path still names the file opened
+// at start (device and inode): a file deleted or replaced under a running
+// store fails writes with `unavailable` instead of losing them.
 #pragma once
 
 #include <chrono>

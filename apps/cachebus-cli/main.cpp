@@ -14,7 +14,8 @@
 // update writes through, queue-update writes back (the node needs
 // --cachebus.write-back.journal), record reads from the cache or the store.
 // Prints the answer and exits 0, or prints the error and exits 1 (2 for a
-// usage error).
+// usage error, e.g. a number with trailing text or out of range: nothing is
+// sent then).
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -28,6 +29,7 @@
 #include "caf/scoped_actor.hpp"
 
 #include "cachebus/actors/config.hpp"
+#include "cachebus/actors/duration.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/record_codec.hpp"
 #include "cachebus/actors/record_frontend.hpp"
@@ -82,6 +84,25 @@ bool parse_fields(const std::vector<std::string>& words, size_t first,
   return true;
 }
 
+// TTL_MS: all of it a non-negative integer of milliseconds that fits a
+// timespan (0: the node's default TTL); nullopt with `why` otherwise.
+std::optional<caf::timespan> ttl_argument(const std::string& text,
+                                          std::string& why) {
+  auto ms = parse_int64(text);
+  if (!ms || *ms < 0) {
+    why = "TTL_MS must be a non-negative integer of milliseconds (0: the "
+          "node's default TTL), got \""
+          + text + "\"";
+    return std::nullopt;
+  }
+  auto span = checked_span(*ms, std::chrono::milliseconds(1));
+  if (!span)
+    why = "TTL_MS " + text + " is out of range: at most "
+          + std::to_string(caf::timespan::max().count() / 1'000'000)
+          + " ms fit a duration";
+  return span;
+}
+
 void print_record(const stores::field_map& fields, uint64_t version) {
   for (auto& [k, v] : fields)
     std::cout << k << "=" << v << "\n";
@@ -99,13 +120,13 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a.rfind("--host=", 0) == 0)
       host = a.substr(7);
-    else if (a.rfind("--port=", 0) == 0)
-      try {
-        port = std::stoi(a.substr(7));
-      } catch (...) {
-        return usage("bad --port");
-      }
-    else if (a == "--tls")
+    else if (a.rfind("--port=", 0) == 0) {
+      auto p = parse_uint64(std::string_view{a}.substr(7));
+      if (!p || *p < 1 || *p > 65535)
+        return usage("--port must be an integer from 1 to 65535, got \""
+                     + a.substr(7) + "\"");
+      port = static_cast<int>(*p);
+    } else if (a == "--tls")
       tls.on = true;
     else if (auto v = tls_value(a, "--certificate="))
       tls.files.certificate = *v;
@@ -131,6 +152,21 @@ int main(int argc, char** argv) {
   if (words.empty())
     return usage("no command");
   auto& cmd = words[0];
+  // Numbers are checked strictly before anything is sent (usage error, 2).
+  std::optional<caf::timespan> ttl;
+  std::optional<uint64_t> version;
+  if (cmd == "set" && words.size() == 4) {
+    std::string why;
+    ttl = ttl_argument(words[3], why);
+    if (!ttl)
+      return usage(why);
+  }
+  if (cmd == "invalidate-resource" && words.size() == 4) {
+    version = parse_uint64(words[3]);
+    if (!version)
+      return usage("VERSION must be a non-negative integer below 2^64, got \""
+                   + words[3] + "\"");
+  }
   config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
   if (tls.on) {
@@ -180,12 +216,8 @@ int main(int argc, char** argv) {
     put_request req;
     req.key = words[1];
     req.value = words[2];
-    if (words.size() == 4)
-      try {
-        req.ttl = std::chrono::milliseconds(std::stoll(words[3]));
-      } catch (...) {
-        return usage("TTL_MS must be a number");
-      }
+    if (ttl)
+      req.ttl = *ttl;
     self->request(*fe, timeout, caf::put_atom_v, req)
       .receive([](uint64_t v) { std::cout << "version " << v << "\n"; },
                fail);
@@ -206,12 +238,8 @@ int main(int argc, char** argv) {
     invalidated ev;
     ev.resource = words[1];
     ev.id = words[2];
-    if (words.size() == 4)
-      try {
-        ev.version = std::stoull(words[3]);
-      } catch (...) {
-        return usage("VERSION must be a number");
-      }
+    if (version)
+      ev.version = *version;
     self->request(*fe, timeout, ev).receive(print_count, fail);
   } else if (cmd == "stats" && words.size() == 1) {
     self->request(*fe, timeout, stats_atom_v)

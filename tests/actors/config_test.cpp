@@ -2,10 +2,18 @@
 // a bad value is refused with a clear error before anything starts.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <unistd.h>
+
 #include "cachebus/actors/config.hpp"
+#include "cachebus/actors/duration.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/runtime.hpp"
+#include "cachebus/actors/write_back_options.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -81,4 +89,142 @@ TEST_CASE("the actor system renders cachebus errors readably", "[config]") {
   auto err = make_error(errc::invalid_key, "key is empty");
   CHECK(sys.render(err) == "cachebus: invalid_key: key is empty");
   CHECK(describe(err) == "cachebus: invalid_key: key is empty");
+}
+
+// -- every source alike (issue 12)
+// ----------------------------------------------
+
+namespace {
+
+// A caf-application.ini of its own, removed at the end.
+struct ini_file {
+  std::string path;
+
+  explicit ini_file(const std::string& text) {
+    char tmpl[] = "/tmp/cachebus-ini-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    path = tmpl;
+    std::ofstream{path} << text;
+  }
+
+  ~ini_file() { std::remove(path.c_str()); }
+
+  caf::expected<std::unique_ptr<runtime>> start() const {
+    return runtime::start({"--config-file=" + path});
+  }
+};
+
+} // namespace
+
+TEST_CASE("an ini file's cachebus options are read like the command line's",
+          "[config][ini]") {
+  ini_file ini{"[cachebus]\nshards=3\ndefault-ttl=250ms\n"};
+  auto rt = ini.start();
+  REQUIRE(rt);
+  CHECK((*rt)->node().options().shards == 3);
+  CHECK((*rt)->node().options().default_ttl == 250ms);
+}
+
+TEST_CASE("an ini file with a wrong type, an out-of-range value or an "
+          "unknown cachebus option is refused by name",
+          "[config][ini]") {
+  for (auto [text, option] : std::vector<std::pair<std::string, std::string>>{
+         {"[cachebus]\nshards=-3\n", "cachebus.shards"},
+         {"[cachebus]\nshards=\"x\"\n", "cachebus.shards"},
+         {"[cachebus]\nshards=0\n", "cachebus.shards"},
+         {"[cachebus]\nmax-value-size=0\n", "cachebus.max-value-size"},
+         {"[cachebus]\ndefault-ttl=\"soon\"\n", "cachebus.default-ttl"},
+         {"[cachebus]\ndefault-ttl=10000000000h\n", "cachebus.default-ttl"},
+         {"[cachebus]\nordered-index=3\n", "cachebus.ordered-index"},
+         {"[cachebus]\nlisten-port=70000\n", "cachebus.listen-port"},
+         {"[cachebus]\nshardz=2\n", "cachebus.shardz"},
+         {"[cachebus.write-back]\nmax-queue=-1\n",
+          "cachebus.write-back.max-queue"},
+         {"[cachebus.write-back]\nflush-interval=\"x\"\n",
+          "cachebus.write-back.flush-interval"}}) {
+    INFO(text);
+    ini_file ini{text};
+    auto rt = ini.start();
+    REQUIRE_FALSE(rt);
+    CHECK(is(rt.error(), errc::invalid_config));
+    CHECK_THAT(describe(rt.error()), Catch::Contains(option));
+  }
+}
+
+TEST_CASE("options set in code with the wrong type are refused by name, not "
+          "replaced by defaults",
+          "[config]") {
+  // cfg.set() of a declared option with the wrong type is refused by CAF
+  // itself; content written directly (as a parsed file would) is not.
+  config cfg;
+  caf::put(cfg.content, "cachebus.shards", -3);
+  auto o = node_options::from(cfg);
+  REQUIRE_FALSE(o);
+  CHECK(is(o.error(), errc::invalid_config));
+  CHECK_THAT(describe(o.error()),
+             Catch::Contains("cachebus.shards") && Catch::Contains("-3"));
+  config cfg2;
+  caf::put(cfg2.content, "cachebus.write-back.max-batch", "many");
+  auto w = write_back_options::from(cfg2);
+  REQUIRE_FALSE(w);
+  CHECK_THAT(describe(w.error()),
+             Catch::Contains("cachebus.write-back.max-batch"));
+}
+
+TEST_CASE("durations too large for a timespan and a zero max-value-size are "
+          "refused on the command line",
+          "[config]") {
+  for (auto arg :
+       {"--cachebus.default-ttl=10000000000h", "--cachebus.max-ttl=40000d",
+        "--cachebus.max-ttl=36501d", "--cachebus.max-value-size=0",
+        "--cachebus.write-back.retry-max=9223372036854775807s"}) {
+    INFO(arg);
+    auto rt = runtime::start({arg});
+    REQUIRE_FALSE(rt);
+    CHECK(is(rt.error(), errc::invalid_config));
+  }
+}
+
+TEST_CASE("a write-back journal without a store is refused, not silently "
+          "off",
+          "[config]") {
+  auto rt = runtime::start(
+    {"--cachebus.write-back.journal=/tmp/cachebus-never-created.journal"});
+  REQUIRE_FALSE(rt);
+  CHECK(is(rt.error(), errc::invalid_config));
+  CHECK_THAT(describe(rt.error()), Catch::Contains("cachebus.store"));
+  CHECK_FALSE(std::filesystem::exists("/tmp/cachebus-never-created.journal"));
+}
+
+TEST_CASE("a TTL is converted and added to the clock with checks, never "
+          "wrapped",
+          "[config][ttl]") {
+  using std::chrono::milliseconds;
+  // The CLI's TTL_MS values from issue 12.
+  CHECK_FALSE(checked_span(18446744073710, milliseconds(1)));
+  CHECK_FALSE(checked_span(9223372036854775807, milliseconds(1)));
+  CHECK(checked_span(10, milliseconds(1)) == caf::timespan{10ms});
+  CHECK_FALSE(parse_int64("10abc"));
+  CHECK_FALSE(parse_int64("1e3"));
+  CHECK_FALSE(parse_int64(" 10"));
+  CHECK_FALSE(parse_int64("+10"));
+  CHECK_FALSE(parse_int64(""));
+  CHECK_FALSE(parse_int64("9223372036854775808"));
+  CHECK(parse_int64("-10") == -10);
+  CHECK_FALSE(parse_uint64("-1"));
+  CHECK_FALSE(parse_uint64("18446744073709551616"));
+  CHECK(parse_uint64("18446744073709551615") == UINT64_MAX);
+  CHECK_FALSE(parse_span("10000000000h"));
+  CHECK(parse_span("5min") == caf::timespan{5min});
+  node_options opts;
+  opts.max_ttl = std::chrono::hours(24 * 36500);
+  auto near_end = std::numeric_limits<int64_t>::max() - 1000;
+  auto e = opts.expiry_for(std::chrono::hours(1), near_end);
+  REQUIRE_FALSE(e);
+  CHECK(is(e.error(), errc::invalid_ttl));
+  auto ok = opts.expiry_for(std::chrono::hours(1), 0);
+  REQUIRE(ok);
+  CHECK(*ok == caf::timespan{1h}.count());
 }

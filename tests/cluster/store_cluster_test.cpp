@@ -305,3 +305,87 @@ TEST_CASE("a node with a store flushes its write-back queue when it gets "
   REQUIRE(rec.ok());
   CHECK(rec->fields.at("name") == "queued");
 }
+
+#ifdef CACHEBUS_CLI_BINARY
+
+TEST_CASE("cachebus-cli refuses malformed or out-of-range numbers before it "
+          "sends anything",
+          "[cluster][processes][cli][input]") {
+  // Nothing listens on port 1: arguments that pass the checks fail to
+  // connect (1); arguments that fail them are usage errors (2) first.
+  auto run = [](const std::string& args) {
+    return test::run_command(std::string{CACHEBUS_CLI_BINARY} + " " + args
+                             + " 2>&1");
+  };
+  for (auto ttl : {"10abc", "1e3", "18446744073710", "9223372036854775807",
+                   "-5", "' 10'", "+10", "0x10", "''"}) {
+    INFO("TTL_MS " << ttl);
+    auto [rc, out] = run(std::string{"--port=1 set k v "} + ttl);
+    CHECK(rc == 2);
+    CHECK_THAT(out, Catch::Contains("TTL_MS"));
+  }
+  CHECK_THAT(run("--port=1 set k v 18446744073710").second,
+             Catch::Contains("out of range"));
+  for (auto version : {"-1", "1x", "18446744073709551616", "' 1'"}) {
+    INFO("VERSION " << version);
+    auto [rc, out]
+      = run(std::string{"--port=1 invalidate-resource users 1 "} + version);
+    CHECK(rc == 2);
+    CHECK_THAT(out, Catch::Contains("VERSION"));
+  }
+  for (auto port : {"12abc", "0", "65536", "-1"}) {
+    INFO("--port=" << port);
+    CHECK(run(std::string{"--port="} + port + " stats").first == 2);
+  }
+  // The checks pass for good numbers: then only the connection fails.
+  CHECK(run("--port=1 set k v 10").first == 1);
+  CHECK(run("--port=1 set k v 0").first == 1);
+  CHECK(run("--port=1 invalidate-resource users 1 18446744073709551615").first
+        == 1);
+}
+
+#endif
+
+TEST_CASE("a second node on a write-back journal another node holds refuses "
+          "to start and names the holder's pid",
+          "[cluster][processes][store][journal][lock]") {
+  store_cluster c;
+  auto journal = (c.dir / "journal").string();
+  auto args = [&](const std::string& name) {
+    return test::node_args(
+      name, 0,
+      {"--cachebus.rules=" + (c.dir / "rules.ini").string(),
+       "--cachebus.store=sqlite:" + c.db,
+       "--cachebus.write-back.journal=" + journal});
+  };
+  node_process first{CACHEBUS_NODE_BINARY, args("first")};
+  INFO(first.proc.output());
+  REQUIRE(first.ready());
+  // The second one must exit on its own; `timeout` bounds a regression.
+  std::string cmd = "timeout 60 " + std::string{CACHEBUS_NODE_BINARY};
+  for (auto& a : args("second"))
+    cmd += " '" + a + "'";
+  auto [rc, out] = test::run_command(cmd + " 2>&1");
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK(rc != 124); // not killed by timeout: it refused by itself
+  CHECK_THAT(
+    out, Catch::Contains("journal_error") && Catch::Contains(journal)
+           && Catch::Contains("process " + std::to_string(first.proc.pid())));
+  CHECK_THAT(out, !Catch::Contains("READY"));
+}
+
+TEST_CASE("a node with a write-back journal but no store refuses to start",
+          "[cluster][processes][store][input]") {
+  store_cluster c;
+  auto journal = (c.dir / "journal").string();
+  auto [rc, out] = test::run_command(
+    "timeout 60 " + std::string{CACHEBUS_NODE_BINARY}
+    + " --cachebus.write-back.journal=" + journal + " 2>&1");
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK(rc != 124);
+  CHECK_THAT(out, Catch::Contains("invalid_config")
+                    && Catch::Contains("cachebus.store"));
+  CHECK_FALSE(std::filesystem::exists(journal));
+}

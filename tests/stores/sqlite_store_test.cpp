@@ -2,6 +2,7 @@
 // rollback, WAL mode, several connections, clear errors for bad files.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <fstream>
 #include <memory>
 
@@ -160,4 +161,36 @@ TEST_CASE("opening something that is not a SQLite database fails clearly",
   auto missing = sqlite_store::open(dir.file("no/such/dir/records.db"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code() == store_errc::io_error);
+}
+
+TEST_CASE("an SQLite file deleted or replaced under an open store fails "
+          "writes with unavailable naming the path",
+          "[stores][sqlite][deleted]") {
+  for (bool replace : {false, true}) {
+    INFO((replace ? "replaced" : "deleted"));
+    temp_dir dir;
+    auto path = dir.file("records.db");
+    auto s = sqlite_store::open(path);
+    REQUIRE(s.ok());
+    auto& store = **s;
+    REQUIRE(store.declare("users", {"name"}).ok());
+    REQUIRE(store.apply({{"users", "1", {{"name", "before"}}}}).ok());
+    if (replace) {
+      auto other = dir.file("other.db");
+      {
+        auto o = sqlite_store::open(other);
+        REQUIRE(o.ok());
+      }
+      REQUIRE(std::rename(other.c_str(), path.c_str()) == 0);
+    } else {
+      REQUIRE(std::remove(path.c_str()) == 0);
+    }
+    auto res = store.apply({{"users", "2", {{"name", "lost?"}}}});
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().code() == store_errc::unavailable);
+    CHECK_THAT(res.error().message(), Catch::Contains(path));
+    // The refusal is not a one-off: every later write is refused too.
+    CHECK(store.apply({{"users", "3", {{"name", "x"}}}}).error().code()
+          == store_errc::unavailable);
+  }
 }

@@ -61,7 +61,8 @@ TEST_CASE("a reopened journal returns every write after the last checkpoint",
   CHECK(j->next_seq() == 6);
 }
 
-TEST_CASE("a torn last frame is cut off and the journal stays appendable",
+TEST_CASE("a torn last frame is cut off and the journal stays appendable, "
+          "while a damaged earlier frame is skipped, not cut off",
           "[writepaths][journal]") {
   temp_dir dir;
   auto path = dir.file("j");
@@ -80,15 +81,21 @@ TEST_CASE("a torn last frame is cut off and the journal stays appendable",
     CHECK(replay.discarded_bytes > 0);
     REQUIRE(j->append(w("3", "c")).ok());
   }
-  // A flipped byte inside a frame fails its checksum the same way.
+  // A flipped byte inside an earlier frame fails its checksum, but the
+  // frame after it is intact: that is damage, not a torn tail. Only the
+  // damaged write is lost, and it is reported.
   {
     std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
     f.seekp(8 + 8 + 3);
     f.put('\x7f');
   }
   open_journal(path, replay);
-  CHECK(replay.unflushed.empty());
-  CHECK(replay.discarded_bytes > 0);
+  REQUIRE(replay.unflushed.size() == 1);
+  CHECK(replay.unflushed[0].write == w("3", "c"));
+  CHECK(replay.discarded_bytes == 0);
+  REQUIRE(replay.damage.size() == 1);
+  CHECK(replay.damage[0].offset == 8);
+  CHECK(replay.missing_seqs == 1);
 }
 
 TEST_CASE("a file that is not a journal is refused, untouched",
