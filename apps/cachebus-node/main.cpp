@@ -19,8 +19,6 @@
 #include <chrono>
 #include <thread>
 
-#include <httplib.h>
-
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
@@ -31,6 +29,7 @@
 #include "cachebus/actors/tls_setup.hpp"
 
 #include "metrics.hpp"
+#include "metrics_server.hpp"
 
 using namespace cachebus;
 
@@ -120,38 +119,23 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
     return 1;
   }
-  httplib::Server http;
-  std::thread http_thread;
+  // /metrics: a poll()-driven server of our own (metrics_server.hpp): slow
+  // or silent clients cost a slot with a deadline, never a thread.
+  std::unique_ptr<app::metrics_server> http;
   int metrics_port = 0;
   if (app.metrics_port >= 0) {
-    http.Get("/metrics", [&](const httplib::Request&, httplib::Response& r) {
-      r.set_content(app::render_metrics(n, records),
-                    "text/plain; version=0.0.4");
-    });
-    metrics_port = app.metrics_port == 0
-                     ? http.bind_to_any_port(app.bind.c_str())
-                     : (http.bind_to_port(app.bind.c_str(), app.metrics_port)
-                          ? app.metrics_port
-                          : -1);
-    if (metrics_port < 0) {
-      std::cerr << "cachebus-node: cannot bind the metrics port\n";
+    std::string why;
+    http = app::metrics_server::bind(
+      app.bind, static_cast<uint16_t>(app.metrics_port),
+      [&n, records] { return app::render_metrics(n, records); }, {}, why);
+    if (!http) {
+      std::cerr << "cachebus-node: cannot bind the metrics port: " << why
+                << "\n";
       caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
       return 1;
     }
-    http_thread = std::thread{[&] { http.listen_after_bind(); }};
-    // httplib's stop() does nothing before the accept loop runs: a signal
-    // arriving earlier would leave the thread in accept() forever. So READY
-    // (and any stop) waits until the server runs.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!http.is_running() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (!http.is_running()) {
-      std::cerr << "cachebus-node: the metrics server did not start\n";
-      http.stop();
-      http_thread.detach();
-      caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
-      return 1;
-    }
+    metrics_port = http->port();
+    http->start();
   }
   std::printf("READY name=%s cluster=%u client=%u metrics=%d\n",
               n.options().name.c_str(), n.cluster_port(), *client,
@@ -161,10 +145,8 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   std::fprintf(stderr, "cachebus-node %s: signal %d, shutting down\n",
                n.options().name.c_str(), sig);
-  if (http_thread.joinable()) {
-    http.stop();
-    http_thread.join();
-  }
+  if (http)
+    http->stop();
   // Also for a TLS port: both transports share CAF's BASP broker, which owns
   // the port. (caf::openssl::unpublish of CAF 0.17.6 sends a message the
   // middleman actor does not understand and does not compile.)
