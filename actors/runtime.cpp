@@ -3,6 +3,7 @@
 #include "caf/send.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node_transport.hpp"
 #include "cachebus/actors/store_loader.hpp"
 #include "cachebus/actors/store_setup.hpp"
 #include "cachebus/actors/write_back_options.hpp"
@@ -11,6 +12,16 @@
 namespace cachebus {
 
 namespace {
+
+/// cachebus::config with the transport's options declared too
+/// (node_transport.hpp), so the command line and caf-application.ini take
+/// them and --help lists them.
+class runtime_config : public cachebus::config {
+public:
+  runtime_config() {
+    declare_transport_options(custom_options_);
+  }
+};
 
 caf::error parse_error(caf::actor_system_config& cfg, const caf::error& err) {
   return make_error(errc::invalid_config,
@@ -34,7 +45,8 @@ runtime::start(std::vector<std::string> args) {
   for (auto& a : args)
     if (a == "--help" || a == "-h" || a == "-?")
       a = "--long-help";
-  auto cfg = std::make_unique<cachebus::config>();
+  std::unique_ptr<cachebus::config> cfg
+    = std::make_unique<runtime_config>();
   if (auto err = cfg->parse(std::move(args)))
     return parse_error(*cfg, err);
   return finish(std::move(cfg));
@@ -51,6 +63,8 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
   auto opts = node_options::from(*cfg);
   if (!opts)
     return std::move(opts.error());
+  if (auto t = transport_options_from(*cfg); !t)
+    return std::move(t.error());
   // CAF's OpenSSL module only when cachebus.tls asks for it (it costs a
   // thread), and only with usable credentials (CAF's own checks throw).
   if (auto err = enable_tls(*cfg))
