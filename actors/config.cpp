@@ -1,5 +1,7 @@
 #include "cachebus/actors/config.hpp"
 
+#include "cachebus/actors/node_transport.hpp"
+
 #include <algorithm>
 #include <thread>
 
@@ -57,6 +59,7 @@ config::config() {
                       "error) or retry (one of them loads)")
     .add<caf::timespan>("request-timeout",
                         "bound on facade calls waiting for an actor (10s)");
+  declare_transport_options(custom_options_);
   caf::config_option_adder{custom_options_, "cachebus.write-back"}
     .add<std::string>("journal", "journal path; empty: write-back off")
     .add<std::string>("fsync", "always | batch | never (always)")

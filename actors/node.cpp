@@ -13,6 +13,7 @@
 #include "cachebus/actors/checked_put.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/glob.hpp"
+#include "cachebus/actors/node_transport.hpp"
 #include "cachebus/actors/option_reader.hpp"
 #include "cachebus/actors/tls_setup.hpp"
 
@@ -109,6 +110,12 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                         "cachebus.tls needs CAF's OpenSSL module: call "
                         "cachebus::enable_tls(cfg) after parsing the config "
                         "(cachebus::runtime does)");
+    // Frame checks, handshake bounds and TLS credentials read once, from
+    // the config (node_transport.hpp); the bridge listens and dials on it.
+    auto tr = start_node_transport(sys);
+    if (!tr)
+      return std::move(tr.error());
+    b.transport = std::move(*tr);
     setup.cluster = std::move(b);
   }
   std::string path;

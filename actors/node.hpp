@@ -237,6 +237,13 @@ public:
     return bridge_.port;
   }
 
+  /// The transport the bridge listens and dials on (cluster mode), else
+  /// nullptr: publish other ports of this node through it too, so that they
+  /// get the same frame checks, handshake bounds and TLS credentials.
+  const std::shared_ptr<cachebus::transport>& transport() const noexcept {
+    return bridge_.transport;
+  }
+
   /// The bridge (cluster mode), else an invalid handle.
   const caf::actor& bridge() const noexcept {
     return bridge_.actor;

@@ -3,6 +3,7 @@
 #include "caf/send.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node_transport.hpp"
 #include "cachebus/actors/option_reader.hpp"
 #include "cachebus/actors/store_loader.hpp"
 #include "cachebus/actors/store_setup.hpp"
@@ -55,6 +56,8 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
   auto opts = node_options::from(*cfg);
   if (!opts)
     return std::move(opts.error());
+  if (auto t = transport_options_from(*cfg); !t)
+    return std::move(t.error());
   // CAF's OpenSSL module only when cachebus.tls asks for it (it costs a
   // thread), and only with usable credentials (CAF's own checks throw).
   if (auto err = enable_tls(*cfg))

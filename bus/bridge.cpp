@@ -16,8 +16,6 @@
 #include "caf/io/middleman.hpp"
 #include "caf/io/middleman_actor.hpp"
 #include "caf/message_view.hpp"
-#include "caf/openssl/manager.hpp"
-#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/sec.hpp"
 #include "caf/send.hpp"
@@ -31,6 +29,7 @@
 #include "cachebus/bus/sequence_tracker.hpp"
 #include "cachebus/bus/tls_credentials.hpp"
 #include "cachebus/bus/topic.hpp"
+#include "cachebus/bus/transport.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
@@ -90,6 +89,7 @@ struct dial_target {
 struct bridge_state {
   bridge_options opts;
   bus_actor bus;
+  /// Dials go through the middleman actor of opts.transport.
   caf::io::middleman_actor mm;
   uint64_t incarnation = 0;
   uint16_t port = 0;
@@ -678,10 +678,10 @@ caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
                           std::vector<peer_address> seeds) {
   auto& st = self->state;
   st.bus = std::move(bus);
-  // Dials (connect) and the final unpublish go through the middleman actor
-  // of the transport the bridge was published with (spawn_bridge).
-  st.mm = opts.tls ? self->system().openssl_manager().actor_handle()
-                   : self->system().middleman().actor_handle();
+  // Dials go through the transport the bridge was published with
+  // (spawn_bridge); the final unpublish through CAF's middleman actor (the
+  // BASP broker owns the port either way).
+  st.mm = opts.transport->actor();
   st.incarnation = new_incarnation();
   st.advertised_host
     = opts.advertised_host.empty() ? opts.host : opts.advertised_host;
@@ -725,7 +725,8 @@ caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
       auto& st = self->state;
       st.port = port;
       self->attach_functor(
-        [mm = st.mm, addr = self->address(), port](const caf::error&) {
+        [mm = self->system().middleman().actor_handle(),
+         addr = self->address(), port](const caf::error&) {
           // Close the port so that redialing peers fail fast.
           caf::anon_send(mm, caf::unpublish_atom_v, addr, port);
         });
@@ -760,9 +761,22 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
   if (tls && !sys.has_openssl_manager())
     return refusal("bridge: TLS needs CAF's OpenSSL module; load "
                    "caf::openssl::manager in the actor system's config");
-  if (tls)
-    if (auto err = check_tls_credentials(tls_credentials_of(sys.config())))
-      return err;
+  if (!opts.transport) {
+    transport_options topts;
+    if (tls) {
+      auto ctx = tls_context::load(tls_credentials_of(sys.config()));
+      if (!ctx)
+        return std::move(ctx.error());
+      topts.tls = std::move(*ctx);
+    }
+    auto tr = transport::start(sys, std::move(topts));
+    if (!tr)
+      return std::move(tr.error());
+    opts.transport = std::move(*tr);
+  } else if (tls && !opts.transport->tls()) {
+    return refusal("bridge: TLS needs a transport with TLS credentials");
+  }
+  auto tr = opts.transport;
   std::vector<peer_address> seeds;
   for (auto& seed : opts.seeds)
     seeds.push_back(*parse_peer_address(seed)); // checked above
@@ -791,8 +805,7 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
                         + sys.render(sub_err)));
   // SO_REUSEADDR: a restarted node may rebind its fixed port while the old
   // connections linger in TIME_WAIT.
-  auto bound = tls ? caf::openssl::publish(bridge, port, host.c_str(), true)
-                   : sys.middleman().publish(bridge, port, host.c_str(), true);
+  auto bound = tr->publish(bridge, port, host, true);
   if (!bound)
     return fail(caf::make_error(caf::sec::cannot_open_port,
                                 "bridge cannot listen on " + host + ":"
@@ -800,7 +813,7 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
                                   + (tls ? " (TLS): " : ": ")
                                   + sys.render(bound.error())));
   caf::anon_send(bridge, bridge_start_atom::value, *bound);
-  return bridge_handle{bridge, *bound};
+  return bridge_handle{bridge, *bound, std::move(tr)};
 }
 
 } // namespace cachebus

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "caf/actor.hpp"
 #include "caf/expected.hpp"
@@ -62,14 +63,17 @@ namespace cachebus {
 struct bridge_handle {
   caf::actor actor;
   uint16_t port = 0;
+  /// What it listens and dials on (opts.transport, or the one it started).
+  std::shared_ptr<cachebus::transport> transport;
 };
 
 /// Checks `opts`, spawns the bridge, subscribes it to `local_bus` and
 /// publishes it on opts.host:opts.port. Returns the running bridge, or a
 /// clear error (invalid options, no middleman loaded, the port cannot be
 /// bound; with opts.tls: no OpenSSL module, unusable openssl.* credentials)
-/// after which nothing is left running. With opts.tls it publishes, dials
-/// and unpublishes through CAF's OpenSSL module only. The bridge dials its
+/// after which nothing is left running. It publishes and dials through
+/// opts.transport (transport.hpp; started here if null), over TLS with
+/// opts.tls. The bridge dials its
 /// seeds in the background; watch peers_topic or its stats to see them
 /// join. A dial the peer's TLS refuses fails like an unreachable address.
 /// Blocks the calling thread while binding: call it from setup code, not

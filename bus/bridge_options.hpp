@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 #include "caf/timespan.hpp"
 
 namespace cachebus {
+
+class transport;
 
 struct bridge_options {
   /// This node's name: the origin of its events, unique in the cluster.
@@ -56,6 +59,12 @@ struct bridge_options {
   /// certificate, or one speaking plain TCP, cannot connect. Required for
   /// any `host` other than loopback.
   bool tls = false;
+  /// Where the bridge listens and dials (transport.hpp): frame checks and
+  /// pre-handshake bounds, and with `tls` the credentials in memory. Null:
+  /// spawn_bridge starts one with default limits (and, with `tls`, the
+  /// openssl.* credentials of the actor system's config), owned by the
+  /// bridge. With `tls` a given transport must have TLS credentials.
+  std::shared_ptr<cachebus::transport> transport;
   /// Advertised to every peer in the handshake, which reports it in its
   /// joined/rejoined peer_events (the node sets its lock manager here).
   caf::actor endpoint;

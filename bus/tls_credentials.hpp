@@ -4,8 +4,9 @@
 // every connection and reports no error when that fails: a bad certificate
 // or key throws inside CAF's multiplexer (the process aborts) or kills its
 // OpenSSL middleman actor (connects then hang). So check_tls_credentials must
-// pass before anything is published or dialed over TLS. Its errors are
-// `sec::invalid_argument` with a sentence naming the option and the file.
+// pass before anything is published or dialed over TLS through CAF's module
+// (cachebus's own ports read them once instead: tls_context.hpp). Its errors
+// are `sec::invalid_argument` with a sentence naming the option and file.
 #pragma once
 
 #include <string>

@@ -2,7 +2,8 @@
 // seeds (--cachebus.seeds=["127.0.0.1:7001"]), listens on loopback unless told
 // otherwise, publishes a frontend for cachebus-cli on --client-port, serves
 // Prometheus metrics on --metrics-port, and shuts down cleanly on SIGINT or
-// SIGTERM. With --cachebus.tls (and openssl.certificate, openssl.key,
+// SIGTERM; SIGHUP rereads the TLS credentials (a bad file keeps the old ones
+// in force). With --cachebus.tls (and openssl.certificate, openssl.key,
 // openssl.cafile) the cluster port and the client port speak TLS only and
 // refuse peers without a certificate of that CA. With --cachebus.store (and
 // a rules file whose stored resources have `fields` lines) it reads through its system of record: fetch loads
@@ -19,18 +20,18 @@
 #include <chrono>
 #include <thread>
 
-#include <httplib.h>
-
 #include "caf/io/middleman.hpp"
-#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node_transport.hpp"
 #include "cachebus/actors/record_frontend.hpp"
 #include "cachebus/actors/runtime.hpp"
 #include "cachebus/actors/tls_setup.hpp"
+#include "cachebus/bus/tls_credentials.hpp"
 
 #include "metrics.hpp"
+#include "metrics_server.hpp"
 
 using namespace cachebus;
 
@@ -58,12 +59,14 @@ bool parse_port(const std::string& s, int min, int& out) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // SIGINT/SIGTERM are taken by sigwait below, in this thread only; block
-  // them before any other thread starts so none of them gets the signal.
+  // SIGINT/SIGTERM (stop) and SIGHUP (reload) are taken by sigwait below,
+  // in this thread only; block them before any other thread starts so none
+  // of them gets the signal.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   app_options app;
@@ -107,67 +110,77 @@ int main(int argc, char** argv) {
   app.bind = caf::get_or(sys.config(), "cachebus.listen-host", app.bind);
   auto* records = (*rt)->records(); // nullptr without cachebus.store
   auto frontend = spawn_record_frontend(sys, &n, records);
-  // With cachebus.tls the client port speaks TLS too (cachebus-cli --tls):
-  // nothing of a TLS node is reachable without a certificate of its CA.
-  auto tls = tls_enabled(sys.config());
-  auto client = tls ? caf::openssl::publish(frontend, app.client_port,
-                                            app.bind.c_str())
-                    : sys.middleman().publish(frontend, app.client_port,
-                                              app.bind.c_str());
+  // The client port is on the node's transport, as the cluster port: the
+  // same BASP frame checks and handshake bounds, and with cachebus.tls the
+  // same credentials (cachebus-cli --tls): nothing of a TLS node is
+  // reachable without a certificate of its CA.
+  auto tr = n.transport();
+  if (!tr) {
+    auto started = start_node_transport(sys);
+    if (!started) {
+      std::cerr << "cachebus-node: " << describe(started.error()) << "\n";
+      caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    tr = std::move(*started);
+  }
+  auto client = tr->publish(frontend, app.client_port, app.bind);
   if (!client) {
     std::cerr << "cachebus-node: cannot publish the client frontend: "
               << sys.render(client.error()) << "\n";
     caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
     return 1;
   }
-  httplib::Server http;
-  std::thread http_thread;
+  // /metrics: a poll()-driven server of our own (metrics_server.hpp): slow
+  // or silent clients cost a slot with a deadline, never a thread.
+  std::unique_ptr<app::metrics_server> http;
   int metrics_port = 0;
   if (app.metrics_port >= 0) {
-    http.Get("/metrics", [&](const httplib::Request&, httplib::Response& r) {
-      r.set_content(app::render_metrics(n, records),
-                    "text/plain; version=0.0.4");
-    });
-    metrics_port = app.metrics_port == 0
-                     ? http.bind_to_any_port(app.bind.c_str())
-                     : (http.bind_to_port(app.bind.c_str(), app.metrics_port)
-                          ? app.metrics_port
-                          : -1);
-    if (metrics_port < 0) {
-      std::cerr << "cachebus-node: cannot bind the metrics port\n";
+    std::string why;
+    http = app::metrics_server::bind(
+      app.bind, static_cast<uint16_t>(app.metrics_port),
+      [&n, records] { return app::render_metrics(n, records); }, {}, why);
+    if (!http) {
+      std::cerr << "cachebus-node: cannot bind the metrics port: " << why
+                << "\n";
       caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
       return 1;
     }
-    http_thread = std::thread{[&] { http.listen_after_bind(); }};
-    // httplib's stop() does nothing before the accept loop runs: a signal
-    // arriving earlier would leave the thread in accept() forever. So READY
-    // (and any stop) waits until the server runs.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!http.is_running() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (!http.is_running()) {
-      std::cerr << "cachebus-node: the metrics server did not start\n";
-      http.stop();
-      http_thread.detach();
-      caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
-      return 1;
-    }
+    metrics_port = http->port();
+    http->start();
   }
   std::printf("READY name=%s cluster=%u client=%u metrics=%d\n",
               n.options().name.c_str(), n.cluster_port(), *client,
               metrics_port);
   std::fflush(stdout);
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  // SIGHUP: read and check the TLS credentials again (the same openssl.*
+  // paths); new connections use them, a bad file changes nothing.
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    auto name = n.options().name.c_str();
+    if (!tr->tls()) {
+      std::fprintf(stderr, "cachebus-node %s: SIGHUP: no TLS credentials\n",
+                   name);
+      continue;
+    }
+    if (auto err = tr->tls()->reload(tls_credentials_of(sys.config())))
+      std::fprintf(stderr,
+                   "cachebus-node %s: SIGHUP: TLS credentials NOT reloaded, "
+                   "the old ones stay in force: %s\n",
+                   name, describe(err).c_str());
+    else
+      std::fprintf(stderr,
+                   "cachebus-node %s: SIGHUP: TLS credentials reloaded "
+                   "(generation %llu)\n",
+                   name,
+                   static_cast<unsigned long long>(tr->tls()->generation()));
+  }
   std::fprintf(stderr, "cachebus-node %s: signal %d, shutting down\n",
                n.options().name.c_str(), sig);
-  if (http_thread.joinable()) {
-    http.stop();
-    http_thread.join();
-  }
-  // Also for a TLS port: both transports share CAF's BASP broker, which owns
-  // the port. (caf::openssl::unpublish of CAF 0.17.6 sends a message the
-  // middleman actor does not understand and does not compile.)
+  if (http)
+    http->stop();
+  // Through CAF's middleman: the BASP broker owns the port of every
+  // transport.
   sys.middleman().unpublish(frontend, *client);
   {
     caf::scoped_actor self{sys};
@@ -176,6 +189,9 @@ int main(int argc, char** argv) {
   }
   if (records != nullptr)
     records->stop(); // flushes write-back (bounded by shutdown-timeout)
+  // The actor system waits for the transport's thread, which ends with the
+  // transport's last handle.
+  tr.reset();
   rt->reset(); // node, then system
   return 0;
 }
