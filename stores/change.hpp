@@ -29,7 +29,11 @@ struct change {
   /// (its clock); 0 if the payload does not say.
   int64_t at_us = 0;
 
-  friend bool operator==(const change&, const change&) = default;
+  /// The same change (what changed; `at_us` is when, not what).
+  friend bool operator==(const change& x, const change& y) {
+    return x.kind == y.kind && x.resource == y.resource && x.id == y.id
+           && x.version == y.version;
+  }
 };
 
 /// Decodes a payload of the form

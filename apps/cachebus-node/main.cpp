@@ -23,8 +23,10 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "cachebus/actors/duration.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/node_transport.hpp"
+#include "cachebus/actors/option_reader.hpp"
 #include "cachebus/actors/record_frontend.hpp"
 #include "cachebus/actors/runtime.hpp"
 #include "cachebus/actors/tls_setup.hpp"
@@ -43,17 +45,14 @@ struct app_options {
   std::string bind = "127.0.0.1";
 };
 
+// Digits only (no sign, space or suffix), as every number from the
+// command line (actors/duration.hpp).
 bool parse_port(const std::string& s, int min, int& out) {
-  try {
-    size_t used = 0;
-    auto v = std::stoi(s, &used);
-    if (used != s.size() || v < min || v > 65535)
-      return false;
-    out = v;
-    return true;
-  } catch (...) {
+  auto v = parse_uint64(s);
+  if (!v || *v < static_cast<uint64_t>(min) || *v > 65535)
     return false;
-  }
+  out = static_cast<int>(*v);
+  return true;
 }
 
 } // namespace
@@ -107,7 +106,10 @@ int main(int argc, char** argv) {
   }
   auto& sys = (*rt)->system();
   auto& n = (*rt)->node();
-  app.bind = caf::get_or(sys.config(), "cachebus.listen-host", app.bind);
+  if (auto err = read_option(sys.config(), "cachebus.listen-host", app.bind)) {
+    std::cerr << "cachebus-node: " << describe(err) << '\n';
+    return 1;
+  }
   auto* records = (*rt)->records(); // nullptr without cachebus.store
   auto frontend = spawn_record_frontend(sys, &n, records);
   // The client port is on the node's transport, as the cluster port: the

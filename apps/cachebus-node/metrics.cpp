@@ -175,6 +175,16 @@ std::string render_metrics(node& n, const record_cache* records) {
              wb.retries);
     w.single("cachebus_write_back_rejected_total", "counter",
              "Queued records the store refused for good.", wb.rejected);
+    w.single("cachebus_journal_torn_bytes", "gauge",
+             "Bytes of a torn last append cut off when the journal opened.",
+             wb.journal_torn_bytes);
+    w.single("cachebus_journal_skipped_bytes", "gauge",
+             "Damaged bytes skipped (before the tail) when the journal "
+             "opened; nonzero means acknowledged writes may be lost.",
+             wb.journal_skipped_bytes);
+    w.single("cachebus_journal_missing_seqs", "gauge",
+             "Journal sequence numbers that replay could not find.",
+             wb.journal_missing_seqs);
   }
   listener_stats li;
   if (ask(sys, n.listener(), li, stats_atom_v)) {

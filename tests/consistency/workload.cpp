@@ -435,6 +435,30 @@ class worker {
     record(std::move(x));
   }
 
+  // A get of `key`: a miss is fine, any other error is not.
+  void get_and_record(member& m, const std::string& key) {
+    auto start = now_ns();
+    auto v = m.n->get(key);
+    if (!v && !is(v.error(), errc::miss))
+      return unexpected("get " + key, v.error());
+    record_read(m, key, "get", start,
+                v ? std::optional<std::string>{*v} : std::nullopt);
+  }
+
+  // The result of a fetch that began at `start`: a value, or the failure of
+  // a load that failed on purpose (which every waiter of that load shares,
+  // cachebus.loader-error=propagate); any other error is not fine.
+  void record_fetched(member& m, const std::string& key,
+                      const std::string& what, int64_t start,
+                      const caf::expected<std::string>& v) {
+    if (!v) {
+      if (!is(v.error(), errc::load_failed))
+        unexpected(what + " " + key, v.error());
+      return;
+    }
+    record_read(m, key, what, start, *v);
+  }
+
   void record_floor(op::kind_t kind, member& m, const std::string& key,
                     uint64_t version, const std::string& what, int64_t start) {
     op x;
@@ -530,14 +554,7 @@ class worker {
   }
 
   void get_plain() {
-    auto& m = any_member();
-    auto key = plain_key(pick(plain_count));
-    auto start = now_ns();
-    auto v = m.n->get(key);
-    if (!v && !is(v.error(), errc::miss))
-      return unexpected("get " + key, v.error());
-    record_read(m, key, "get", start,
-                v ? std::optional<std::string>{*v} : std::nullopt);
+    get_and_record(any_member(), plain_key(pick(plain_count)));
   }
 
   void fetch_plain() {
@@ -547,13 +564,7 @@ class worker {
     auto loader = plain_loader(m);
     auto fo = fetch_opts(i);
     auto start = now_ns();
-    auto v = m.n->fetch(key, loader, fo);
-    if (!v) {
-      if (!is(v.error(), errc::load_failed))
-        unexpected("fetch " + key, v.error());
-      return;
-    }
-    record_read(m, key, "fetch", start, *v);
+    record_fetched(m, key, "fetch", start, m.n->fetch(key, loader, fo));
   }
 
   // Through the node loader: single flight across the cluster.
@@ -565,14 +576,7 @@ class worker {
     fo.ttl = random_ttl();
     fo.tags = {tag_of(i)};
     auto start = now_ns();
-    auto v = m.n->fetch(key, fo);
-    if (!v) {
-      // It may share a load that failed on purpose (loader-error=propagate).
-      if (!is(v.error(), errc::load_failed))
-        unexpected("fetch (node loader) " + key, v.error());
-      return;
-    }
-    record_read(m, key, "fetch (node loader)", start, *v);
+    record_fetched(m, key, "fetch (node loader)", start, m.n->fetch(key, fo));
   }
 
   void actor_fetch_plain() {
@@ -583,20 +587,12 @@ class worker {
     fo.beta = 0;
     auto start = now_ns();
     caf::scoped_actor self{*m.sys};
-    std::optional<std::string> got;
-    caf::error err;
+    caf::expected<std::string> got{std::string{}};
     self
       ->request(m.n->lock_manager(), 30s, fetch_atom_v, key, m.plain_loader, fo)
       .receive([&](std::string& v) { got = std::move(v); },
-               [&](caf::error& e) { err = std::move(e); });
-    if (err) {
-      // A waiter shares the load of whoever loads first, and its failure
-      // (cachebus.loader-error=propagate).
-      if (!is(err, errc::load_failed))
-        unexpected("actor fetch " + key, err);
-      return;
-    }
-    record_read(m, key, "actor fetch", start, got);
+               [&](caf::error& e) { got = std::move(e); });
+    record_fetched(m, key, "actor fetch", start, got);
   }
 
   // Serialized writers of one plain key: the truth, then the cache.
@@ -754,14 +750,7 @@ class worker {
   }
 
   void get_derived() {
-    auto& m = any_member();
-    auto key = derived_key(pick(plain_count));
-    auto start = now_ns();
-    auto v = m.n->get(key);
-    if (!v && !is(v.error(), errc::miss))
-      return unexpected("get " + key, v.error());
-    record_read(m, key, "get", start,
-                v ? std::optional<std::string>{*v} : std::nullopt);
+    get_and_record(any_member(), derived_key(pick(plain_count)));
   }
 
   void racy_set() {
@@ -787,22 +776,11 @@ class worker {
       return get_plain();
     auto& m = any_member();
     auto key = racy_key(pick(racy_count));
+    if (chance(50))
+      return get_and_record(m, key);
+    auto loader = plain_loader(m);
     auto start = now_ns();
-    if (chance(50)) {
-      auto v = m.n->get(key);
-      if (!v && !is(v.error(), errc::miss))
-        return unexpected("get " + key, v.error());
-      record_read(m, key, "get", start,
-                  v ? std::optional<std::string>{*v} : std::nullopt);
-      return;
-    }
-    auto v = m.n->fetch(key, plain_loader(m));
-    if (!v) {
-      if (!is(v.error(), errc::load_failed))
-        unexpected("fetch " + key, v.error());
-      return;
-    }
-    record_read(m, key, "fetch", start, *v);
+    record_fetched(m, key, "fetch", start, m.n->fetch(key, loader));
   }
 
   // -- records ----------------------------------------------------------------

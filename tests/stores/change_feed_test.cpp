@@ -60,6 +60,11 @@ TEST_CASE("a change payload decodes into resource, id, version and kind",
                      R"("resource":"orders","op":"delete"})");
   REQUIRE(del.ok());
   CHECK(*del == change{change_kind::erase, "orders", "7", 3});
+  CHECK(del->at_us == 0); // no "at": unknown
+  auto at = parse_change(
+      R"({"op":"write","resource":"u","id":"1","version":2,"at":1700000000123456})");
+  REQUIRE(at.ok());
+  CHECK(at->at_us == 1700000000123456);
 }
 
 TEST_CASE("malformed change payloads are refused", "[stores][change]") {
@@ -72,6 +77,8 @@ TEST_CASE("malformed change payloads are refused", "[stores][change]") {
           R"({"op":"update","resource":"users","id":"1","version":1})",
           R"({"op":"write","resource":"users","id":1,"version":1})",
           R"({"op":"write","resource":"users","id":"1","version":-1})",
+          R"({"op":"write","resource":"users","id":"1","version":1,"at":-5})",
+          R"({"op":"write","resource":"users","id":"1","version":1,"at":"now"})",
           R"({"op":"write","resource":"users","id":"1","version":18446744073709551616})",
           R"({"op":"write","resource":"users","id":"1","version":01})",
           R"({"op":"write","resource":"users","id":"1","version":1} x)",
@@ -94,6 +101,12 @@ TEST_CASE_METHOD(feed_fixture,
   auto own = collect(*listener, 1);
   REQUIRE(own.size() == 1);
   CHECK(own[0] == change{change_kind::write, "users", "42", v1[0]});
+  // The trigger says when it ran (the change feed's lag is measured by it).
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  CHECK(own[0].at_us > now_us - 60'000'000);
+  CHECK(own[0].at_us <= now_us + 1'000'000);
   // A separate raw libpq connection, as psql would be.
   run_sql(kind.conninfo, "UPDATE cachebus_fields SET value = 'Grace'::bytea "
                          "WHERE resource = 'users' AND id = '42'");
