@@ -43,6 +43,12 @@ void applied_events::applied(const std::string& origin, uint64_t seq) {
   x = std::max(x, seq);
 }
 
+void applied_events::reset(const std::string& origin, uint64_t seq) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  applying_[origin] = seq;
+  applied_[origin] = seq;
+}
+
 void applied_events::begin_local() noexcept {
   local_.fetch_add(1, std::memory_order_acq_rel);
 }

@@ -54,6 +54,12 @@ class applied_events {
   void applying(const std::string& origin, uint64_t seq);
   void applied(const std::string& origin, uint64_t seq);
 
+  /// The partition rule just dropped everything `origin` could have made
+  /// stale: count its events up to `seq` as applied (joined: the peer's
+  /// position when the session began), or start again from `seq` = 0
+  /// (rejoined: it may have restarted, and its sequence with it).
+  void reset(const std::string& origin, uint64_t seq);
+
   /// This node's own invalidation begins (before it touches the cache) and
   /// ends (after its event is published): while it runs, the clock counts
   /// its event as applied.

@@ -1,0 +1,68 @@
+// The clocks of applied events that keep an owner node's answer from
+// predating an invalidation the asking node had already applied.
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include "cachebus/actors/applied_events.hpp"
+#include "cachebus/actors/event_source.hpp"
+
+using namespace cachebus;
+
+namespace {
+
+event_clock clock_of(std::vector<std::string> origins,
+                     std::vector<uint64_t> seqs) {
+  return event_clock{std::move(origins), std::move(seqs)};
+}
+
+} // namespace
+
+TEST_CASE("a clock covers another when it is as far along for every member",
+          "[applied-events]") {
+  auto have = clock_of({"a", "b"}, {5, 7});
+  std::vector<std::string> members{"a", "b", "c"};
+  CHECK(have.covers(clock_of({"a", "b"}, {5, 7}), members));
+  CHECK(have.covers(clock_of({"a"}, {3}), members));
+  CHECK_FALSE(have.covers(clock_of({"b"}, {8}), members));
+  CHECK_FALSE(have.covers(clock_of({"c"}, {1}), members)); // never heard of c
+  // An origin that is no member any more (a lost peer) is not asked for.
+  CHECK(have.covers(clock_of({"gone"}, {99}), members));
+}
+
+TEST_CASE("the needed clock counts an event from the moment it is applied, "
+          "the applied clock only once it has been",
+          "[applied-events]") {
+  auto self = std::make_shared<event_source>("me", bus_actor{});
+  applied_events a{self};
+  a.applying("peer", 4);
+  CHECK(a.needed().of("peer") == 4);
+  CHECK(a.applied().of("peer") == 0);
+  a.applied("peer", 4);
+  CHECK(a.applied().of("peer") == 4);
+  a.applied("peer", 2); // late and out of order: never goes back
+  CHECK(a.applied().of("peer") == 4);
+  // This node's own invalidation counts as needed while it runs, before it
+  // is published (its sequence is then the next one).
+  CHECK(a.needed().of("me") == 0);
+  {
+    local_invalidation running{a};
+    CHECK(a.needed().of("me") == 1);
+    CHECK(a.applied().of("me") == 0);
+  }
+  CHECK(a.needed().of("me") == 0);
+}
+
+TEST_CASE("after the partition rule a peer's clock restarts where the drop "
+          "leaves it",
+          "[applied-events]") {
+  auto self = std::make_shared<event_source>("me", bus_actor{});
+  applied_events a{self};
+  a.applying("peer", 500);
+  a.applied("peer", 500);
+  a.reset("peer", 0); // rejoined: it may have restarted from sequence 1
+  CHECK(a.applied().of("peer") == 0);
+  CHECK(a.needed().of("peer") == 0);
+  a.reset("peer", 12); // joined at position 12: 1..12 never arrive
+  CHECK(a.applied().of("peer") == 12);
+}
