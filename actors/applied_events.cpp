@@ -13,16 +13,11 @@ uint64_t event_clock::of(const std::string& origin) const {
   return 0;
 }
 
-bool event_clock::covers(const event_clock& need,
-                         const std::vector<std::string>& members) const {
+bool event_clock::covers(const event_clock& need) const {
   for (size_t i = 0; i < need.origins.size() && i < need.sequences.size();
-       ++i) {
-    auto& origin = need.origins[i];
-    if (std::find(members.begin(), members.end(), origin) == members.end())
-      continue;
-    if (of(origin) < need.sequences[i])
+       ++i)
+    if (of(need.origins[i]) < need.sequences[i])
       return false;
-  }
   return true;
 }
 

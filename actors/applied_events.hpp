@@ -32,10 +32,10 @@ struct event_clock {
   /// The sequence of `origin`, 0 if absent.
   uint64_t of(const std::string& origin) const;
 
-  /// True if this clock has every origin of `need` that `members` lists at
-  /// least as far (origins not in `members`, e.g. gone peers, are ignored).
-  bool covers(const event_clock& need,
-              const std::vector<std::string>& members) const;
+  /// True if this clock has every origin of `need` at least as far. Gone
+  /// peers count too: the asker applied their last events, and an owner that
+  /// never will may still cache what those events invalidated.
+  bool covers(const event_clock& need) const;
 };
 
 template <class Inspector>
@@ -55,9 +55,9 @@ class applied_events {
   void applied(const std::string& origin, uint64_t seq);
 
   /// The partition rule just dropped everything `origin` could have made
-  /// stale: count its events up to `seq` as applied (joined: the peer's
-  /// position when the session began), or start again from `seq` = 0
-  /// (rejoined: it may have restarted, and its sequence with it).
+  /// stale, as a new session with it begins after its event `seq`: count its
+  /// events up to `seq` as applied, in both clocks, even if that is lower
+  /// than before (a restarted peer's sequence restarts).
   void reset(const std::string& origin, uint64_t seq);
 
   /// This node's own invalidation begins (before it touches the cache) and

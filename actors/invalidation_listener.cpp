@@ -93,13 +93,14 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
       // be stale, and so may any value being loaded right now.
       ++st.stats.partitions;
       st.stats.dropped += st.inv->drop_everything();
-      // Nothing cached here predates the drop: what the peer published
-      // before a new session is taken in; after a rejoin its sequence may
-      // have restarted, so its clock does too (applied_events.hpp).
-      if (st.applied && ev.kind == peer_event_kind::joined)
-        st.applied->reset(ev.peer, ev.last_sequence);
-      else if (st.applied && ev.kind == peer_event_kind::rejoined)
-        st.applied->reset(ev.peer, 0);
+      // Nothing cached here predates the drop: the events the new session
+      // will not deliver are taken in, and an answer to this node must
+      // reflect them too. The clock restarts there, also downward (a
+      // restarted peer's sequence restarts at 1; applied_events.hpp).
+      if (st.applied
+          && (ev.kind == peer_event_kind::joined
+              || ev.kind == peer_event_kind::rejoined))
+        st.applied->reset(ev.peer, ev.resumes_after);
       if (st.observer)
         caf::anon_send(st.observer, applied_atom_v, ev.peer,
                        ev.last_sequence);

@@ -38,6 +38,9 @@ struct fetch_waiter {
 struct remote_waiter {
   caf::typed_response_promise<owner_reply> promise;
   uint64_t joined = 0;
+  /// The asker's options: TTL and, above all, tags, which the load checks
+  /// (a tag invalidation during an untagged load would go unnoticed).
+  fetch_options opts;
 };
 
 // One key being loaded.
@@ -197,7 +200,10 @@ void load_for_waiters(lm_ptr self, const std::string& key) {
     entry.opts = next.opts;
     entry.routed = next.routed;
   } else {
+    // Only peers wait (they asked this node as owner): load with the node
+    // loader and their options (an entry a plain thread opened has none).
     entry.loader = st.node_loader;
+    entry.opts = entry.remotes.front().opts;
     entry.routed = true;
   }
   entry.local_only = entry.local_only || !entry.remotes.empty();
@@ -396,7 +402,7 @@ void start_actor_load(lm_ptr self, const std::string& key) {
             if (!e)
               return;
             auto& st = self->state;
-            if (st.applied && !r.clock.covers(e->needed, st.members)) {
+            if (st.applied && !r.clock.covers(e->needed)) {
               // The owner had not applied an invalidation this node had
               // when its load began: its value may predate it. Load here.
               ++st.stats.owner_behind;
@@ -536,7 +542,7 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
   if (i != st.locks.end()) {
     auto& e = i->second;
     ++st.stats.waits;
-    e.remotes.push_back({rp, e.attempt});
+    e.remotes.push_back({rp, e.attempt, fo});
     if (!e.forwarded_to.empty()) {
       // Our entry waits for another node while that node (or a third)
       // waits for us: membership views differ. Asked as owner, we load.
@@ -546,9 +552,9 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
     }
     return rp;
   }
-  auto& entry = open_entry(self, key, st.node_loader, std::move(fo), true);
+  auto& entry = open_entry(self, key, st.node_loader, fo, true);
   entry.local_only = true;
-  entry.remotes.push_back({rp, 0});
+  entry.remotes.push_back({rp, 0, std::move(fo)});
   start_actor_load(self, key);
   return rp;
 }

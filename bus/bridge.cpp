@@ -148,12 +148,12 @@ uint64_t new_incarnation() {
 void publish_peer_event(bridge_pointer self, std::string peer,
                         peer_event_kind kind, uint64_t last_sequence,
                         uint64_t incarnation, std::string reason,
-                        caf::actor endpoint = {}) {
+                        caf::actor endpoint = {}, uint64_t resumes_after = 0) {
   caf::anon_send(
     self->state.bus, caf::publish_atom_v, std::string{peers_topic},
     caf::make_message(peer_event{std::move(peer), kind, last_sequence,
                                  incarnation, std::move(reason),
-                                 std::move(endpoint)}));
+                                 std::move(endpoint), resumes_after}));
 }
 
 /// This node and every peer in session: what newcomers should dial.
@@ -420,10 +420,11 @@ caf::error accept(bridge_pointer self, const bridge_handshake& h,
                          h.incarnation,
                          "new session; tracking restarts at sequence "
                            + std::to_string(h.next_sequence),
-                         p.endpoint);
+                         p.endpoint, h.next_sequence - 1);
     else
       publish_peer_event(self, p.name, peer_event_kind::joined,
-                         h.next_sequence - 1, h.incarnation, {}, p.endpoint);
+                         h.next_sequence - 1, h.incarnation, {}, p.endpoint,
+                         h.next_sequence - 1);
     broadcast_members(self);
   }
   learn(self, h.members);

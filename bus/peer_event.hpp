@@ -76,6 +76,10 @@ struct peer_event {
   /// For joined and rejoined: the actor the peer advertised for direct talk
   /// (bridge_handshake::endpoint), possibly invalid. Empty otherwise.
   caf::actor endpoint;
+  /// For joined and rejoined: the last of the peer's events this session
+  /// will not deliver (delivery starts after it; for joined this equals
+  /// last_sequence). 0 otherwise.
+  uint64_t resumes_after = 0;
 
   friend bool operator==(const peer_event&, const peer_event&) = default;
 };
@@ -83,7 +87,8 @@ struct peer_event {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_event& x) {
   return f(caf::meta::type_name("cachebus::peer_event"), x.peer, x.kind,
-           x.last_sequence, x.incarnation, x.reason, x.endpoint);
+           x.last_sequence, x.incarnation, x.reason, x.endpoint,
+           x.resumes_after);
 }
 
 } // namespace cachebus

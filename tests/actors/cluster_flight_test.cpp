@@ -217,9 +217,9 @@ TEST_CASE("two lock managers that each think the other owns a key both "
   auto& lm_a = nodes[0]->lock_manager();
   auto& lm_b = nodes[1]->lock_manager();
   caf::anon_send(lm_a, peer_event{"b", peer_event_kind::joined, 0, 1, {},
-                                  caf::actor_cast<caf::actor>(lm_b)});
+                                  caf::actor_cast<caf::actor>(lm_b), 0});
   caf::anon_send(lm_b, peer_event{"c", peer_event_kind::joined, 0, 1, {},
-                                  caf::actor_cast<caf::actor>(lm_a)});
+                                  caf::actor_cast<caf::actor>(lm_a), 0});
   caf::scoped_actor self{sys};
   for (int i = 0; i < 10; ++i) {
     self->send(lm_a, fetch_atom_v, key, fetch_options{});

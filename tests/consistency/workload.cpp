@@ -258,6 +258,7 @@ struct world {
   std::array<std::mutex, note_count> note_locks;
   std::array<uint64_t, note_count> note_tokens{};
   std::atomic<uint64_t> serials{0};
+  std::string quiescence; // how the cluster members ended (diagnostics)
 
   explicit world(const workload_options& o)
       : opts(o), h(static_cast<size_t>(o.threads)) {
@@ -916,7 +917,7 @@ listener_stats listener_of(member& m) {
 // Every member has applied every event the others published (bounded: a
 // partition would drop events, and the caches with them).
 void await_quiescence(world& w) {
-  (void)test::eventually(
+  bool quiet = test::eventually(
     [&] {
       std::vector<listener_stats> st;
       uint64_t own = 0;
@@ -930,6 +931,15 @@ void await_quiescence(world& w) {
       return true;
     },
     10s, 5ms);
+  std::string counts;
+  for (auto& m : w.members) {
+    auto x = listener_of(*m);
+    counts += " n" + std::to_string(m->index) + ": own "
+              + std::to_string(x.own) + " applied " + std::to_string(x.applied)
+              + " rejected " + std::to_string(x.rejected) + " partitions "
+              + std::to_string(x.partitions) + ";";
+  }
+  w.quiescence = (quiet ? "quiescent:" : "NOT quiescent after 10 s:") + counts;
 }
 
 void check_final_state(world& w) {
@@ -1059,6 +1069,8 @@ history_result workbench::run(const workload_options& opts) {
   check_options co;
   co.remote_lag_ns = opts.nodes > 1 ? 2'000'000'000 : 0;
   out.violations = check(w.h, co);
+  if (!out.violations.empty() && !w.quiescence.empty())
+    out.violations.push_back(w.quiescence);
   return out;
 }
 
