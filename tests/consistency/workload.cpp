@@ -268,42 +268,47 @@ struct world {
 
 // Loads plain keys for the lock manager's actor path (and, in a cluster, as
 // the node loader), on its own thread: it blocks on the injected delay.
+// (Actors are spawned from functions that take more than `self`: spawning
+// one whose only parameter is `self` is undefined behaviour in CAF 0.17.)
+loader_actor::behavior_type
+plain_loader_impl(loader_actor::pointer self, world* wp, int node,
+                  std::shared_ptr<std::mt19937_64> rng) {
+  self->set_error_handler([](caf::error&) {});
+  return {
+    [wp, node, rng](load_atom, const std::string& key) -> caf::result<loaded> {
+      auto in = wp->tracker.enter(node, key);
+      auto v = wp->truth.read(key);
+      std::this_thread::sleep_for(
+        std::chrono::microseconds{std::uniform_int_distribution<int>{
+          0, wp->opts.max_load_delay_us}(*rng)});
+      return loaded{make_value(key, v, "f"), v};
+    },
+  };
+}
+
 loader_actor spawn_plain_loader(caf::actor_system& sys, world& w, int node,
                                 uint64_t seed) {
-  auto rng = std::make_shared<std::mt19937_64>(seed);
-  auto* wp = &w;
-  return sys.spawn<caf::detached>(
-    [wp, node, rng](loader_actor::pointer self) -> loader_actor::behavior_type {
-      self->set_error_handler([](caf::error&) {});
-      return {
-        [wp, node, rng](load_atom,
-                        const std::string& key) -> caf::result<loaded> {
-          auto in = wp->tracker.enter(node, key);
-          auto v = wp->truth.read(key);
-          std::this_thread::sleep_for(
-            std::chrono::microseconds{std::uniform_int_distribution<int>{
-              0, wp->opts.max_load_delay_us}(*rng)});
-          return loaded{make_value(key, v, "f"), v};
-        },
-      };
-    });
+  return sys.spawn<caf::detached>(plain_loader_impl, &w, node,
+                                  std::make_shared<std::mt19937_64>(seed));
 }
 
 // The node loader: plain keys from the truth, records from the store.
+loader_actor::behavior_type node_loader_impl(loader_actor::pointer self,
+                                             loader_actor plain,
+                                             loader_actor records) {
+  self->set_error_handler([](caf::error&) {});
+  return {
+    [=](load_atom, const std::string& key) -> caf::result<loaded> {
+      if (key.rfind("p:", 0) == 0)
+        return self->delegate(plain, load_atom_v, key);
+      return self->delegate(records, load_atom_v, key);
+    },
+  };
+}
+
 loader_actor spawn_node_loader(caf::actor_system& sys, loader_actor plain,
                                loader_actor records) {
-  return sys.spawn(
-    [plain,
-     records](loader_actor::pointer self) -> loader_actor::behavior_type {
-      self->set_error_handler([](caf::error&) {});
-      return {
-        [=](load_atom, const std::string& key) -> caf::result<loaded> {
-          if (key.rfind("p:", 0) == 0)
-            return self->delegate(plain, load_atom_v, key);
-          return self->delegate(records, load_atom_v, key);
-        },
-      };
-    });
+  return sys.spawn(node_loader_impl, std::move(plain), std::move(records));
 }
 
 void start_member(world& w, int index) {
