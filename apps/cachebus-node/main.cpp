@@ -13,6 +13,7 @@
 // it stops serving, flushes write-back, then stops the node.
 // Every cachebus.* option applies (--help). Prints one line
 //   READY name=N cluster=PORT client=PORT metrics=PORT
+// and after the Nth SIGHUP: RELOAD N done | RELOAD N refused
 // once it serves, so scripts and tests can wait for it.
 #include <csignal>
 #include <cstdio>
@@ -158,6 +159,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   // SIGHUP: read and check the TLS credentials again (the same openssl.*
   // paths); new connections use them, a bad file changes nothing.
+  int reloads = 0;
   while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
     auto name = n.options().name.c_str();
     if (!tr->tls()) {
@@ -165,7 +167,11 @@ int main(int argc, char** argv) {
                    name);
       continue;
     }
-    if (auto err = tr->tls()->reload(tls_credentials_of(sys.config())))
+    auto err = tr->tls()->reload(tls_credentials_of(sys.config()));
+    // On stdout for whoever waits for it (like READY), on stderr to read.
+    std::printf("RELOAD %d %s\n", ++reloads, err ? "refused" : "done");
+    std::fflush(stdout);
+    if (err)
       std::fprintf(stderr,
                    "cachebus-node %s: SIGHUP: TLS credentials NOT reloaded, "
                    "the old ones stay in force: %s\n",

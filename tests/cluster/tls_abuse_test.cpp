@@ -176,7 +176,7 @@ TEST_CASE("a TLS node reads its credentials once, and SIGHUP reloads them "
   REQUIRE(alive(*a));
   // SIGHUP with the bad key: refused, the old credentials stay in force.
   a->proc.signal(SIGHUP);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(a->proc.wait_for("RELOAD 1 ", 10'000) == "RELOAD 1 refused");
   REQUIRE(alive(*a));
   CHECK(c.presented_cn(a->client_port) == "a");
   CHECK(test::get_on(c.sys, c.frontend(*a), "k") == "<miss>");
@@ -185,13 +185,13 @@ TEST_CASE("a TLS node reads its credentials once, and SIGHUP reloads them "
                 fs::copy_options::overwrite_existing);
   fs::copy_file(c.pki.file("b.key"), key, fs::copy_options::overwrite_existing);
   a->proc.signal(SIGHUP);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(a->proc.wait_for("RELOAD 2 ", 10'000) == "RELOAD 2 refused");
   CHECK(c.presented_cn(a->client_port) == "a");
   // SIGHUP with a good pair: new connections get the new certificate.
   fs::copy_file(c.pki.file("c.key"), key, fs::copy_options::overwrite_existing);
   a->proc.signal(SIGHUP);
-  CHECK(test::eventually([&] { return c.presented_cn(a->client_port) == "c"; },
-                         5s, 100ms));
+  REQUIRE(a->proc.wait_for("RELOAD 3 ", 10'000) == "RELOAD 3 done");
+  CHECK(c.presented_cn(a->client_port) == "c");
   CHECK(c.presented_cn(a->cluster_port) == "c");
   CHECK(test::get_on(c.sys, c.frontend(*a), "k") == "<miss>");
   CHECK(alive(*a));
