@@ -4,15 +4,22 @@
 
 namespace cachebus {
 
-caf::expected<uint64_t>
-checked_put(shard_table& table, const node_options& opts, int64_t now_ns,
-            std::string_view key, std::string value, caf::timespan ttl,
-            std::vector<std::string> tags, uint64_t version) {
+caf::expected<int64_t> check_write(const node_options& opts, int64_t now_ns,
+                                   std::string_view value,
+                                   const std::vector<std::string>& tags,
+                                   caf::timespan ttl) {
   if (auto err = opts.check_value(value))
     return err;
   if (auto err = opts.check_tags(tags))
     return err;
-  auto expiry = opts.expiry_for(ttl, now_ns);
+  return opts.expiry_for(ttl, now_ns);
+}
+
+caf::expected<uint64_t>
+checked_put(shard_table& table, const node_options& opts, int64_t now_ns,
+            std::string_view key, std::string value, caf::timespan ttl,
+            std::vector<std::string> tags, uint64_t version) {
+  auto expiry = check_write(opts, now_ns, value, tags, ttl);
   if (!expiry)
     return std::move(expiry.error());
   auto v = table.put(key, std::move(value), *expiry, std::move(tags), version);

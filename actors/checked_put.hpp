@@ -20,6 +20,14 @@
 
 namespace cachebus {
 
+/// The expiry of a write of `value` with `tags` and `ttl` at `now_ns`, or
+/// the error that refuses it (value size, tags, TTL), as every write path
+/// checks it.
+caf::expected<int64_t> check_write(const node_options& opts, int64_t now_ns,
+                                   std::string_view value,
+                                   const std::vector<std::string>& tags,
+                                   caf::timespan ttl);
+
 /// Writes `key` into `table` at `now_ns`; returns the entry's version.
 /// REQUIRES: opts.check_key(key) passed and `table` owns `key`.
 caf::expected<uint64_t>

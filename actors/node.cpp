@@ -201,11 +201,8 @@ caf::expected<bool> node::install(std::string_view key, uint64_t lease,
   };
   if (auto err = check_running())
     return fail(std::move(err));
-  if (auto err = opts_.check_value(value))
-    return fail(std::move(err));
-  if (auto err = opts_.check_tags(opts.tags))
-    return fail(std::move(err));
-  auto expiry = opts_.expiry_for(opts.ttl, clock_->now_ns());
+  auto expiry = check_write(opts_, clock_->now_ns(), value, opts.tags,
+                            opts.ttl);
   if (!expiry)
     return fail(std::move(expiry.error()));
   return table.complete_fill(key, lease, std::move(value), *expiry, 0,
