@@ -253,15 +253,27 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
 // another one instead.
 constexpr uint64_t reloads_for_all = 2;
 
-// The table refused the value `x` of `key`'s current attempt: a write or an
-// invalidation reached the key after the attempt began. If a write left a
-// fresh value, everyone gets it (returns false). Otherwise, up to
-// reloads_for_all times, a new attempt begins for everyone and the caller
-// must run it (returns true). After that, the waiters that joined before the
-// attempt began get `x` (their reads began before the write completed, so
-// it is not stale for them) and the others wait for a new attempt, which
-// begins after they joined (returns false).
-bool superseded(lm_ptr self, const std::string& key, loaded& x) {
+// Who runs the next attempt when an attempt's value cannot serve its waiters.
+enum class reloader {
+  /// The holder that asks (superseded): it gets a new grant.
+  holder,
+  /// A waiter, if any: the holder is gone (it returned its value already).
+  waiter,
+};
+
+// The value `x` of `key`'s current attempt cannot serve the waiters: the
+// table refused it (a write or an invalidation reached the key after the
+// attempt began), or a holder on a plain thread installed it but it is gone
+// by the time its release arrives (an invalidation, eviction or expiry came
+// in between, and a waiter that joined after it must not get the old value).
+// If a write left a fresh value, everyone gets it (returns false).
+// Otherwise, up to reloads_for_all times, a new attempt begins for everyone,
+// run by `who` (returns true iff the holder must run it). After that, the
+// waiters that joined before the attempt began get `x` (their reads began
+// before its load, so it is not stale for them) and the others wait for a
+// new attempt, which begins after they joined (returns false).
+bool superseded(lm_ptr self, const std::string& key, loaded& x,
+                reloader who = reloader::holder) {
   auto& st = self->state;
   auto i = st.locks.find(key);
   if (i == st.locks.end())
@@ -281,32 +293,36 @@ bool superseded(lm_ptr self, const std::string& key, loaded& x) {
   e.fill = 0; // complete_fill ended it
   ++st.stats.reloads;
   if (e.attempt <= reloads_for_all) {
-    new_attempt(self, key, e);
-    return true;
-  }
-  auto early = [&](const auto& w) { return w.joined < e.attempt; };
-  size_t served = 0;
-  auto serve = [&](auto& queue, auto&& deliver) {
-    for (auto w = queue.begin(); w != queue.end();) {
-      if (early(*w)) {
-        deliver(*w);
-        w = queue.erase(w);
-        ++served;
-      } else {
-        ++w;
-      }
+    if (who == reloader::holder) {
+      new_attempt(self, key, e);
+      return true;
     }
-  };
-  serve(e.acquirers, [&](acquire_waiter& w) {
-    acquire_reply r;
-    r.outcome = acquire_reply::value;
-    r.val = x.value;
-    w.promise.deliver(std::move(r));
-  });
-  serve(e.fetchers, [&](fetch_waiter& w) { w.promise.deliver(x.value); });
-  serve(e.remotes,
-        [&](remote_waiter& w) { w.promise.deliver(owner_reply{x, e.clock}); });
-  st.stats.served += served;
+  } else {
+    auto early = [&](const auto& w) { return w.joined < e.attempt; };
+    size_t served = 0;
+    auto serve = [&](auto& queue, auto&& deliver) {
+      for (auto w = queue.begin(); w != queue.end();) {
+        if (early(*w)) {
+          deliver(*w);
+          w = queue.erase(w);
+          ++served;
+        } else {
+          ++w;
+        }
+      }
+    };
+    serve(e.acquirers, [&](acquire_waiter& w) {
+      acquire_reply r;
+      r.outcome = acquire_reply::value;
+      r.val = x.value;
+      w.promise.deliver(std::move(r));
+    });
+    serve(e.fetchers, [&](fetch_waiter& w) { w.promise.deliver(x.value); });
+    serve(e.remotes, [&](remote_waiter& w) {
+      w.promise.deliver(owner_reply{x, e.clock});
+    });
+    st.stats.served += served;
+  }
   if (e.waiters() == 0) {
     unwatch(self, e.owner);
     st.locks.erase(i);
@@ -314,6 +330,45 @@ bool superseded(lm_ptr self, const std::string& key, loaded& x) {
   }
   load_for_waiters(self, key);
   return false;
+}
+
+// A holder on a plain thread installed `value` (release). The waiters get
+// what the table holds now, never the released value blindly: an
+// invalidation may have removed it since, and a waiter that joined after
+// that invalidation completed must not get it.
+void released(lm_ptr self, const std::string& key, std::string value) {
+  if (self->state.locks[key].waiters() == 0) {
+    finish(self, key, value); // nobody to serve: forget the lock
+    return;
+  }
+  loaded x{std::move(value), 0};
+  auto& table = self->state.cache->table_for(key);
+  if (table.peek(key, x.value, x.version)) {
+    finish(self, key, x.value, x.version);
+    return;
+  }
+  superseded(self, key, x, reloader::waiter);
+}
+
+// A holder on a plain thread failed to load, but the entry it found
+// (version `fallback`) may serve everyone until its stale-if-error window
+// ends: the waiters get a fresh value a write left meanwhile, else that very
+// entry if the table still holds it; otherwise (an invalidation removed it)
+// they get `err` by the loader-error policy, never a value that an
+// invalidation they came after removed.
+void failed_with_fallback(lm_ptr self, const std::string& key,
+                          caf::error err, uint64_t fallback) {
+  auto& table = self->state.cache->table_for(key);
+  loaded x;
+  if (table.peek(key, x.value, x.version)) { // a write came meanwhile
+    finish(self, key, x.value, x.version);
+    return;
+  }
+  if (table.still_holds(key, fallback, x.value)) {
+    finish(self, key, x.value);
+    return;
+  }
+  failed(self, key, std::move(err));
 }
 
 // The owner of a routed key's loads: this node or a peer in session.
@@ -671,15 +726,18 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       return r;
     },
     [=](release_atom, const std::string& key, uint64_t token,
-        const std::string& value) {
-      auto i = self->state.locks.find(key);
-      if (i != self->state.locks.end() && i->second.token == token)
-        finish(self, key, value);
+        std::string& value) {
+      if (current(self, key, token))
+        released(self, key, std::move(value));
     },
     [=](fail_atom, const std::string& key, uint64_t token, caf::error& err) {
-      auto i = self->state.locks.find(key);
-      if (i != self->state.locks.end() && i->second.token == token)
+      if (current(self, key, token))
         failed(self, key, std::move(err));
+    },
+    [=](fail_atom, const std::string& key, uint64_t token, caf::error& err,
+        uint64_t fallback) {
+      if (current(self, key, token))
+        failed_with_fallback(self, key, std::move(err), fallback);
     },
     [=](superseded_atom, const std::string& key, uint64_t token,
         loaded& x) -> acquire_reply {

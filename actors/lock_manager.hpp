@@ -32,8 +32,17 @@
 //
 // Protocol:
 //   acquire(acquire_request)             -> acquire_reply (load|value|busy)
-//   release(key, token, value)           -  holder loaded and installed value
+//   release(key, token, value)           -  holder loaded and installed value;
+//                                           waiters get what the table holds
+//                                           when this arrives (an
+//                                           invalidation may have come
+//                                           between), or a new attempt
 //   fail(key, token, error)              -  holder's load failed
+//   fail(key, token, error, version)     -  the same, but the entry of
+//                                           `version` the holder found may
+//                                           serve the waiters while the
+//                                           table still holds it
+//                                           (stale-if-error)
 //   superseded(key, token, loaded)       -> acquire_reply (value|load): the
 //                                           holder loaded a value the table
 //                                           refused (a write came after the
@@ -81,6 +90,7 @@ using lock_manager_actor = caf::typed_actor<
   caf::replies_to<acquire_atom, acquire_request>::with<acquire_reply>,
   caf::reacts_to<release_atom, std::string, uint64_t, std::string>,
   caf::reacts_to<fail_atom, std::string, uint64_t, caf::error>,
+  caf::reacts_to<fail_atom, std::string, uint64_t, caf::error, uint64_t>,
   caf::replies_to<superseded_atom, std::string, uint64_t,
                   loaded>::with<acquire_reply>,
   caf::replies_to<fetch_atom, std::string, loader_actor,

@@ -383,9 +383,11 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
       table.cancel_fill(key, grant.fill);
       if (old.state != shard_table::lookup_result::missing
           && t1 < old.expires_ns + fo.stale_if_error.count()) {
-        // Stale-if-error: the old value serves everyone for its window.
-        caf::anon_send(lock_manager_, release_atom_v, key, grant.token,
-                       old_value);
+        // Stale-if-error: the old value serves this caller for its window,
+        // and the waiters too while the table still holds it (an
+        // invalidation may have removed it since this caller looked).
+        caf::anon_send(lock_manager_, fail_atom_v, key, grant.token,
+                       x.error(), old.version);
         return old_value;
       }
       caf::anon_send(lock_manager_, fail_atom_v, key, grant.token,

@@ -144,6 +144,19 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
   return r;
 }
 
+bool shard_table::still_holds(std::string_view key, uint64_t version,
+                              std::string& out) const {
+  std::shared_lock guard{mtx_};
+  auto it = map_.find(key);
+  if (it == map_.end() || it->second.version != version)
+    return false;
+  auto& e = it->second;
+  if (!tags_live(e) || reclaim_at(e.expires_ns, e.grace_ns) <= clock_->now_ns())
+    return false;
+  out.assign(e.value);
+  return true;
+}
+
 bool shard_table::peek(std::string_view key, std::string& out) const {
   uint64_t ignored;
   return peek(key, out, ignored);

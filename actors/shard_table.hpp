@@ -129,6 +129,14 @@ public:
   /// window (state stale, value copied). Counts a hit only when fresh.
   lookup_result lookup(std::string_view key, std::string& out) const;
 
+  /// Copies the value of `key` into `out` and returns true iff the table
+  /// still holds the very entry lookup() reported as `version` (fresh or
+  /// inside its grace window): no write, invalidation, eviction or expiry
+  /// removed it since. Counts nothing. (Stale-if-error: the waiters of a
+  /// failed load get the old entry only while it is still there.)
+  bool still_holds(std::string_view key, uint64_t version,
+                   std::string& out) const;
+
   shard_stats stats() const;
 
   index_sizes indexes() const;
