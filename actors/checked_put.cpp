@@ -1,5 +1,7 @@
 #include "cachebus/actors/checked_put.hpp"
 
+#include <algorithm>
+
 #include "cachebus/actors/error.hpp"
 
 namespace cachebus {
@@ -30,6 +32,18 @@ checked_put(shard_table& table, const node_options& opts, int64_t now_ns,
                         + "\" is older than the cached one; versions never "
                           "go backwards");
   return v;
+}
+
+caf::expected<bool> checked_fill(shard_table& table, const node_options& opts,
+                                 int64_t now_ns, std::string_view key,
+                                 uint64_t fill, const loaded& x,
+                                 const fetch_options& fo, int64_t load_ns) {
+  auto expiry = check_write(opts, now_ns, x.value, fo.tags, fo.ttl);
+  if (!expiry)
+    return std::move(expiry.error());
+  auto grace = std::max(fo.stale_while_revalidate, fo.stale_if_error);
+  return table.complete_fill(key, fill, x.value, *expiry, grace.count(),
+                             fo.tags, x.version, load_ns);
 }
 
 } // namespace cachebus

@@ -1,10 +1,11 @@
 // The one write path into a shard table that every entry point shares (the
-// node facade for plain threads, the shard actor for actors): it validates
-// the value, the tags and the TTL as node_options says, turns the TTL into an
-// expiry, and applies the write. A write refused because the cached sourced
-// version of its key is newer comes back as errc::stale_version. Nothing
-// changes on any error. The key's validity (and its shard) is the caller's to
-// check. Thread-safe, as shard_table is.
+// node facade for plain threads, the shard actor for actors), and the one
+// fill path (a fetch's holder on a plain thread, the lock manager for
+// actors): each validates the value, the tags and the TTL as node_options
+// says, turns the TTL into an expiry, and applies the write. A write refused
+// because the cached sourced version of its key is newer comes back as
+// errc::stale_version. Nothing changes on any error. The key's validity (and
+// its shard) is the caller's to check. Thread-safe, as shard_table is.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "caf/expected.hpp"
 #include "caf/timestamp.hpp"
 
+#include "cachebus/actors/fetch_options.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/shard_table.hpp"
 
@@ -34,5 +36,17 @@ caf::expected<uint64_t>
 checked_put(shard_table& table, const node_options& opts, int64_t now_ns,
             std::string_view key, std::string value, caf::timespan ttl,
             std::vector<std::string> tags, uint64_t version);
+
+/// Installs the value `x` of `key` that a fetch with `fo` loaded under fill
+/// `fill` in `load_ns`: it expires fo.ttl after `now_ns` and stays readable
+/// as stale for the longer of fo's stale windows. Returns whether the table
+/// took it (false: a write or an invalidation superseded the load, or a newer
+/// sourced version is cached; the fill ended either way), or the error that
+/// refuses the value (size, tags, TTL; the fill is still open then).
+/// REQUIRES: opts.check_key(key) passed and `table` owns `key`.
+caf::expected<bool> checked_fill(shard_table& table, const node_options& opts,
+                                 int64_t now_ns, std::string_view key,
+                                 uint64_t fill, const loaded& x,
+                                 const fetch_options& fo, int64_t load_ns);
 
 } // namespace cachebus

@@ -9,6 +9,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "cachebus/actors/checked_put.hpp"
 #include "cachebus/actors/error.hpp"
 #include "cachebus/actors/rendezvous.hpp"
 #include "cachebus/actors/time_source.hpp"
@@ -356,8 +357,8 @@ void released(lm_ptr self, const std::string& key, std::string value) {
 // entry if the table still holds it; otherwise (an invalidation removed it)
 // they get `err` by the loader-error policy, never a value that an
 // invalidation they came after removed.
-void failed_with_fallback(lm_ptr self, const std::string& key,
-                          caf::error err, uint64_t fallback) {
+void failed_with_fallback(lm_ptr self, const std::string& key, caf::error err,
+                          uint64_t fallback) {
   auto& table = self->state.cache->table_for(key);
   loaded x;
   if (table.peek(key, x.value, x.version)) { // a write came meanwhile
@@ -399,16 +400,14 @@ void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
     return;
   auto& e = *found;
   e.forwarded_to.clear();
-  auto expiry = st.opts.expiry_for(e.opts.ttl, st.clk->now_ns());
-  if (!expiry) {
-    failed(self, key, std::move(expiry.error()));
+  auto now = st.clk->now_ns();
+  auto installed = checked_fill(st.cache->table_for(key), st.opts, now, key,
+                                e.fill, x, e.opts, now - e.started_ns);
+  if (!installed) {
+    failed(self, key, std::move(installed.error()));
     return;
   }
-  auto grace = std::max(e.opts.stale_while_revalidate, e.opts.stale_if_error);
-  auto& table = st.cache->table_for(key);
-  if (table.complete_fill(key, e.fill, x.value, *expiry, grace.count(),
-                          e.opts.tags, x.version,
-                          st.clk->now_ns() - e.started_ns)) {
+  if (*installed) {
     finish(self, key, x.value, x.version);
     return;
   }
@@ -466,26 +465,26 @@ void start_actor_load(lm_ptr self, const std::string& key) {
             }
             loaded_value(self, key, token, r.value);
           },
-              [=](caf::error& err) {
-                auto* e = current(self, key, token);
-                if (!e)
-                  return;
-                if (err.category() == error_category) {
-                  // The owner answered: its load failed, or it refused.
-                  failed(self, key, std::move(err));
-                } else if (err == caf::sec::request_timeout) {
-                  ++self->state.stats.expired;
-                  failed(self, key,
-                         make_error(errc::lease_expired,
-                                    "owner node \"" + e->forwarded_to
-                                      + "\" did not load \"" + key
-                                      + "\" within cachebus.lease-timeout"));
-                } else {
-                  // The link failed: load here rather than wait for the
-                  // membership to catch up.
-                  reroute(self, key, true);
-                }
-              });
+          [=](caf::error& err) {
+            auto* e = current(self, key, token);
+            if (!e)
+              return;
+            if (err.category() == error_category) {
+              // The owner answered: its load failed, or it refused.
+              failed(self, key, std::move(err));
+            } else if (err == caf::sec::request_timeout) {
+              ++self->state.stats.expired;
+              failed(self, key,
+                     make_error(errc::lease_expired,
+                                "owner node \"" + e->forwarded_to
+                                  + "\" did not load \"" + key
+                                  + "\" within cachebus.lease-timeout"));
+            } else {
+              // The link failed: load here rather than wait for the
+              // membership to catch up.
+              reroute(self, key, true);
+            }
+          });
       return;
     }
   }
@@ -500,12 +499,13 @@ void start_actor_load(lm_ptr self, const std::string& key) {
             if (err == caf::sec::request_timeout) {
               ++self->state.stats.expired;
               err = make_error(errc::lease_expired,
-                               "loader of \"" + key + "\" did not answer "
-                               "within cachebus.lease-timeout");
+                               "loader of \"" + key
+                                 + "\" did not answer "
+                                   "within cachebus.lease-timeout");
             } else if (err.category() != error_category) {
-              err = make_error(errc::load_failed, "loader of \"" + key
-                                                    + "\" failed: "
-                                                    + caf::to_string(err));
+              err = make_error(errc::load_failed,
+                               "loader of \"" + key
+                                 + "\" failed: " + caf::to_string(err));
             }
             failed(self, key, std::move(err));
           });
@@ -519,14 +519,16 @@ caf::error check_room(lm_ptr self, const std::string& key,
   if (i == st.locks.end() || i->second.waiters() < st.opts.max_waiters)
     return {};
   ++st.stats.rejected;
-  return make_error(errc::too_many_waiters,
-                    "too many callers wait for \"" + key + "\"");
+  return make_error(errc::too_many_waiters, std::to_string(i->second.waiters())
+                                              + " callers already wait for \""
+                                              + key
+                                              + "\" (cachebus.max-waiters)");
 }
 
 // A new entry for `key` whose load runs through `loader` (an actor path).
 // Its first attempt begins; waiters pushed now joined before it (0).
-lock_entry& open_entry(lm_ptr self, const std::string& key,
-                       loader_actor loader, fetch_options fo, bool routed) {
+lock_entry& open_entry(lm_ptr self, const std::string& key, loader_actor loader,
+                       fetch_options fo, bool routed) {
   auto& entry = self->state.locks[key];
   new_attempt(self, key, entry);
   entry.actor_path = true;
@@ -580,9 +582,10 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
   if (auto err = st.opts.check_tags(fo.tags))
     return err;
   if (!st.node_loader)
-    return make_error(errc::invalid_config,
-                      "node \"" + st.opts.name + "\" has no node loader to "
-                      "load \"" + key + "\" as its owner");
+    return make_error(errc::invalid_config, "node \"" + st.opts.name
+                                              + "\" has no node loader to "
+                                                "load \""
+                                              + key + "\" as its owner");
   ++st.stats.owner_requests;
   owner_reply hit;
   if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version)) {
@@ -618,19 +621,19 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
 void on_peer_event(lm_ptr self, const peer_event& ev) {
   auto& st = self->state;
   switch (ev.kind) {
-    case peer_event_kind::joined:
-    case peer_event_kind::rejoined:
-      if (ev.endpoint)
-        st.peers[ev.peer] = caf::actor_cast<lock_manager_actor>(ev.endpoint);
-      else
-        st.peers.erase(ev.peer);
-      break;
-    case peer_event_kind::lost:
-    case peer_event_kind::refused:
+  case peer_event_kind::joined:
+  case peer_event_kind::rejoined:
+    if (ev.endpoint)
+      st.peers[ev.peer] = caf::actor_cast<lock_manager_actor>(ev.endpoint);
+    else
       st.peers.erase(ev.peer);
-      break;
-    case peer_event_kind::gap:
-      return;
+    break;
+  case peer_event_kind::lost:
+  case peer_event_kind::refused:
+    st.peers.erase(ev.peer);
+    break;
+  case peer_event_kind::gap:
+    return;
   }
   st.members.clear();
   st.members.push_back(st.opts.name);
@@ -673,9 +676,9 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       // The monitor is gone already; don't demonitor it again.
       st.locks[key].owner = nullptr;
       failed(self, key,
-             make_error(errc::load_failed,
-                        "the loader of \"" + key + "\" died before it "
-                        "finished"));
+             make_error(errc::load_failed, "the loader of \"" + key
+                                             + "\" died before it "
+                                               "finished"));
     }
   });
   return {
@@ -699,13 +702,8 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       if (i != st.locks.end()) {
         if (!req.wait)
           return acquire_reply{};
-        if (i->second.waiters() >= st.opts.max_waiters) {
-          ++st.stats.rejected;
-          return make_error(errc::too_many_waiters,
-                            std::to_string(i->second.waiters())
-                              + " callers already wait for \"" + req.key
-                              + "\" (cachebus.max-waiters)");
-        }
+        if (auto err = check_room(self, req.key, i))
+          return err;
         ++st.stats.waits;
         auto rp = self->make_response_promise<acquire_reply>();
         i->second.acquirers.push_back(
@@ -783,9 +781,9 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
         return;
       ++st.stats.expired;
       failed(self, key,
-             make_error(errc::lease_expired,
-                        "the loader of \"" + key + "\" held it longer than "
-                        "cachebus.lease-timeout"));
+             make_error(errc::lease_expired, "the loader of \"" + key
+                                               + "\" held it longer than "
+                                                 "cachebus.lease-timeout"));
     },
     [=](stats_atom) {
       auto& st = self->state;

@@ -2,9 +2,9 @@
 
 #include "caf/actor_system_config.hpp"
 #include "caf/exit_reason.hpp"
-#include "caf/settings.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
+#include "caf/settings.hpp"
 
 #include <cmath>
 #include <limits>
@@ -22,7 +22,7 @@ namespace cachebus {
 // -- construction -------------------------------------------------------------
 
 node::node(caf::actor_system& sys, node_options opts)
-  : sys_(sys), opts_(std::move(opts)) {
+    : sys_(sys), opts_(std::move(opts)) {
   // nop
 }
 
@@ -40,9 +40,8 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
                           : std::make_shared<cachebus::time_source>();
   n->cache_ = std::make_shared<local_cache>(n->opts_, n->clock_.get());
   for (size_t i = 0; i < opts.shards; ++i)
-    n->shards_.emplace_back(spawn_shard(sys, i, opts.shards,
-                                        n->cache_->table(i), opts,
-                                        n->clock_));
+    n->shards_.emplace_back(
+      spawn_shard(sys, i, opts.shards, n->cache_->table(i), opts, n->clock_));
   bus_actor bus;
   if (setup.bus) {
     bus = std::move(*setup.bus);
@@ -53,11 +52,10 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   n->source_ = std::make_shared<event_source>(opts.name, bus);
   n->applied_ = std::make_shared<applied_events>(n->source_);
   n->inv_ = std::make_shared<invalidator>(n->cache_, rs, opts);
-  n->listener_ = spawn_invalidation_listener(sys, n->inv_, n->source_,
-                                             n->applied_);
-  n->lock_manager_ = spawn_lock_manager(sys, n->cache_, opts, n->clock_,
-                                        setup.loader, setup.pending,
-                                        n->applied_);
+  n->listener_
+    = spawn_invalidation_listener(sys, n->inv_, n->source_, n->applied_);
+  n->lock_manager_ = spawn_lock_manager(
+    sys, n->cache_, opts, n->clock_, setup.loader, setup.pending, n->applied_);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's
@@ -201,8 +199,8 @@ caf::expected<bool> node::install(std::string_view key, uint64_t lease,
   };
   if (auto err = check_running())
     return fail(std::move(err));
-  auto expiry = check_write(opts_, clock_->now_ns(), value, opts.tags,
-                            opts.ttl);
+  auto expiry
+    = check_write(opts_, clock_->now_ns(), value, opts.tags, opts.ttl);
   if (!expiry)
     return fail(std::move(expiry.error()));
   return table.complete_fill(key, lease, std::move(value), *expiry, 0,
@@ -221,7 +219,8 @@ caf::expected<size_t> node::erase(const std::vector<std::string>& keys) {
   return invalidate(keys);
 }
 
-// -- cache-aside with single flight --------------------------------------------
+// -- cache-aside with single flight
+// --------------------------------------------
 
 namespace {
 
@@ -230,8 +229,8 @@ namespace {
 bool xfetch_due(const shard_table::lookup_result& lk, double beta,
                 int64_t now) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_real_distribution<double> u{
-    std::numeric_limits<double>::min(), 1.0};
+  std::uniform_real_distribution<double> u{std::numeric_limits<double>::min(),
+                                           1.0};
   auto gap = -static_cast<double>(lk.load_ns) * beta * std::log(u(rng));
   return static_cast<double>(now) + gap >= static_cast<double>(lk.expires_ns);
 }
@@ -241,12 +240,22 @@ caf::expected<loaded> call_loader(const loader_fn& loader,
   try {
     return loader(key);
   } catch (const std::exception& ex) {
-    return make_error(errc::load_failed, "loader of \"" + key
-                                           + "\" threw: " + ex.what());
+    return make_error(errc::load_failed,
+                      "loader of \"" + key + "\" threw: " + ex.what());
   } catch (...) {
-    return make_error(errc::load_failed, "loader of \"" + key
-                                           + "\" threw a non-exception");
+    return make_error(errc::load_failed,
+                      "loader of \"" + key + "\" threw a non-exception");
   }
+}
+
+// A request to the lock manager about `key` failed: its timeout is
+// cachebus.request-timeout, anything else passes as it is.
+caf::error waited_too_long(caf::error err, const std::string& key) {
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::timeout, "waited longer than "
+                                     "cachebus.request-timeout for \""
+                                       + key + "\"");
+  return err;
 }
 
 } // namespace
@@ -298,15 +307,7 @@ caf::expected<std::string> node::fetch(std::string_view key,
   // The miss is counted above; the lock manager's re-check counts nothing.
   self->request(lock_manager_, opts_.request_timeout, fetch_atom_v, k, *fo)
     .receive([&](std::string& v) { result = std::move(v); },
-             [&](caf::error& e) {
-               if (e == caf::sec::request_timeout)
-                 result = make_error(errc::timeout,
-                                     "waited longer than "
-                                     "cachebus.request-timeout for \""
-                                       + k + "\"");
-               else
-                 result = std::move(e);
-             });
+             [&](caf::error& e) { result = waited_too_long(std::move(e), k); });
   return result;
 }
 
@@ -345,22 +346,17 @@ caf::expected<std::string> node::fetch(std::string_view key,
     self->request(lock_manager_, opts_.request_timeout, acquire_atom_v, req)
       .receive([&](acquire_reply& r) { reply = std::move(r); },
                [&](caf::error& e) { err = std::move(e); });
-    if (err) {
-      if (err == caf::sec::request_timeout)
-        return make_error(errc::timeout,
-                          "waited longer than cachebus.request-timeout for "
-                          "\"" + k + "\"");
-      return err;
-    }
+    if (err)
+      return waited_too_long(std::move(err), k);
     switch (reply.outcome) {
-      case acquire_reply::value:
-        return std::move(reply.val);
-      case acquire_reply::busy:
-        return cached; // fresh (early refresh) or within the SWR window
-      default:
-        // We hold the key. `self` is the monitored owner: if this thread
-        // unwinds without releasing, its death releases the key.
-        return load_as_owner(k, std::move(reply), loader, fo, lk, cached);
+    case acquire_reply::value:
+      return std::move(reply.val);
+    case acquire_reply::busy:
+      return cached; // fresh (early refresh) or within the SWR window
+    default:
+      // We hold the key. `self` is the monitored owner: if this thread
+      // unwinds without releasing, its death releases the key.
+      return load_as_owner(k, std::move(reply), loader, fo, lk, cached);
     }
   }
 }
@@ -375,9 +371,12 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
     auto t0 = clock_->now_ns();
     auto x = call_loader(loader, key);
     auto t1 = clock_->now_ns();
+    caf::expected<bool> installed{false};
     if (x) {
-      if (auto err = opts_.check_value(x->value))
-        x = std::move(err);
+      installed
+        = checked_fill(table, opts_, t1, key, grant.fill, *x, fo, t1 - t0);
+      if (!installed)
+        x = std::move(installed.error());
     }
     if (!x) {
       table.cancel_fill(key, grant.fill);
@@ -386,20 +385,15 @@ node::load_as_owner(const std::string& key, acquire_reply grant,
         // Stale-if-error: the old value serves this caller for its window,
         // and the waiters too while the table still holds it (an
         // invalidation may have removed it since this caller looked).
-        caf::anon_send(lock_manager_, fail_atom_v, key, grant.token,
-                       x.error(), old.version);
+        caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error(),
+                       old.version);
         return old_value;
       }
-      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token,
-                     x.error());
+      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error());
       return std::move(x.error());
     }
-    auto expiry = *opts_.expiry_for(fo.ttl, t1);
-    auto grace = std::max(fo.stale_while_revalidate, fo.stale_if_error);
-    if (table.complete_fill(key, grant.fill, x->value, expiry, grace.count(),
-                            fo.tags, x->version, t1 - t0)) {
-      caf::anon_send(lock_manager_, release_atom_v, key, grant.token,
-                     x->value);
+    if (*installed) {
+      caf::anon_send(lock_manager_, release_atom_v, key, grant.token, x->value);
       return std::move(x->value);
     }
     // A write or an invalidation reached the key while we loaded: the lock
