@@ -60,13 +60,12 @@ struct cluster {
   void start(size_t n) {
     nodes.push_back(spawn("n0", 0));
     for (size_t i = 1; i < n; ++i)
-      nodes.push_back(spawn("n" + std::to_string(i),
-                            nodes[0]->cluster_port));
+      nodes.push_back(spawn("n" + std::to_string(i), nodes[0]->cluster_port));
   }
 
   node_frontend_actor frontend(const node_process& p) {
-    auto fe = sys.middleman().remote_actor<node_frontend_actor>(
-      "127.0.0.1", p.client_port);
+    auto fe = sys.middleman().remote_actor<node_frontend_actor>("127.0.0.1",
+                                                                p.client_port);
     REQUIRE(fe);
     return *fe;
   }
@@ -215,4 +214,16 @@ TEST_CASE("each node serves Prometheus metrics that curl can scrape",
   CHECK_THAT(text, Catch::Contains("cachebus_cluster_peer_up{peer=\"n1\"} 1"));
   CHECK_THAT(text, Catch::Contains("cachebus_events_applied_total"));
   CHECK_THAT(text, Catch::Contains("cachebus_lock_waiting 0"));
+  // Staleness is visible: refused fills and versions, superseded loads, and
+  // the lag of the events `a` applied from `b` (linked() sent some).
+  for (auto name :
+       {"cachebus_stale_fills_refused_total{shard=\"0\"} ",
+        "cachebus_older_versions_refused_total{shard=\"0\"} ",
+        "cachebus_lock_stale_fills_total ", "cachebus_lock_reloads_total ",
+        "cachebus_lock_owner_behind_total ",
+        "# TYPE cachebus_invalidation_lag_seconds histogram",
+        "cachebus_invalidation_lag_seconds_bucket{origin=\"n1\","
+        "le=\"+Inf\"} ",
+        "cachebus_invalidation_lag_seconds_count{origin=\"n1\"} "})
+    CHECK_THAT(text, Catch::Contains(name));
 }
