@@ -14,8 +14,7 @@ uint64_t event_clock::of(const std::string& origin) const {
 }
 
 bool event_clock::covers(const event_clock& need) const {
-  for (size_t i = 0; i < need.origins.size() && i < need.sequences.size();
-       ++i)
+  for (size_t i = 0; i < need.origins.size() && i < need.sequences.size(); ++i)
     if (of(need.origins[i]) < need.sequences[i])
       return false;
   return true;

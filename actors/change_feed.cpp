@@ -77,8 +77,8 @@ caf::expected<change_feed_actor> spawn_change_feed(node& n,
   if (!l.ok())
     return make_error(errc::store_unavailable,
                       "change feed: " + l.error().to_string());
-  auto holder = std::make_shared<std::unique_ptr<stores::change_listener>>(
-    std::move(*l));
+  auto holder
+    = std::make_shared<std::unique_ptr<stores::change_listener>>(std::move(*l));
   return n.system().spawn<caf::detached>(feed_impl, &n, holder);
 }
 

@@ -20,9 +20,9 @@
 
 namespace cachebus {
 
-using change_feed_actor = caf::typed_actor<
-  caf::reacts_to<poll_atom>,
-  caf::replies_to<stats_atom>::with<change_feed_stats>>;
+using change_feed_actor
+  = caf::typed_actor<caf::reacts_to<poll_atom>,
+                     caf::replies_to<stats_atom>::with<change_feed_stats>>;
 
 /// Connects to `conninfo` (the store's database; the trigger must be
 /// installed: postgres_store::install_change_feed) and starts forwarding.

@@ -52,8 +52,7 @@ config::config() {
                                             "join through")
     .add<caf::timespan>("heartbeat-interval",
                         "cluster heartbeat period (500ms)")
-    .add<caf::timespan>("peer-timeout",
-                        "a silent peer is lost after this (3s)")
+    .add<caf::timespan>("peer-timeout", "a silent peer is lost after this (3s)")
     .add<std::string>("loader-error",
                       "what waiters get when a load fails: propagate (the "
                       "error) or retry (one of them loads)")

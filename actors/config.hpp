@@ -17,7 +17,7 @@
 namespace cachebus {
 
 class config : public caf::actor_system_config {
-public:
+ public:
   config();
 
   /// Checks what CAF's parse(args) would let through: a `cachebus.*` entry

@@ -18,7 +18,7 @@
 namespace cachebus {
 
 class dependency_graph {
-public:
+ public:
   /// Records parent -> dependent. Idempotent.
   void add(const std::string& parent, const std::string& dependent);
 
@@ -39,7 +39,7 @@ public:
   size_t edges() const;
   size_t parents() const;
 
-private:
+ private:
   struct hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept {
@@ -47,12 +47,12 @@ private:
     }
   };
   using key_set = std::unordered_set<std::string, hash, std::equal_to<>>;
-  using edge_map = std::unordered_map<std::string, key_set, hash,
-                                      std::equal_to<>>;
+  using edge_map
+    = std::unordered_map<std::string, key_set, hash, std::equal_to<>>;
 
   mutable std::mutex mtx_;
-  edge_map dependents_; // parent -> dependents
-  edge_map parents_;    // dependent -> parents
+  edge_map dependents_;                             // parent -> dependents
+  edge_map parents_;                                // dependent -> parents
   std::set<std::string, std::less<>> parent_names_; // keys of dependents_
   size_t edges_ = 0;
 };

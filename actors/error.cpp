@@ -7,46 +7,46 @@ namespace cachebus {
 
 const char* to_string(errc code) {
   switch (code) {
-    case errc::invalid_key:
-      return "invalid_key";
-    case errc::value_too_large:
-      return "value_too_large";
-    case errc::invalid_ttl:
-      return "invalid_ttl";
-    case errc::invalid_config:
-      return "invalid_config";
-    case errc::miss:
-      return "miss";
-    case errc::stopped:
-      return "stopped";
-    case errc::timeout:
-      return "timeout";
-    case errc::invalid_argument:
-      return "invalid_argument";
-    case errc::unknown_resource:
-      return "unknown_resource";
-    case errc::invalid_rule:
-      return "invalid_rule";
-    case errc::load_failed:
-      return "load_failed";
-    case errc::lease_expired:
-      return "lease_expired";
-    case errc::too_many_waiters:
-      return "too_many_waiters";
-    case errc::invalid_field:
-      return "invalid_field";
-    case errc::not_found:
-      return "not_found";
-    case errc::store_unavailable:
-      return "store_unavailable";
-    case errc::store_error:
-      return "store_error";
-    case errc::backpressure:
-      return "backpressure";
-    case errc::journal_error:
-      return "journal_error";
-    case errc::stale_version:
-      return "stale_version";
+  case errc::invalid_key:
+    return "invalid_key";
+  case errc::value_too_large:
+    return "value_too_large";
+  case errc::invalid_ttl:
+    return "invalid_ttl";
+  case errc::invalid_config:
+    return "invalid_config";
+  case errc::miss:
+    return "miss";
+  case errc::stopped:
+    return "stopped";
+  case errc::timeout:
+    return "timeout";
+  case errc::invalid_argument:
+    return "invalid_argument";
+  case errc::unknown_resource:
+    return "unknown_resource";
+  case errc::invalid_rule:
+    return "invalid_rule";
+  case errc::load_failed:
+    return "load_failed";
+  case errc::lease_expired:
+    return "lease_expired";
+  case errc::too_many_waiters:
+    return "too_many_waiters";
+  case errc::invalid_field:
+    return "invalid_field";
+  case errc::not_found:
+    return "not_found";
+  case errc::store_unavailable:
+    return "store_unavailable";
+  case errc::store_error:
+    return "store_error";
+  case errc::backpressure:
+    return "backpressure";
+  case errc::journal_error:
+    return "journal_error";
+  case errc::stale_version:
+    return "stale_version";
   }
   return "unknown";
 }
@@ -95,11 +95,10 @@ std::string describe(const caf::error& err) {
 }
 
 void add_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(error_category,
-                         [](uint8_t code, caf::atom_value,
-                            const caf::message& ctx) {
-                           return render(code, ctx);
-                         });
+  cfg.add_error_category(
+    error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+      return render(code, ctx);
+    });
 }
 
 } // namespace cachebus

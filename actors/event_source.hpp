@@ -29,19 +29,15 @@ constexpr std::string_view pattern_topic = "cache:!patterns";
 constexpr std::string_view all_cache_topics = "cache:*";
 
 class event_source {
-public:
+ public:
   event_source(std::string origin, bus_actor bus)
-    : origin_(std::move(origin)), bus_(std::move(bus)) {
+      : origin_(std::move(origin)), bus_(std::move(bus)) {
     // nop
   }
 
-  const std::string& origin() const noexcept {
-    return origin_;
-  }
+  const std::string& origin() const noexcept { return origin_; }
 
-  const bus_actor& bus() const noexcept {
-    return bus_;
-  }
+  const bus_actor& bus() const noexcept { return bus_; }
 
   /// Stamps `ev` with this node's origin, next sequence and the wall-clock
   /// time, and publishes it.
@@ -76,7 +72,7 @@ public:
     return next_.load(std::memory_order_relaxed);
   }
 
-private:
+ private:
   std::string origin_;
   bus_actor bus_;
   std::atomic<uint64_t> next_{1};

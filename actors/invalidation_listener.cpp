@@ -82,11 +82,10 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
     [=](pattern_invalidated& ev) { return handle(self, ev); },
     [=](peer_event& ev) {
       auto& st = self->state;
-      bool drop = ev.kind == peer_event_kind::lost
-                  || ev.kind == peer_event_kind::gap
-                  || ev.kind == peer_event_kind::rejoined
-                  || (ev.kind == peer_event_kind::joined
-                      && ev.last_sequence > 0);
+      bool drop
+        = ev.kind == peer_event_kind::lost || ev.kind == peer_event_kind::gap
+          || ev.kind == peer_event_kind::rejoined
+          || (ev.kind == peer_event_kind::joined && ev.last_sequence > 0);
       if (!drop)
         return;
       // Some of that peer's invalidations will never arrive: any entry may
@@ -102,8 +101,7 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
               || ev.kind == peer_event_kind::rejoined))
         st.applied->reset(ev.peer, ev.resumes_after);
       if (st.observer)
-        caf::anon_send(st.observer, applied_atom_v, ev.peer,
-                       ev.last_sequence);
+        caf::anon_send(st.observer, applied_atom_v, ev.peer, ev.last_sequence);
     },
     [=](observe_atom, caf::actor observer) {
       self->state.observer = std::move(observer);

@@ -27,14 +27,14 @@
 
 namespace cachebus {
 
-using invalidation_listener_actor = caf::typed_actor<
-  caf::replies_to<invalidated>::with<uint64_t>,
-  caf::replies_to<tag_invalidated>::with<uint64_t>,
-  caf::replies_to<keys_invalidated>::with<uint64_t>,
-  caf::replies_to<pattern_invalidated>::with<uint64_t>,
-  caf::reacts_to<peer_event>,
-  caf::reacts_to<observe_atom, caf::actor>,
-  caf::replies_to<stats_atom>::with<listener_stats>>;
+using invalidation_listener_actor
+  = caf::typed_actor<caf::replies_to<invalidated>::with<uint64_t>,
+                     caf::replies_to<tag_invalidated>::with<uint64_t>,
+                     caf::replies_to<keys_invalidated>::with<uint64_t>,
+                     caf::replies_to<pattern_invalidated>::with<uint64_t>,
+                     caf::reacts_to<peer_event>,
+                     caf::reacts_to<observe_atom, caf::actor>,
+                     caf::replies_to<stats_atom>::with<listener_stats>>;
 
 /// `applied` (may be null) learns of every event before it is applied.
 invalidation_listener_actor

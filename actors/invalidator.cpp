@@ -6,9 +6,9 @@
 namespace cachebus {
 
 invalidator::invalidator(std::shared_ptr<local_cache> cache,
-                         std::shared_ptr<const rules> rules,
-                         node_options opts)
-  : cache_(std::move(cache)), rules_(std::move(rules)), opts_(std::move(opts)) {
+                         std::shared_ptr<const rules> rules, node_options opts)
+    : cache_(std::move(cache)), rules_(std::move(rules)),
+      opts_(std::move(opts)) {
   // nop
 }
 

@@ -19,7 +19,7 @@
 namespace cachebus {
 
 class invalidator {
-public:
+ public:
   invalidator(std::shared_ptr<local_cache> cache,
               std::shared_ptr<const rules> rules, node_options opts);
 
@@ -34,15 +34,11 @@ public:
   caf::expected<size_t> apply(const pattern_invalidated& ev);
 
   /// The partition rule: drops every entry and fill of this node.
-  size_t drop_everything() {
-    return cache_->clear();
-  }
+  size_t drop_everything() { return cache_->clear(); }
 
-  const rules& rule_set() const noexcept {
-    return *rules_;
-  }
+  const rules& rule_set() const noexcept { return *rules_; }
 
-private:
+ private:
   std::shared_ptr<local_cache> cache_;
   std::shared_ptr<const rules> rules_;
   node_options opts_;

@@ -29,12 +29,10 @@ struct node_stats {
 };
 
 class local_cache {
-public:
+ public:
   local_cache(const node_options& opts, const time_source* clk);
 
-  size_t shard_count() const noexcept {
-    return tables_.size();
-  }
+  size_t shard_count() const noexcept { return tables_.size(); }
 
   size_t shard_index(std::string_view key) const noexcept;
 
@@ -50,9 +48,7 @@ public:
     return tables_[i];
   }
 
-  dependency_graph& graph() noexcept {
-    return graph_;
-  }
+  dependency_graph& graph() noexcept { return graph_; }
 
   /// Removes `keys` whose version is below `below` (UINT64_MAX: any), plus
   /// every transitive dependent of `keys` regardless of version. Returns the
@@ -83,7 +79,7 @@ public:
   };
   index_sizes indexes() const;
 
-private:
+ private:
   dependency_graph graph_;
   std::vector<std::shared_ptr<shard_table>> tables_;
 };

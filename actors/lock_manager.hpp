@@ -98,8 +98,7 @@ using lock_manager_actor = caf::typed_actor<
   caf::replies_to<fetch_atom, std::string, fetch_options>::with<std::string>,
   caf::replies_to<owner_fetch_atom, std::string,
                   fetch_options>::with<owner_reply>,
-  caf::reacts_to<peer_event>,
-  caf::reacts_to<lease_atom, std::string, uint64_t>,
+  caf::reacts_to<peer_event>, caf::reacts_to<lease_atom, std::string, uint64_t>,
   caf::replies_to<stats_atom>::with<lock_stats>>;
 
 /// Spawns a lock manager for `cache`. `node_loader` (may be invalid) serves

@@ -25,7 +25,6 @@
 #include "caf/expected.hpp"
 
 #include "cachebus/actors/applied_events.hpp"
-#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/event_source.hpp"
 #include "cachebus/actors/fetch_options.hpp"
 #include "cachebus/actors/invalidation_listener.hpp"
@@ -36,6 +35,7 @@
 #include "cachebus/actors/pending_writes.hpp"
 #include "cachebus/actors/rules.hpp"
 #include "cachebus/actors/shard.hpp"
+#include "cachebus/actors/time_source.hpp"
 #include "cachebus/bus/bridge.hpp"
 #include "cachebus/bus/bus.hpp"
 
@@ -82,7 +82,7 @@ struct node_setup {
 };
 
 class node {
-public:
+ public:
   // -- construction -----------------------------------------------------------
 
   /// Starts a node in `sys` with `opts` (validated first).
@@ -93,8 +93,8 @@ public:
   /// including the rules file named by `cachebus.rules`. What `setup` sets
   /// wins over the config (rules, cluster); its loader, bus and clock can
   /// only come from there.
-  static caf::expected<std::unique_ptr<node>>
-  start(caf::actor_system& sys, node_setup setup = {});
+  static caf::expected<std::unique_ptr<node>> start(caf::actor_system& sys,
+                                                    node_setup setup = {});
 
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -102,7 +102,8 @@ public:
   /// Stops the node's actors and waits for them.
   ~node();
 
-  // -- reads and writes (any thread) -------------------------------------------
+  // -- reads and writes (any thread)
+  // -------------------------------------------
 
   /// Returns the value of a live entry, or errc::miss.
   caf::expected<std::string> get(std::string_view key) const;
@@ -148,11 +149,12 @@ public:
   /// This caller still gets it (it asked first); a waiter gets the value the
   /// write left, or a value loaded after it joined (lock_manager.hpp). Sourced
   /// versions never go backwards: a versioned set older than the cached
-  /// version is refused with errc::stale_version. If the loader fails (error or exception), this caller gets the
-  /// error and waiters get it too (cachebus.loader-error=propagate) or one of
-  /// them loads (retry). See fetch_options for XFetch early refresh,
-  /// stale-while-revalidate and stale-if-error; windows and TTL the call
-  /// leaves at zero come from the rule whose key template makes `key`.
+  /// version is refused with errc::stale_version. If the loader fails (error or
+  /// exception), this caller gets the error and waiters get it too
+  /// (cachebus.loader-error=propagate) or one of them loads (retry). See
+  /// fetch_options for XFetch early refresh, stale-while-revalidate and
+  /// stale-if-error; windows and TTL the call leaves at zero come from the rule
+  /// whose key template makes `key`.
   caf::expected<std::string> fetch(std::string_view key,
                                    const loader_fn& loader,
                                    const fetch_options& opts = {});
@@ -211,15 +213,12 @@ public:
 
   node_stats stats() const;
 
-  local_cache::index_sizes indexes() const {
-    return cache_->indexes();
-  }
+  local_cache::index_sizes indexes() const { return cache_->indexes(); }
 
-  // -- actor handles ------------------------------------------------------------
+  // -- actor handles
+  // ------------------------------------------------------------
 
-  const std::vector<shard_actor>& shards() const noexcept {
-    return shards_;
-  }
+  const std::vector<shard_actor>& shards() const noexcept { return shards_; }
 
   /// The shard that owns `key`.
   size_t shard_index(std::string_view key) const noexcept;
@@ -228,14 +227,10 @@ public:
     return shards_[shard_index(key)];
   }
 
-  const bus_actor& bus() const noexcept {
-    return source_->bus();
-  }
+  const bus_actor& bus() const noexcept { return source_->bus(); }
 
   /// The port this node's bridge listens on (cluster mode), else 0.
-  uint16_t cluster_port() const noexcept {
-    return bridge_.port;
-  }
+  uint16_t cluster_port() const noexcept { return bridge_.port; }
 
   /// The transport the bridge listens and dials on (cluster mode), else
   /// nullptr: publish other ports of this node through it too, so that they
@@ -245,9 +240,7 @@ public:
   }
 
   /// The bridge (cluster mode), else an invalid handle.
-  const caf::actor& bridge() const noexcept {
-    return bridge_.actor;
-  }
+  const caf::actor& bridge() const noexcept { return bridge_.actor; }
 
   const invalidation_listener_actor& listener() const noexcept {
     return listener_;
@@ -260,21 +253,13 @@ public:
 
   // -- properties -------------------------------------------------------------
 
-  const node_options& options() const noexcept {
-    return opts_;
-  }
+  const node_options& options() const noexcept { return opts_; }
 
-  const cachebus::rules& rules() const noexcept {
-    return inv_->rule_set();
-  }
+  const cachebus::rules& rules() const noexcept { return inv_->rule_set(); }
 
-  cachebus::time_source& time() noexcept {
-    return *clock_;
-  }
+  cachebus::time_source& time() noexcept { return *clock_; }
 
-  caf::actor_system& system() noexcept {
-    return sys_;
-  }
+  caf::actor_system& system() noexcept { return sys_; }
 
   bool stopped() const noexcept {
     return stopped_.load(std::memory_order_acquire);
@@ -284,18 +269,16 @@ public:
   /// Idempotent; safe to call from any non-actor thread.
   void stop();
 
-private:
+ private:
   node(caf::actor_system& sys, node_options opts);
 
   caf::error check_running() const;
 
-
-  caf::expected<std::string> load_as_owner(const std::string& key,
-                                           acquire_reply grant,
-                                           const loader_fn& loader,
-                                           const fetch_options& opts,
-                                           const shard_table::lookup_result& old,
-                                           const std::string& old_value);
+  caf::expected<std::string>
+  load_as_owner(const std::string& key, acquire_reply grant,
+                const loader_fn& loader, const fetch_options& opts,
+                const shard_table::lookup_result& old,
+                const std::string& old_value);
 
   caf::actor_system& sys_;
   node_options opts_;

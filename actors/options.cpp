@@ -97,7 +97,8 @@ caf::error node_options::validate() const {
   return {};
 }
 
-caf::expected<node_options> node_options::from(const caf::actor_system_config& cfg) {
+caf::expected<node_options>
+node_options::from(const caf::actor_system_config& cfg) {
   node_options x;
   std::string policy = "propagate";
   caf::error err;
@@ -126,7 +127,8 @@ caf::expected<node_options> node_options::from(const caf::actor_system_config& c
     return err;
   if (policy != "propagate" && policy != "retry")
     return bad("cachebus.loader-error must be \"propagate\" or \"retry\", "
-               "got \"" + policy + "\"");
+               "got \""
+               + policy + "\"");
   x.loader_error_retry = policy == "retry";
   if (auto err = x.validate())
     return err;
@@ -137,21 +139,22 @@ caf::error node_options::check_key(std::string_view key) const {
   if (key.empty())
     return make_error(errc::invalid_key, "key is empty");
   if (key.size() > max_key_size)
-    return make_error(errc::invalid_key,
-                      "key is " + bytes(key.size()) + ", the maximum is "
-                        + bytes(max_key_size));
+    return make_error(errc::invalid_key, "key is " + bytes(key.size())
+                                           + ", the maximum is "
+                                           + bytes(max_key_size));
   return {};
 }
 
 caf::error node_options::check_value(std::string_view value) const {
   if (value.size() > max_value_size)
-    return make_error(errc::value_too_large,
-                      "value is " + bytes(value.size()) + ", the maximum is "
-                        + bytes(max_value_size));
+    return make_error(errc::value_too_large, "value is " + bytes(value.size())
+                                               + ", the maximum is "
+                                               + bytes(max_value_size));
   return {};
 }
 
-caf::error node_options::check_tags(const std::vector<std::string>& tags) const {
+caf::error
+node_options::check_tags(const std::vector<std::string>& tags) const {
   if (tags.size() > max_tags)
     return make_error(errc::invalid_argument,
                       std::to_string(tags.size()) + " tags given, at most "
@@ -160,9 +163,9 @@ caf::error node_options::check_tags(const std::vector<std::string>& tags) const 
     if (tag.empty())
       return make_error(errc::invalid_argument, "tag is empty");
     if (tag.size() > max_key_size)
-      return make_error(errc::invalid_argument,
-                        "tag is " + bytes(tag.size()) + ", the maximum is "
-                          + bytes(max_key_size));
+      return make_error(errc::invalid_argument, "tag is " + bytes(tag.size())
+                                                  + ", the maximum is "
+                                                  + bytes(max_key_size));
   }
   return {};
 }
@@ -172,9 +175,9 @@ caf::expected<int64_t> node_options::expiry_for(caf::timespan ttl,
   if (ttl == never_expires)
     return no_expiry;
   if (ttl < caf::timespan{0})
-    return make_error(errc::invalid_ttl,
-                      "TTL is negative (" + std::to_string(ttl.count())
-                        + " ns)");
+    return make_error(errc::invalid_ttl, "TTL is negative ("
+                                           + std::to_string(ttl.count())
+                                           + " ns)");
   if (ttl == caf::timespan{0})
     ttl = default_ttl;
   if (ttl > max_ttl)

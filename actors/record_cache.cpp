@@ -23,41 +23,40 @@ caf::error to_error(const stores::status& st) {
   using stores::store_errc;
   auto code = errc::store_error;
   switch (st.code()) {
-    case store_errc::not_found:
-      code = errc::not_found;
-      break;
-    case store_errc::invalid_argument:
-      code = errc::invalid_argument;
-      break;
-    case store_errc::unknown_resource:
-      code = errc::unknown_resource;
-      break;
-    case store_errc::invalid_field:
-      code = errc::invalid_field;
-      break;
-    case store_errc::value_too_large:
-      code = errc::value_too_large;
-      break;
-    case store_errc::unavailable:
-      code = errc::store_unavailable;
-      break;
-    case store_errc::ok:
-    case store_errc::conflict:
-    case store_errc::io_error:
-      break;
+  case store_errc::not_found:
+    code = errc::not_found;
+    break;
+  case store_errc::invalid_argument:
+    code = errc::invalid_argument;
+    break;
+  case store_errc::unknown_resource:
+    code = errc::unknown_resource;
+    break;
+  case store_errc::invalid_field:
+    code = errc::invalid_field;
+    break;
+  case store_errc::value_too_large:
+    code = errc::value_too_large;
+    break;
+  case store_errc::unavailable:
+    code = errc::store_unavailable;
+    break;
+  case store_errc::ok:
+  case store_errc::conflict:
+  case store_errc::io_error:
+    break;
   }
   return make_error(code, st.message());
 }
 
-// -- construction ---------------------------------------------------------------
+// -- construction
+// ---------------------------------------------------------------
 
 record_cache::record_cache(node& n, std::shared_ptr<stores::record_store> store,
                            write_back_options opts)
-  : node_(n),
-    store_(std::move(store)),
-    opts_(std::move(opts)),
-    schema_(store_->limits()),
-    counters_(std::make_shared<write_back_counters>()) {
+    : node_(n), store_(std::move(store)), opts_(std::move(opts)),
+      schema_(store_->limits()),
+      counters_(std::make_shared<write_back_counters>()) {
   // nop
 }
 
@@ -78,8 +77,8 @@ record_cache::start(node& n, std::shared_ptr<stores::record_store> store,
     return make_error(errc::invalid_argument, "record_cache needs a store");
   if (auto err = opts.validate())
     return err;
-  std::unique_ptr<record_cache> rc{new record_cache(n, std::move(store),
-                                                    std::move(opts))};
+  std::unique_ptr<record_cache> rc{
+    new record_cache(n, std::move(store), std::move(opts))};
   if (rc->opts_.journal.empty())
     return rc;
   stores::journal_options jopts;
@@ -146,11 +145,12 @@ void record_cache::stop() {
   queue_.reset();
 }
 
-// -- helpers ----------------------------------------------------------------------
+// -- helpers
+// ----------------------------------------------------------------------
 
 std::mutex& record_cache::stripe(std::string_view resource,
                                  std::string_view id) {
-  auto h = std::hash<std::string_view>{}(resource) * 31
+  auto h = std::hash<std::string_view>{}(resource)*31
            + std::hash<std::string_view>{}(id);
   return stripes_[h % stripe_count];
 }
@@ -168,8 +168,7 @@ record_cache::canonical_key(std::string_view resource,
   return std::move(x->keys.front());
 }
 
-caf::expected<std::string>
-record_cache::check(const stores::record_write& w) {
+caf::expected<std::string> record_cache::check(const stores::record_write& w) {
   if (w.fields.empty())
     return make_error(errc::invalid_argument,
                       "a write to " + w.resource + " names no field");
@@ -194,7 +193,7 @@ record_cache::check(const stores::record_write& w) {
   // Maybe declared since we last looked.
   std::unique_lock<std::shared_mutex> guard{schema_mtx_};
   for (auto& r : store_->resources())
-    (void) schema_.declare(r, store_->fields(r));
+    (void)schema_.declare(r, store_->fields(r));
   if (auto st = schema_.check(w); !st.ok())
     return to_error(st);
   return canonical_key(w.resource, w.id);
@@ -214,20 +213,20 @@ void record_cache::install(const std::string& key, uint64_t lease,
                            const stores::field_map& fields, uint64_t version) {
   // Version 0 would make the shard pick one from its own counter, which
   // means nothing next to store versions: such an entry is not cached.
-  if (version == 0
-      || encoded_size(fields) > node_.options().max_value_size) {
+  if (version == 0 || encoded_size(fields) > node_.options().max_value_size) {
     node_.cancel_install(key, lease);
-    (void) node_.erase(key);
+    (void)node_.erase(key);
     return;
   }
   set_options so;
   so.version = version;
   // Refused if a write or an invalidation reached the key since the lease
   // began: what we read may predate it, so the key stays as that left it.
-  (void) node_.install(key, lease, encode_record(fields, version), so);
+  (void)node_.install(key, lease, encode_record(fields, version), so);
 }
 
-// -- write-through ------------------------------------------------------------------
+// -- write-through
+// ------------------------------------------------------------------
 
 caf::expected<uint64_t> record_cache::update(std::string resource,
                                              std::string id,
@@ -269,11 +268,12 @@ caf::expected<uint64_t> record_cache::update(std::string resource,
   }
   // Entries older than the write go everywhere; the canonical one (at
   // `version` or newer) survives.
-  (void) node_.publish_invalidation(w.resource, w.id, version);
+  (void)node_.publish_invalidation(w.resource, w.id, version);
   return version;
 }
 
-// -- read ----------------------------------------------------------------------------
+// -- read
+// ----------------------------------------------------------------------------
 
 caf::expected<stores::record> record_cache::load(const std::string& resource,
                                                  const std::string& id) {
@@ -324,16 +324,16 @@ caf::expected<stores::record> record_cache::load(const std::string& resource,
   return stores::record{resource, id, std::move(c->fields), c->version};
 }
 
-// -- write-back ------------------------------------------------------------------------
+// -- write-back
+// ------------------------------------------------------------------------
 
 caf::error record_cache::queue_update(std::string resource, std::string id,
                                       stores::field_map fields) {
   if (stopped_)
     return make_error(errc::stopped, "the record cache is stopped");
   if (!queue_)
-    return make_error(errc::invalid_config,
-                      "write-back needs a journal: set "
-                      "cachebus.write-back.journal");
+    return make_error(errc::invalid_config, "write-back needs a journal: set "
+                                            "cachebus.write-back.journal");
   stores::record_write w{std::move(resource), std::move(id), std::move(fields)};
   auto key = check(w);
   if (!key)
@@ -395,7 +395,7 @@ void record_cache::flushed(const stores::record_write& w, uint64_t version) {
   // the next read loads the store, which has everything. Refused for good
   // (version 0): every cached copy showed a write the store will never
   // have, so all of them go.
-  (void) node_.publish_invalidation(w.resource, w.id, version);
+  (void)node_.publish_invalidation(w.resource, w.id, version);
 }
 
 caf::error record_cache::flush(caf::timespan timeout) {

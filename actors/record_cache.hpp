@@ -56,7 +56,7 @@
 namespace cachebus {
 
 class record_cache {
-public:
+ public:
   // -- construction -----------------------------------------------------------
 
   /// Starts the write paths of `n` over `store`. With a journal path, opens
@@ -86,7 +86,8 @@ public:
   /// Calls stop().
   ~record_cache();
 
-  // -- write-through ------------------------------------------------------------
+  // -- write-through
+  // ------------------------------------------------------------
 
   /// Writes `fields` of (resource, id) to the store (on this thread), then
   /// sets the canonical key with the new version and publishes the
@@ -98,7 +99,8 @@ public:
   caf::expected<uint64_t> update(std::string resource, std::string id,
                                  stores::field_map fields);
 
-  // -- read ---------------------------------------------------------------------
+  // -- read
+  // ---------------------------------------------------------------------
 
   /// The record from the canonical key, or from the store on a miss (then
   /// cached with its version), with this node's queued writes merged in.
@@ -107,7 +109,8 @@ public:
   caf::expected<stores::record> load(const std::string& resource,
                                      const std::string& id);
 
-  // -- write-back ---------------------------------------------------------------
+  // -- write-back
+  // ---------------------------------------------------------------
 
   /// Queues `fields` of (resource, id): in the journal (fsynced per
   /// cachebus.write-back.fsync) and in the canonical entry when this
@@ -132,7 +135,8 @@ public:
 
   bool write_back_enabled() const noexcept { return queue_ != nullptr; }
 
-  // -- properties ---------------------------------------------------------------
+  // -- properties
+  // ---------------------------------------------------------------
 
   /// The canonical cache key of (resource, id); unknown_resource if no rule
   /// declares `resource`, invalid_rule if its rule has no key template.
@@ -147,7 +151,7 @@ public:
   /// REQUIRES: no other call of this object is running.
   void stop();
 
-private:
+ private:
   static constexpr size_t stripe_count = 256;
 
   record_cache(node& n, std::shared_ptr<stores::record_store> store,

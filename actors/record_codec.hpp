@@ -2,7 +2,8 @@
 // based on, in one unambiguous, length-prefixed byte string that round-trips
 // arbitrary bytes (NUL, quotes, invalid UTF-8). Pure functions; thread-safe.
 //
-//   value := "CBR1" | u64 version | u32 n | n x (u32 len | name | u32 len | bytes)
+//   value := "CBR1" | u64 version | u32 n | n x (u32 len | name | u32 len |
+//   bytes)
 //
 // Integers are little-endian; fields are sorted by name (std::map order), so
 // equal records encode to equal bytes. The version is the store version the

@@ -10,7 +10,8 @@ namespace cachebus {
 
 namespace {
 
-// -- workers: the blocking record calls ------------------------------------------
+// -- workers: the blocking record calls
+// ------------------------------------------
 
 using record_worker_actor = record_calls_actor;
 
@@ -19,8 +20,8 @@ record_worker_actor::behavior_type record_worker(record_worker_actor::pointer,
   return {
     [rc](caf::update_atom, std::string& resource, std::string& id,
          stores::field_map& fields) -> caf::result<uint64_t> {
-      auto v = rc->update(std::move(resource), std::move(id),
-                          std::move(fields));
+      auto v
+        = rc->update(std::move(resource), std::move(id), std::move(fields));
       if (!v)
         return std::move(v.error());
       return *v;
@@ -32,8 +33,8 @@ record_worker_actor::behavior_type record_worker(record_worker_actor::pointer,
         return err;
       return caf::ok_atom_v;
     },
-    [rc](record_atom, const std::string& resource, const std::string& id)
-      -> caf::result<stores::field_map, uint64_t> {
+    [rc](record_atom, const std::string& resource,
+         const std::string& id) -> caf::result<stores::field_map, uint64_t> {
       auto r = rc->load(resource, id);
       if (!r)
         return std::move(r.error());
@@ -42,7 +43,8 @@ record_worker_actor::behavior_type record_worker(record_worker_actor::pointer,
   };
 }
 
-// -- the frontend ---------------------------------------------------------------------
+// -- the frontend
+// ---------------------------------------------------------------------
 
 struct frontend_state {
   node_frontend_actor inner;
@@ -72,8 +74,8 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
     }
   st.alive = 1 + st.workers.size();
   // However this actor ends, its children end too.
-  auto children = std::vector<caf::actor>{caf::actor_cast<caf::actor>(
-    st.inner)};
+  auto children
+    = std::vector<caf::actor>{caf::actor_cast<caf::actor>(st.inner)};
   for (auto& w : st.workers)
     children.push_back(caf::actor_cast<caf::actor>(w));
   self->attach_functor([children](const caf::error&) {
@@ -86,8 +88,8 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
     auto& st = self->state;
     if (st.exit_reason)
       return;
-    st.exit_reason = msg.reason ? msg.reason
-                                : caf::error{caf::exit_reason::normal};
+    st.exit_reason
+      = msg.reason ? msg.reason : caf::error{caf::exit_reason::normal};
     self->send_exit(st.inner, st.exit_reason);
     for (auto& w : st.workers)
       self->send_exit(w, st.exit_reason);
@@ -107,15 +109,13 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
   };
   return {
     [self](caf::get_atom, std::string& key) {
-      return self->delegate(self->state.inner, caf::get_atom_v,
-                            std::move(key));
+      return self->delegate(self->state.inner, caf::get_atom_v, std::move(key));
     },
     [self](fetch_atom, std::string& key) {
       return self->delegate(self->state.inner, fetch_atom_v, std::move(key));
     },
     [self](caf::put_atom, put_request& req) {
-      return self->delegate(self->state.inner, caf::put_atom_v,
-                            std::move(req));
+      return self->delegate(self->state.inner, caf::put_atom_v, std::move(req));
     },
     [self](invalidated& ev) {
       return self->delegate(self->state.inner, std::move(ev));
@@ -146,9 +146,8 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
                    stores::field_map& fields) -> caf::result<caf::ok_atom> {
       if (self->state.workers.empty())
         return no_store();
-      return self->delegate(worker(), queue_update_atom_v,
-                            std::move(resource), std::move(id),
-                            std::move(fields));
+      return self->delegate(worker(), queue_update_atom_v, std::move(resource),
+                            std::move(id), std::move(fields));
     },
     [self, worker](record_atom, std::string& resource, std::string& id)
       -> caf::result<stores::field_map, uint64_t> {
@@ -163,8 +162,7 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
 } // namespace
 
 record_frontend_actor spawn_record_frontend(caf::actor_system& sys, node* n,
-                                            record_cache* rc,
-                                            size_t workers) {
+                                            record_cache* rc, size_t workers) {
   return sys.spawn(record_frontend, n, rc, workers);
 }
 

@@ -150,9 +150,9 @@ caf::error rules::validate() const {
   for (auto& [name, r] : rules_)
     for (auto& d : r.dependents)
       if (rules_.count(d) == 0)
-        return make_error(errc::invalid_rule,
-                          "rule \"" + name + "\": dependent \"" + d
-                            + "\" has no rule of its own");
+        return make_error(errc::invalid_rule, "rule \"" + name
+                                                + "\": dependent \"" + d
+                                                + "\" has no rule of its own");
   return {};
 }
 
@@ -183,7 +183,8 @@ caf::expected<rules> rules::parse(std::string_view text) {
       if (auto err = flush())
         return at(describe(err));
       current = rule{};
-      current.resource = trim(std::string_view{line}.substr(1, line.size() - 2));
+      current.resource
+        = trim(std::string_view{line}.substr(1, line.size() - 2));
       if (result.contains(current.resource))
         return at("resource \"" + current.resource + "\" declared twice");
       in_section = true;
@@ -205,10 +206,9 @@ caf::expected<rules> rules::parse(std::string_view text) {
                   + "\" needs a duration like 250ms, 10s, 5min "
                     "or 1h (at most about 292 years), got \""
                   + text + "\"");
-      (name == "ttl" ? current.ttl
-                     : name == "stale_while_revalidate"
-                         ? current.stale_while_revalidate
-                         : current.stale_if_error)
+      (name == "ttl"                      ? current.ttl
+       : name == "stale_while_revalidate" ? current.stale_while_revalidate
+                                          : current.stale_if_error)
         = span;
       continue;
     }
@@ -265,9 +265,8 @@ std::vector<std::string> rules::resources() const {
 caf::expected<rules::expansion> rules::expand(std::string_view resource,
                                               std::string_view id) const {
   if (!contains(resource))
-    return make_error(errc::unknown_resource,
-                      "no rule declares resource \"" + std::string{resource}
-                        + "\"");
+    return make_error(errc::unknown_resource, "no rule declares resource \""
+                                                + std::string{resource} + "\"");
   if (id.empty())
     return make_error(errc::invalid_argument, "record id is empty");
   expansion out;

@@ -50,7 +50,7 @@ struct rule {
 };
 
 class rules {
-public:
+ public:
   /// What one record's invalidation touches.
   struct expansion {
     std::vector<std::string> keys;
@@ -77,9 +77,7 @@ public:
   /// The rule of `resource`, or nullptr.
   const rule* find(std::string_view resource) const;
 
-  bool empty() const noexcept {
-    return rules_.empty();
-  }
+  bool empty() const noexcept { return rules_.empty(); }
 
   /// The rule whose key templates produce `key` (e.g. "user:{id}" for
   /// "user:42"), or nullptr.
@@ -91,7 +89,7 @@ public:
   caf::expected<expansion> expand(std::string_view resource,
                                   std::string_view id) const;
 
-private:
+ private:
   std::map<std::string, rule, std::less<>> rules_;
 };
 

@@ -21,8 +21,7 @@ caf::error parse_error(caf::actor_system_config& cfg, const caf::error& err) {
 
 } // namespace
 
-caf::expected<std::unique_ptr<runtime>> runtime::start(int argc,
-                                                       char** argv) {
+caf::expected<std::unique_ptr<runtime>> runtime::start(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i)
     args.emplace_back(argv[i]);

@@ -25,7 +25,7 @@
 namespace cachebus {
 
 class runtime {
-public:
+ public:
   /// Parses `argc`/`argv` and starts the system and the node. If the
   /// arguments asked for --help, the help text is printed and the returned
   /// runtime has no node (help_printed() is true).
@@ -37,30 +37,20 @@ public:
 
   ~runtime();
 
-  bool help_printed() const noexcept {
-    return node_ == nullptr;
-  }
+  bool help_printed() const noexcept { return node_ == nullptr; }
 
   /// REQUIRES: !help_printed()
-  cachebus::node& node() noexcept {
-    return *node_;
-  }
+  cachebus::node& node() noexcept { return *node_; }
 
-  caf::actor_system& system() noexcept {
-    return *sys_;
-  }
+  caf::actor_system& system() noexcept { return *sys_; }
 
-  cachebus::config& config() noexcept {
-    return *cfg_;
-  }
+  cachebus::config& config() noexcept { return *cfg_; }
 
   /// The record cache over the store of `cachebus.store`, or nullptr if no
   /// store is configured (or help was printed).
-  cachebus::record_cache* records() noexcept {
-    return records_.get();
-  }
+  cachebus::record_cache* records() noexcept { return records_.get(); }
 
-private:
+ private:
   runtime() = default;
 
   static caf::expected<std::unique_ptr<runtime>>

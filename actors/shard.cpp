@@ -4,8 +4,8 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "cachebus/actors/checked_put.hpp"
-#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/error.hpp"
+#include "cachebus/actors/time_source.hpp"
 
 namespace cachebus {
 

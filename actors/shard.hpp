@@ -18,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "caf/typed_actor.hpp"
 #include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
 
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/shard_table.hpp"
@@ -40,8 +40,9 @@ using shard_actor = caf::typed_actor<
 /// refuses keys that are not its own (invalid_argument).
 size_t shard_of(std::string_view key, size_t shards) noexcept;
 
-/// Spawns shard `index` of `count`, owning `table`. The shard keeps re-arming its sweep
-/// timer, so it lives until it receives an exit message (node::stop sends it).
+/// Spawns shard `index` of `count`, owning `table`. The shard keeps re-arming
+/// its sweep timer, so it lives until it receives an exit message (node::stop
+/// sends it).
 shard_actor spawn_shard(caf::actor_system& sys, size_t index, size_t count,
                         std::shared_ptr<shard_table> table, node_options opts,
                         std::shared_ptr<time_source> clk);

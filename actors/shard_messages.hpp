@@ -24,8 +24,8 @@ struct put_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, put_request& x) {
-  return f(caf::meta::type_name("cachebus::put_request"), x.key, x.value,
-           x.ttl, x.tags, x.version);
+  return f(caf::meta::type_name("cachebus::put_request"), x.key, x.value, x.ttl,
+           x.tags, x.version);
 }
 
 /// Counters of one shard (or, summed, of a node). Monotonic counters count
@@ -64,8 +64,8 @@ struct shard_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
   return f(caf::meta::type_name("cachebus::shard_stats"), x.hits, x.misses,
-           x.sets, x.evictions, x.expirations, x.invalidations, x.stale_fills_refused,
-           x.older_versions_refused, x.entries, x.bytes);
+           x.sets, x.evictions, x.expirations, x.invalidations,
+           x.stale_fills_refused, x.older_versions_refused, x.entries, x.bytes);
 }
 
 } // namespace cachebus

@@ -2,10 +2,10 @@
 
 #include <mutex>
 
-#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/dependency_graph.hpp"
 #include "cachebus/actors/glob.hpp"
 #include "cachebus/actors/options.hpp"
+#include "cachebus/actors/time_source.hpp"
 
 namespace cachebus {
 
@@ -56,13 +56,12 @@ struct shard_table::entry {
   }
 
   /// True if an invalidation at version `v` covers this entry.
-  bool older_than(uint64_t v) const noexcept {
-    return !sourced || version < v;
-  }
+  bool older_than(uint64_t v) const noexcept { return !sourced || version < v; }
 };
 
-shard_table::shard_table(limits lim, const time_source* clk, dependency_graph* graph)
-  : lim_(lim), clock_(clk), graph_(graph) {
+shard_table::shard_table(limits lim, const time_source* clk,
+                         dependency_graph* graph)
+    : lim_(lim), clock_(clk), graph_(graph) {
   // nop
 }
 
@@ -219,10 +218,9 @@ uint64_t shard_table::put(std::string_view key, std::string value,
                           uint64_t version) {
   std::unique_lock guard{mtx_};
   cancel_fills_of(key);
-  return install(key, std::move(value), expires_ns, 0, std::move(tags),
-                 version, 0);
+  return install(key, std::move(value), expires_ns, 0, std::move(tags), version,
+                 0);
 }
-
 
 uint64_t shard_table::install(std::string_view key, std::string value,
                               int64_t expires_ns, int64_t grace_ns,
@@ -240,9 +238,10 @@ uint64_t shard_table::install(std::string_view key, std::string value,
   else if (version >= next_version_)
     next_version_ = version + 1;
   if (it == map_.end()) {
-    it = map_.emplace(std::piecewise_construct,
-                      std::forward_as_tuple(std::string{key}),
-                      std::forward_as_tuple())
+    it = map_
+           .emplace(std::piecewise_construct,
+                    std::forward_as_tuple(std::string{key}),
+                    std::forward_as_tuple())
            .first;
     auto& e = it->second;
     e.key = &it->first;
@@ -410,8 +409,7 @@ uint64_t shard_table::begin_fill(std::string_view key) {
 
 bool shard_table::complete_fill(std::string_view key, uint64_t id,
                                 std::string value, int64_t expires_ns,
-                                int64_t grace_ns,
-                                std::vector<std::string> tags,
+                                int64_t grace_ns, std::vector<std::string> tags,
                                 uint64_t version, int64_t load_ns) {
   std::unique_lock guard{mtx_};
   auto i = fills_.find(key);
@@ -565,8 +563,7 @@ void shard_table::remove(map_type::iterator it) {
   entries_.store(map_.size(), std::memory_order_relaxed);
 }
 
-int64_t shard_table::reclaim_at(int64_t expires_ns,
-                                int64_t grace_ns) noexcept {
+int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
   if (expires_ns == no_expiry || grace_ns >= no_expiry - expires_ns)
     return no_expiry;
   return expires_ns + grace_ns;

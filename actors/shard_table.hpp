@@ -31,8 +31,8 @@
 //
 // Fills (no stale fill; every write wins, in the spirit of memcache leases):
 // a loader registers a fill before it reads the source. Any later write of
-// the key (put, or a later begin_fill) and any invalidation of it (or of any tag,
-// pattern or dependency reaching it) cancels the fill, and complete_fill()
+// the key (put, or a later begin_fill) and any invalidation of it (or of any
+// tag, pattern or dependency reaching it) cancels the fill, and complete_fill()
 // then refuses to install the value it loaded. An entry may also keep a
 // grace window after expiry, during which only lookup() (for
 // stale-while-revalidate / stale-if-error) still sees it.
@@ -48,12 +48,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -68,7 +68,7 @@ class time_source;
 class dependency_graph;
 
 class shard_table {
-public:
+ public:
   struct limits {
     size_t max_entries;
     size_t max_bytes;
@@ -79,24 +79,26 @@ public:
   /// Sizes of the table's indexes (for tests and stats).
   struct index_sizes {
     size_t entries = 0;
-    size_t ordered = 0;    // keys in the ordered index
-    size_t live_tags = 0;  // tags with a live state
-    size_t dead_tags = 0;  // invalidated states awaiting reclamation
-    size_t tag_links = 0;  // entry-to-tag links
-    size_t buckets = 0;    // expiry wheel buckets
+    size_t ordered = 0;   // keys in the ordered index
+    size_t live_tags = 0; // tags with a live state
+    size_t dead_tags = 0; // invalidated states awaiting reclamation
+    size_t tag_links = 0; // entry-to-tag links
+    size_t buckets = 0;   // expiry wheel buckets
   };
 
   /// Bookkeeping charged to every entry on top of its key and value.
   static constexpr size_t entry_overhead = 160;
 
   /// `graph` may be null (no dependency tracking).
-  shard_table(limits lim, const time_source* clk, dependency_graph* graph = nullptr);
+  shard_table(limits lim, const time_source* clk,
+              dependency_graph* graph = nullptr);
   ~shard_table();
 
   shard_table(const shard_table&) = delete;
   shard_table& operator=(const shard_table&) = delete;
 
-  // -- reads (any thread) ------------------------------------------------------
+  // -- reads (any thread)
+  // ------------------------------------------------------
 
   /// Copies the value of a live entry into `out` and returns true; returns
   /// false for a missing or expired key. Counts a hit or a miss.
@@ -211,7 +213,7 @@ public:
   /// True if invalidated tags still hold entries to reclaim.
   bool has_dead_tags() const;
 
-private:
+ private:
   struct entry;
   struct tag_state;
   struct tag_link;
@@ -223,8 +225,8 @@ private:
     }
   };
 
-  using map_type = std::unordered_map<std::string, entry, string_hash,
-                                      std::equal_to<>>;
+  using map_type
+    = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
 
   // All private helpers REQUIRE: mtx_ held exclusively.
   void unlink(entry& e);

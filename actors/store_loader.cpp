@@ -62,16 +62,18 @@ caf::expected<record_ref> record_for_key(const rules& rs,
   auto quoted = "\"" + std::string{key} + "\"";
   if (best_template == nullptr)
     return make_error(errc::invalid_argument,
-                      quoted + " is no record's canonical key: no rule's key "
-                      "template makes it");
+                      quoted
+                        + " is no record's canonical key: no rule's key "
+                          "template makes it");
   if (ambiguous)
     return make_error(errc::invalid_argument,
-                      quoted + " is made by key templates of the same length "
-                      "in several rules: ambiguous");
+                      quoted
+                        + " is made by key templates of the same length "
+                          "in several rules: ambiguous");
   if (!first)
     return make_error(errc::invalid_argument,
-                      quoted + " is derived data of resource \""
-                        + best.resource + "\" (template \"" + *best_template
+                      quoted + " is derived data of resource \"" + best.resource
+                        + "\" (template \"" + *best_template
                         + "\"), not a record's canonical key");
   return best;
 }
@@ -117,9 +119,9 @@ loader_actor spawn_store_loader(caf::actor_system& sys,
                                 std::shared_ptr<stores::record_store> store,
                                 rules rs,
                                 std::shared_ptr<const pending_writes> pending) {
-  return sys.spawn<caf::detached>(
-    store_loader, std::move(store),
-    std::make_shared<const rules>(std::move(rs)), std::move(pending));
+  return sys.spawn<caf::detached>(store_loader, std::move(store),
+                                  std::make_shared<const rules>(std::move(rs)),
+                                  std::move(pending));
 }
 
 } // namespace cachebus

@@ -53,16 +53,14 @@ struct record_ref {
 
 /// The record whose canonical key is `key` under `rs` (see above);
 /// invalid_argument if there is none or it is ambiguous.
-caf::expected<record_ref> record_for_key(const rules& rs,
-                                         std::string_view key);
+caf::expected<record_ref> record_for_key(const rules& rs, std::string_view key);
 
 /// Spawns a detached store loader over `store` with the rules `rs`, which
 /// overlays `pending` (may be null) on what it reads.
 /// REQUIRES: store != nullptr
-loader_actor spawn_store_loader(caf::actor_system& sys,
-                                std::shared_ptr<stores::record_store> store,
-                                rules rs,
-                                std::shared_ptr<const pending_writes> pending
-                                = nullptr);
+loader_actor
+spawn_store_loader(caf::actor_system& sys,
+                   std::shared_ptr<stores::record_store> store, rules rs,
+                   std::shared_ptr<const pending_writes> pending = nullptr);
 
 } // namespace cachebus

@@ -31,7 +31,8 @@ size_t placeholders(const std::string& t) {
 
 } // namespace
 
-// -- parsing and checking -------------------------------------------------------
+// -- parsing and checking
+// -------------------------------------------------------
 
 caf::expected<store_spec> parse_store_spec(std::string_view text) {
   store_spec out;
@@ -49,9 +50,9 @@ caf::expected<store_spec> parse_store_spec(std::string_view text) {
                + std::string{text} + "\"");
   }
   if (out.target.find_first_not_of(" \t") == std::string::npos)
-    return bad("cachebus.store \"" + std::string{text} + "\" names no "
-               + (out.kind == store_spec::kind_t::sqlite ? "file"
-                                                         : "database"));
+    return bad(
+      "cachebus.store \"" + std::string{text} + "\" names no "
+      + (out.kind == store_spec::kind_t::sqlite ? "file" : "database"));
   return out;
 }
 
@@ -64,15 +65,18 @@ caf::error check_schema(const rules& rs) {
     ++stored;
     auto where = "rule \"" + name + "\"";
     if (!stores::schema::valid_name(name))
-      return bad(where + " declares fields, so its resource name must be a "
-                 "store name ([a-z_][a-z0-9_]*, at most 63 characters)");
+      return bad(where
+                 + " declares fields, so its resource name must be a "
+                   "store name ([a-z_][a-z0-9_]*, at most 63 characters)");
     for (auto& f : r->fields)
       if (!stores::schema::valid_name(f))
-        return bad(where + ": field \"" + f + "\" is not a store name "
-                   "([a-z_][a-z0-9_]*, at most 63 characters)");
+        return bad(where + ": field \"" + f
+                   + "\" is not a store name "
+                     "([a-z_][a-z0-9_]*, at most 63 characters)");
     if (r->keys.empty() || placeholders(r->keys.front()) != 1)
-      return bad(where + " declares fields, so its first key template (its "
-                 "records' canonical key) must contain {id} exactly once");
+      return bad(where
+                 + " declares fields, so its first key template (its "
+                   "records' canonical key) must contain {id} exactly once");
   }
   if (stored == 0)
     return bad("cachebus.store is set but no rule declares the fields of a "
@@ -81,7 +85,8 @@ caf::error check_schema(const rules& rs) {
   return {};
 }
 
-// -- opening --------------------------------------------------------------------
+// -- opening
+// --------------------------------------------------------------------
 
 caf::expected<std::shared_ptr<stores::record_store>>
 open_store(const store_spec& spec, const rules& rs) {

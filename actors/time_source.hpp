@@ -11,7 +11,7 @@
 namespace cachebus {
 
 class time_source {
-public:
+ public:
   using duration = std::chrono::nanoseconds;
 
   /// Nanoseconds on the steady clock (or the manual clock), the unit in which
@@ -33,15 +33,13 @@ public:
   }
 
   /// REQUIRES: make_manual() was called. Moves manual time forward.
-  void advance(duration d) noexcept {
-    manual_ns_.fetch_add(d.count());
-  }
+  void advance(duration d) noexcept { manual_ns_.fetch_add(d.count()); }
 
   bool is_manual() const noexcept {
     return manual_ns_.load(std::memory_order_relaxed) >= 0;
   }
 
-private:
+ private:
   std::atomic<int64_t> manual_ns_{-1};
 };
 

@@ -61,13 +61,13 @@ void answer_drains(self_ptr self) {
     return;
   auto lw = st.setup.queue->low_water();
   auto rows = st.setup.counters->flushed_rows.load();
-  auto i = std::remove_if(st.drains.begin(), st.drains.end(),
-                          [&](drain_request& d) {
-                            if (d.target > lw)
-                              return false;
-                            d.rp.deliver(rows);
-                            return true;
-                          });
+  auto i
+    = std::remove_if(st.drains.begin(), st.drains.end(), [&](drain_request& d) {
+        if (d.target > lw)
+          return false;
+        d.rp.deliver(rows);
+        return true;
+      });
   st.drains.erase(i, st.drains.end());
 }
 
@@ -164,8 +164,7 @@ flusher(self_ptr self, write_back_flusher_setup setup) {
   st.backoff = st.setup.opts.retry_min;
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& d : self->state.drains)
-      d.rp.deliver(make_error(errc::stopped,
-                              "the write-back flusher stopped"));
+      d.rp.deliver(make_error(errc::stopped, "the write-back flusher stopped"));
     self->state.drains.clear();
     self->quit(msg.reason);
   });
@@ -209,8 +208,9 @@ flusher(self_ptr self, write_back_flusher_setup setup) {
 
 } // namespace
 
-write_back_flusher_actor spawn_write_back_flusher(caf::actor_system& sys,
-                                                  write_back_flusher_setup setup) {
+write_back_flusher_actor
+spawn_write_back_flusher(caf::actor_system& sys,
+                         write_back_flusher_setup setup) {
   return sys.spawn<caf::detached>(flusher, std::move(setup));
 }
 

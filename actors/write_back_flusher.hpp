@@ -51,7 +51,7 @@ struct write_back_counters {
   /// Fills the flusher members of `out`.
   void fill(write_back_stats& out) const;
 
-private:
+ private:
   mutable std::mutex mtx_;
   std::string last_error_;
 };
@@ -76,7 +76,8 @@ struct write_back_flusher_setup {
 };
 
 /// REQUIRES: setup.queue, setup.store and setup.counters are set.
-write_back_flusher_actor spawn_write_back_flusher(caf::actor_system& sys,
-                                                  write_back_flusher_setup setup);
+write_back_flusher_actor
+spawn_write_back_flusher(caf::actor_system& sys,
+                         write_back_flusher_setup setup);
 
 } // namespace cachebus

@@ -16,7 +16,7 @@ caf::error journal_err(const stores::status& st) {
 
 write_back_queue::write_back_queue(std::unique_ptr<stores::journal> j,
                                    size_t max_records)
-  : max_records_(max_records), journal_(std::move(j)) {
+    : max_records_(max_records), journal_(std::move(j)) {
   // nop
 }
 
@@ -31,8 +31,7 @@ std::string write_back_queue::key_of(const std::string& resource,
   return k;
 }
 
-void write_back_queue::merge_locked(const stores::record_write& w,
-                                    uint64_t seq,
+void write_back_queue::merge_locked(const stores::record_write& w, uint64_t seq,
                                     std::chrono::steady_clock::time_point now,
                                     bool& coalesced) {
   auto key = key_of(w.resource, w.id);
@@ -212,7 +211,7 @@ void write_back_queue::stats(write_back_stats& out) const {
     if (!oldest || e.since < *oldest)
       oldest = e.since;
   out.oldest_age = oldest ? std::chrono::duration_cast<caf::timespan>(
-                              std::chrono::steady_clock::now() - *oldest)
+                     std::chrono::steady_clock::now() - *oldest)
                           : caf::timespan{0};
   out.queued_writes = queued_writes_;
   out.coalesced_writes = coalesced_writes_;

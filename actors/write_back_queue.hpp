@@ -32,7 +32,7 @@
 namespace cachebus {
 
 class write_back_queue {
-public:
+ public:
   /// REQUIRES: j != nullptr, max_records > 0
   write_back_queue(std::unique_ptr<stores::journal> j, size_t max_records);
 
@@ -107,7 +107,7 @@ public:
   /// Counts one write that met a full queue (refused or made to wait).
   void count_backpressure();
 
-private:
+ private:
   struct entry {
     stores::record_write write;
     uint64_t first_seq = 0;

@@ -149,11 +149,10 @@ void publish_peer_event(bridge_pointer self, std::string peer,
                         peer_event_kind kind, uint64_t last_sequence,
                         uint64_t incarnation, std::string reason,
                         caf::actor endpoint = {}, uint64_t resumes_after = 0) {
-  caf::anon_send(
-    self->state.bus, caf::publish_atom_v, std::string{peers_topic},
-    caf::make_message(peer_event{std::move(peer), kind, last_sequence,
-                                 incarnation, std::move(reason),
-                                 std::move(endpoint), resumes_after}));
+  caf::anon_send(self->state.bus, caf::publish_atom_v, std::string{peers_topic},
+                 caf::make_message(peer_event{
+                   std::move(peer), kind, last_sequence, incarnation,
+                   std::move(reason), std::move(endpoint), resumes_after}));
 }
 
 /// This node and every peer in session: what newcomers should dial.
@@ -169,14 +168,9 @@ std::vector<bridge_member> members(bridge_pointer self) {
 
 bridge_handshake make_handshake(bridge_pointer self) {
   auto& st = self->state;
-  return {bridge_protocol_version,
-          st.opts.node,
-          st.incarnation,
-          st.advertised_host,
-          st.port,
-          st.outbound.next(),
-          members(self),
-          st.opts.endpoint};
+  return {bridge_protocol_version, st.opts.node,    st.incarnation,
+          st.advertised_host,      st.port,         st.outbound.next(),
+          members(self),           st.opts.endpoint};
 }
 
 void broadcast_members(bridge_pointer self) {
@@ -666,8 +660,7 @@ caf::behavior running(bridge_pointer self) {
         result.peers.push_back({name, p.host, p.port, p.state, p.incarnation,
                                 p.inbound.last(), p.events_in, p.last_error});
       for (auto& sd : st.seeds)
-        result.seeds.push_back({to_string(sd.address), sd.resolved,
-                                sd.refused,
+        result.seeds.push_back({to_string(sd.address), sd.resolved, sd.refused,
                                 sd.resolved ? std::string{} : sd.last_error});
       return result;
     },
@@ -725,12 +718,11 @@ caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
     [=](bridge_start_atom, uint16_t port) {
       auto& st = self->state;
       st.port = port;
-      self->attach_functor(
-        [mm = self->system().middleman().actor_handle(),
-         addr = self->address(), port](const caf::error&) {
-          // Close the port so that redialing peers fail fast.
-          caf::anon_send(mm, caf::unpublish_atom_v, addr, port);
-        });
+      self->attach_functor([mm = self->system().middleman().actor_handle(),
+                            addr = self->address(), port](const caf::error&) {
+        // Close the port so that redialing peers fail fast.
+        caf::anon_send(mm, caf::unpublish_atom_v, addr, port);
+      });
       self->set_default_handler(
         [](caf::scheduled_actor* ptr,
            caf::message_view&) -> caf::result<caf::message> {
@@ -808,11 +800,10 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
   // connections linger in TIME_WAIT.
   auto bound = tr->publish(bridge, port, host, true);
   if (!bound)
-    return fail(caf::make_error(caf::sec::cannot_open_port,
-                                "bridge cannot listen on " + host + ":"
-                                  + std::to_string(port)
-                                  + (tls ? " (TLS): " : ": ")
-                                  + sys.render(bound.error())));
+    return fail(caf::make_error(
+      caf::sec::cannot_open_port,
+      "bridge cannot listen on " + host + ":" + std::to_string(port)
+        + (tls ? " (TLS): " : ": ") + sys.render(bound.error())));
   caf::anon_send(bridge, bridge_start_atom::value, *bound);
   return bridge_handle{bridge, *bound, std::move(tr)};
 }

@@ -66,8 +66,8 @@ struct seed_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, seed_stats& x) {
-  return f(caf::meta::type_name("cachebus::seed_stats"), x.address,
-           x.resolved, x.refused, x.last_error);
+  return f(caf::meta::type_name("cachebus::seed_stats"), x.address, x.resolved,
+           x.refused, x.last_error);
 }
 
 struct bridge_stats {

@@ -89,10 +89,9 @@ caf::result<uint64_t> publish(bus_pointer self, const std::string& topic,
   if (auto err = check_topic(topic))
     return refuse<uint64_t>(self, std::move(err));
   if (payload.empty())
-    return refuse<uint64_t>(self,
-                            caf::make_error(caf::sec::invalid_argument,
-                                            "publish on \"" + topic
-                                              + "\": empty payload"));
+    return refuse<uint64_t>(
+      self, caf::make_error(caf::sec::invalid_argument,
+                            "publish on \"" + topic + "\": empty payload"));
   auto& st = self->state;
   st.table.match(topic, st.recipients);
   // Anonymous: nothing a subscriber does with the payload, including an
@@ -107,21 +106,21 @@ caf::result<uint64_t> publish(bus_pointer self, const std::string& topic,
 }
 
 bus_actor::behavior_type bus_impl(bus_pointer self, caf::unit_t) {
-  self->set_down_handler([=](caf::down_msg& dm) {
-    self->state.table.erase(dm.source.get());
-  });
+  self->set_down_handler(
+    [=](caf::down_msg& dm) { self->state.table.erase(dm.source.get()); });
   // The bus makes no requests, so an error can only be an ordinary message
   // from someone else's mistake; it must not stop the bus.
   self->set_error_handler([](caf::error&) {
     // nop
   });
   // Outside the interface: say so to a requester, stay silent otherwise.
-  self->set_default_handler([](caf::scheduled_actor* ptr, caf::message_view&)
-                              -> caf::result<caf::message> {
-    if (ptr->current_message_id().is_request())
-      return caf::make_error(caf::sec::unexpected_message);
-    return caf::delegated<caf::message>{};
-  });
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view&) -> caf::result<caf::message> {
+      if (ptr->current_message_id().is_request())
+        return caf::make_error(caf::sec::unexpected_message);
+      return caf::delegated<caf::message>{};
+    });
   return {
     [=](caf::subscribe_atom, const std::string& pattern) {
       return subscribe(self, self->current_sender(), pattern);

@@ -31,8 +31,7 @@ using bus_actor = caf::typed_actor<
   caf::replies_to<caf::unsubscribe_atom, std::string>::with<caf::ok_atom>,
   caf::replies_to<caf::unsubscribe_atom, std::string,
                   caf::strong_actor_ptr>::with<caf::ok_atom>,
-  caf::replies_to<caf::publish_atom, std::string,
-                  caf::message>::with<uint64_t>,
+  caf::replies_to<caf::publish_atom, std::string, caf::message>::with<uint64_t>,
   caf::replies_to<bus_stats_atom>::with<bus_stats>>;
 
 /// Spawns a bus. It runs no timers and traps no exits: it lives until it gets

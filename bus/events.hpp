@@ -66,8 +66,8 @@ struct keys_invalidated {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, keys_invalidated& x) {
-  return f(caf::meta::type_name("cachebus::keys_invalidated"), x.keys,
-           x.origin, x.sequence, x.sent_ns);
+  return f(caf::meta::type_name("cachebus::keys_invalidated"), x.keys, x.origin,
+           x.sequence, x.sent_ns);
 }
 
 /// Every key matching the glob is stale (`search:q:page:*`).
@@ -77,8 +77,7 @@ struct pattern_invalidated {
   uint64_t sequence = 0;
   int64_t sent_ns = 0;
 
-  friend bool operator==(const pattern_invalidated&,
-                         const pattern_invalidated&)
+  friend bool operator==(const pattern_invalidated&, const pattern_invalidated&)
     = default;
 };
 

@@ -19,8 +19,7 @@ bool subscription_table::subscribe(const caf::strong_actor_ptr& who,
   return added;
 }
 
-bool subscription_table::unsubscribe(subscriber who,
-                                     std::string_view pattern) {
+bool subscription_table::unsubscribe(subscriber who, std::string_view pattern) {
   auto i = subscribers_.find(who);
   if (i == subscribers_.end())
     return false;

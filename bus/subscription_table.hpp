@@ -19,7 +19,7 @@
 namespace cachebus {
 
 class subscription_table {
-public:
+ public:
   /// A subscriber's identity: its control block, unique per actor (and per
   /// remote actor on one node), alive while the table holds its reference.
   using subscriber = caf::actor_control_block*;
@@ -50,16 +50,12 @@ public:
   bool contains(subscriber who, std::string_view pattern) const;
 
   /// Distinct subscribers.
-  size_t subscribers() const noexcept {
-    return subscribers_.size();
-  }
+  size_t subscribers() const noexcept { return subscribers_.size(); }
 
   /// Distinct subscribed topics and patterns.
-  size_t patterns() const noexcept {
-    return exact_.size() + prefixes_.size();
-  }
+  size_t patterns() const noexcept { return exact_.size() + prefixes_.size(); }
 
-private:
+ private:
   struct string_hash {
     using is_transparent = void;
     size_t operator()(std::string_view x) const noexcept {

@@ -30,8 +30,7 @@ caf::error check_name(std::string_view what, std::string_view name,
     return invalid(what, name, "must not be empty");
   if (name.size() > max_topic_size)
     return invalid(what, name,
-                   "longer than " + std::to_string(max_topic_size)
-                     + " bytes");
+                   "longer than " + std::to_string(max_topic_size) + " bytes");
   for (size_t i = 0; i < body.size(); ++i) {
     auto c = body[i];
     if (c == topic_wildcard)

@@ -35,8 +35,7 @@ constexpr bool is_wildcard(std::string_view pattern) noexcept {
 /// The fixed part of `pattern`: everything before a trailing '*', or the
 /// whole pattern if it has none.
 constexpr std::string_view pattern_prefix(std::string_view pattern) noexcept {
-  return is_wildcard(pattern) ? pattern.substr(0, pattern.size() - 1)
-                              : pattern;
+  return is_wildcard(pattern) ? pattern.substr(0, pattern.size() - 1) : pattern;
 }
 
 /// Returns true if a subscription to `pattern` receives what is published on

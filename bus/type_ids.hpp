@@ -16,29 +16,29 @@
 
 CAF_BEGIN_TYPE_ID_BLOCK(cachebus_bus, caf::first_custom_type_id)
 
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::invalidated))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::tag_invalidated))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::keys_invalidated))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::pattern_invalidated))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bus_stats))
-  // The bridge (bridge.hpp): its local peer events and stats, and the wire
-  // protocol between bridges (bridge_protocol.hpp). A vector sent on its own
-  // needs its own entry: loading a block does not register std::vector<T>
-  // (add_message_type<T> would), and bridge_protocol_test catches a miss.
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::peer_event))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_member))
-  CAF_ADD_TYPE_ID(cachebus_bus, (std::vector<cachebus::bridge_member>))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_handshake))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::peer_stats))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::seed_stats))
-  CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_stats))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::invalidated))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::tag_invalidated))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::keys_invalidated))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::pattern_invalidated))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bus_stats))
+// The bridge (bridge.hpp): its local peer events and stats, and the wire
+// protocol between bridges (bridge_protocol.hpp). A vector sent on its own
+// needs its own entry: loading a block does not register std::vector<T>
+// (add_message_type<T> would), and bridge_protocol_test catches a miss.
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::peer_event))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_member))
+CAF_ADD_TYPE_ID(cachebus_bus, (std::vector<cachebus::bridge_member>))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_handshake))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::peer_stats))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::seed_stats))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_stats))
 
-  CAF_ADD_ATOM(cachebus_bus, cachebus, bus_stats_atom, "bus_stats")
-  CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_hello_atom, "br_hello")
-  CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_event_atom, "br_event")
-  CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_beat_atom, "br_beat")
-  CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_members_atom, "br_members")
-  CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_stats_atom, "br_stats")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bus_stats_atom, "bus_stats")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_hello_atom, "br_hello")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_event_atom, "br_event")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_beat_atom, "br_beat")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_members_atom, "br_members")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_stats_atom, "br_stats")
 
 CAF_END_TYPE_ID_BLOCK(cachebus_bus)
 

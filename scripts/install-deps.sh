@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache pkg-config
+  build-essential cmake ccache pkg-config clang-format
   libcaf-dev catch2
   libsqlite3-dev libpq-dev postgresql
   libssl-dev openssl

@@ -114,7 +114,7 @@ class flat_json_reader {
     size_t start = pos_;
     while (pos_ < in_.size()
            && std::string_view{"+-.eE0123456789"}.find(in_[pos_])
-                  != std::string_view::npos)
+                != std::string_view::npos)
       ++pos_;
     return pos_ > start;
   }

@@ -32,7 +32,7 @@ result<std::unique_ptr<change_listener>>
 change_listener::open(std::string conninfo,
                       std::chrono::seconds connect_timeout) {
   std::unique_ptr<change_listener> ptr{
-      new change_listener(std::move(conninfo), connect_timeout)};
+    new change_listener(std::move(conninfo), connect_timeout)};
   if (auto st = ptr->connect(); !st.ok())
     return st;
   return ptr;
@@ -82,7 +82,7 @@ change_listener::poll(std::chrono::milliseconds timeout) {
     if (!out.empty())
       return out;
     auto left
-        = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+      = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
     if (left.count() <= 0)
       return out;
     pollfd pfd{PQsocket(conn), POLLIN, 0};
@@ -90,7 +90,7 @@ change_listener::poll(std::chrono::milliseconds timeout) {
     if (rc < 0 && errno != EINTR)
       return status{store_errc::io_error,
                     std::string{"poll on the change feed socket: "}
-                        + std::strerror(errno)};
+                      + std::strerror(errno)};
     // Readable, hung up, or interrupted: PQconsumeInput tells which.
   }
 }

@@ -93,12 +93,12 @@ result<fsync_policy> parse_fsync_policy(std::string_view text) {
 
 std::string_view to_string(fsync_policy policy) {
   switch (policy) {
-    case fsync_policy::always:
-      return "always";
-    case fsync_policy::batch:
-      return "batch";
-    case fsync_policy::never:
-      return "never";
+  case fsync_policy::always:
+    return "always";
+  case fsync_policy::batch:
+    return "batch";
+  case fsync_policy::never:
+    return "never";
   }
   return "unknown";
 }
@@ -431,12 +431,13 @@ journal::~journal() {
   std::unique_lock<std::mutex> lock{mtx_};
   synced_cv_.wait(lock, [this] { return !syncing_; });
   if (failed_.ok() && synced_ < appended_)
-    (void) ::fdatasync(fd_);
+    (void)::fdatasync(fd_);
   ::close(fd_);
   ::close(lock_fd_); // releases the flock
 }
 
-// -- appending -----------------------------------------------------------------
+// -- appending
+// -----------------------------------------------------------------
 
 status journal::write_locked(const std::string& f) {
   if (!failed_.ok())
@@ -535,7 +536,7 @@ void journal::syncer_loop() {
     if (stopping_)
       break;
     if (appended_ > synced_ && !syncing_ && failed_.ok())
-      (void) sync_locked(lock, appended_);
+      (void)sync_locked(lock, appended_);
   }
 }
 
@@ -554,7 +555,8 @@ status journal::sync() {
   return sync_locked(lock, appended_);
 }
 
-// -- shrinking -----------------------------------------------------------------
+// -- shrinking
+// -----------------------------------------------------------------
 
 status journal::reset() {
   std::unique_lock<std::mutex> lock{mtx_};
@@ -602,7 +604,8 @@ status journal::rewrite(const std::vector<journal_entry>& unflushed) {
   return {};
 }
 
-// -- properties ----------------------------------------------------------------
+// -- properties
+// ----------------------------------------------------------------
 
 uint64_t journal::next_seq() const {
   std::lock_guard<std::mutex> guard{mtx_};

@@ -110,8 +110,9 @@ class journal {
   /// above). Fails with io_error, changing nothing, if another opener holds
   /// the journal (the message names its pid), if the file can't be opened,
   /// or if it is not a journal (wrong header and no valid frame).
-  static result<std::unique_ptr<journal>>
-  open(const std::string& path, journal_options options, journal_replay& replay);
+  static result<std::unique_ptr<journal>> open(const std::string& path,
+                                               journal_options options,
+                                               journal_replay& replay);
 
   ~journal();
 
@@ -182,15 +183,15 @@ class journal {
   int fd_;
   int lock_fd_; // flock on <path>.lock, held while open
   journal_replay report_;
-  uint64_t size_;          // file size
+  uint64_t size_; // file size
   uint64_t next_seq_;
-  uint64_t appended_ = 0;  // logical bytes ever appended (tickets)
-  uint64_t synced_ = 0;    // logical bytes known durable
+  uint64_t appended_ = 0; // logical bytes ever appended (tickets)
+  uint64_t synced_ = 0;   // logical bytes known durable
   uint64_t unsynced_records_ = 0;
   uint64_t syncs_ = 0;
   bool syncing_ = false;
   bool stopping_ = false;
-  status failed_;          // sticky error
+  status failed_; // sticky error
   std::thread syncer_;
 };
 

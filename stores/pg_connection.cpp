@@ -74,9 +74,9 @@ status pg_connection::connect(const std::string& conninfo,
   // wrote there wins.
   auto timeout_str = std::to_string(timeout.count() > 0 ? timeout.count() : 1);
   const char* keys[]
-      = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+    = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
   const char* values[]
-      = {timeout_str.c_str(), "cachebus", conninfo.c_str(), nullptr};
+    = {timeout_str.c_str(), "cachebus", conninfo.c_str(), nullptr};
   // A bare database name is valid too; only check what claims to be a
   // key=value string or a URI, to tell a typo from an outage.
   bool is_uri = conninfo.rfind("postgresql://", 0) == 0
@@ -86,8 +86,8 @@ status pg_connection::connect(const std::string& conninfo,
     auto opts = PQconninfoParse(conninfo.c_str(), &parse_error);
     if (opts == nullptr) {
       auto msg
-          = "malformed connection string: "
-            + trimmed(parse_error != nullptr ? parse_error : "out of memory");
+        = "malformed connection string: "
+          + trimmed(parse_error != nullptr ? parse_error : "out of memory");
       PQfreemem(parse_error);
       return {store_errc::invalid_argument, std::move(msg)};
     }
@@ -98,14 +98,14 @@ status pg_connection::connect(const std::string& conninfo,
     return {store_errc::unavailable, "libpq: out of memory"};
   if (PQstatus(conn_) != CONNECTION_OK) {
     auto msg
-        = "cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn_));
+      = "cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn_));
     close();
     return {store_errc::unavailable, std::move(msg)};
   }
   // libpq prints notices and warnings ("relation already exists, skipping",
   // "terminating connection") to stderr by default; a library must not.
   PQsetNoticeProcessor(
-      conn_, [](void*, const char*) {}, nullptr);
+    conn_, [](void*, const char*) {}, nullptr);
   return {};
 }
 
@@ -115,9 +115,9 @@ status pg_connection::check(pg_result* res) const {
     return {};
   if (PQstatus(conn_) != CONNECTION_OK)
     return {store_errc::unavailable, "lost the connection to PostgreSQL: "
-                                         + trimmed(PQerrorMessage(conn_))};
+                                       + trimmed(PQerrorMessage(conn_))};
   auto sqlstate
-      = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   auto msg = res != nullptr ? trimmed(PQresultErrorMessage(res))
                             : trimmed(PQerrorMessage(conn_));
   return {classify(sqlstate), "PostgreSQL: " + msg};

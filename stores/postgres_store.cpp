@@ -115,24 +115,24 @@ COMMIT;
 constexpr const char* begin_sql = "BEGIN; SET LOCAL cachebus.applying = 'on'";
 
 constexpr const char* load_sql
-    = "SELECT r.version, f.field, f.value FROM cachebus_records AS r "
-      "LEFT JOIN cachebus_fields AS f ON f.resource = r.resource AND f.id = "
-      "r.id "
-      "WHERE r.resource = $1 AND r.id = $2";
+  = "SELECT r.version, f.field, f.value FROM cachebus_records AS r "
+    "LEFT JOIN cachebus_fields AS f ON f.resource = r.resource AND f.id = "
+    "r.id "
+    "WHERE r.resource = $1 AND r.id = $2";
 
 // A new record takes its version from the column default; an existing one
 // draws it after its row lock is taken, so concurrent writers of one record
 // get increasing versions in commit order.
 constexpr const char* upsert_record_sql
-    = "INSERT INTO cachebus_records (resource, id) VALUES ($1, $2) "
-      "ON CONFLICT (resource, id) "
-      "DO UPDATE SET version = nextval('cachebus_version_seq') "
-      "RETURNING version";
+  = "INSERT INTO cachebus_records (resource, id) VALUES ($1, $2) "
+    "ON CONFLICT (resource, id) "
+    "DO UPDATE SET version = nextval('cachebus_version_seq') "
+    "RETURNING version";
 
 constexpr const char* upsert_field_sql
-    = "INSERT INTO cachebus_fields (resource, id, field, value) "
-      "VALUES ($1, $2, $3, $4) "
-      "ON CONFLICT (resource, id, field) DO UPDATE SET value = excluded.value";
+  = "INSERT INTO cachebus_fields (resource, id, field, value) "
+    "VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (resource, id, field) DO UPDATE SET value = excluded.value";
 
 uint64_t decode_int8(const char* bytes) {
   uint64_t out = 0;
@@ -204,7 +204,7 @@ postgres_store::open(std::string conninfo, postgres_options options) {
     return status{st.code(), "creating the tables: " + st.message()};
   }
   return std::unique_ptr<postgres_store>{
-      new postgres_store(std::move(ptr), options.limits)};
+    new postgres_store(std::move(ptr), options.limits)};
 }
 
 postgres_store::postgres_store(std::unique_ptr<impl> ptr, store_limits limits)
@@ -241,7 +241,7 @@ result<record> postgres_store::do_load(std::string_view resource,
     auto rows = PQntuples(pgres);
     if (rows == 0)
       return status{store_errc::not_found, "no record " + std::string{resource}
-                                               + "/" + std::string{id}};
+                                             + "/" + std::string{id}};
     record rec;
     rec.resource = resource;
     rec.id = id;
@@ -288,7 +288,7 @@ postgres_store::do_apply(const std::vector<record_write>& batch) {
       return status{store_errc::unavailable,
                     "the connection broke during COMMIT; the batch may or "
                     "may not have been applied: "
-                        + st.message()};
+                      + st.message()};
     }
     return versions;
   }

@@ -70,7 +70,7 @@ class record_store {
 
   // Called after validation; `batch` is non-empty.
   virtual result<record> do_load(std::string_view resource, std::string_view id)
-      = 0;
+    = 0;
   virtual result<std::vector<uint64_t>>
   do_apply(const std::vector<record_write>& batch) = 0;
 

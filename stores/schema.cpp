@@ -65,7 +65,7 @@ bool schema::valid_name(std::string_view name) {
   if (name.empty() || name.size() > 63)
     return false;
   auto lower_or_underscore
-      = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+    = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
   if (!lower_or_underscore(name.front()))
     return false;
   for (char c : name.substr(1))
@@ -79,12 +79,12 @@ status schema::declare(std::string_view resource,
   if (!valid_name(resource))
     return {store_errc::invalid_argument,
             "resource name " + quoted(resource)
-                + " does not match [a-z_][a-z0-9_]{0,62}"};
+              + " does not match [a-z_][a-z0-9_]{0,62}"};
   for (const auto& field : fields)
     if (!valid_name(field))
       return {store_errc::invalid_field,
               "field name " + quoted(field) + " of resource " + quoted(resource)
-                  + " does not match [a-z_][a-z0-9_]{0,62}"};
+                + " does not match [a-z_][a-z0-9_]{0,62}"};
   auto i = resources_.find(resource);
   if (i == resources_.end())
     i = resources_.emplace(std::string{resource}, decltype(i->second){}).first;
@@ -116,8 +116,8 @@ status schema::check_key(std::string_view resource, std::string_view id) const {
   if (id.size() > limits_.max_id_size)
     return {store_errc::invalid_argument,
             "id of " + std::to_string(id.size())
-                + " bytes exceeds the limit of "
-                + std::to_string(limits_.max_id_size)};
+              + " bytes exceeds the limit of "
+              + std::to_string(limits_.max_id_size)};
   if (id.find('\0') != std::string_view::npos)
     return {store_errc::invalid_argument, "id contains a NUL byte"};
   if (!valid_utf8(id))
@@ -133,16 +133,16 @@ status schema::check(const record_write& w) const {
     if (!valid_name(field))
       return {store_errc::invalid_field,
               "field name " + quoted(field)
-                  + " does not match [a-z_][a-z0-9_]{0,62}"};
+                + " does not match [a-z_][a-z0-9_]{0,62}"};
     if (declared.find(field) == declared.end())
       return {store_errc::invalid_field, "field " + quoted(field)
-                                             + " is not declared for resource "
-                                             + quoted(w.resource)};
+                                           + " is not declared for resource "
+                                           + quoted(w.resource)};
     if (value.size() > limits_.max_value_size)
       return {store_errc::value_too_large,
               "value of field " + quoted(field) + " has "
-                  + std::to_string(value.size()) + " bytes, the limit is "
-                  + std::to_string(limits_.max_value_size)};
+                + std::to_string(value.size()) + " bytes, the limit is "
+                + std::to_string(limits_.max_value_size)};
   }
   return {};
 }

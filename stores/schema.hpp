@@ -59,7 +59,7 @@ class schema {
  private:
   store_limits limits_;
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>>
-      resources_;
+    resources_;
 };
 
 } // namespace cachebus::stores

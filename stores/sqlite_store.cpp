@@ -39,10 +39,10 @@ INSERT OR IGNORE INTO cachebus_meta (key, value) VALUES ('last_version', 0);
 )sql";
 
 constexpr const char* load_sql
-    = "SELECT r.version, f.field, f.value FROM cachebus_records AS r "
-      "LEFT JOIN cachebus_fields AS f ON f.resource = r.resource AND f.id = "
-      "r.id "
-      "WHERE r.resource = ?1 AND r.id = ?2";
+  = "SELECT r.version, f.field, f.value FROM cachebus_records AS r "
+    "LEFT JOIN cachebus_fields AS f ON f.resource = r.resource AND f.id = "
+    "r.id "
+    "WHERE r.resource = ?1 AND r.id = ?2";
 
 // The counter is read once per batch and written back once at its end: the
 // batch runs inside an IMMEDIATE transaction, so no other writer can move it
@@ -50,10 +50,10 @@ constexpr const char* load_sql
 // an UPDATE ... RETURNING per write cost about as much as the writes
 // themselves.
 constexpr const char* read_version_sql
-    = "SELECT value FROM cachebus_meta WHERE key = 'last_version'";
+  = "SELECT value FROM cachebus_meta WHERE key = 'last_version'";
 
 constexpr const char* write_version_sql
-    = "UPDATE cachebus_meta SET value = ?1 WHERE key = 'last_version'";
+  = "UPDATE cachebus_meta SET value = ?1 WHERE key = 'last_version'";
 
 // Rows per execution of the multi-row upserts, largest first; a batch is cut
 // greedily into these. Each execution has a fixed cost (step, opening the
@@ -109,8 +109,7 @@ std::string upsert_record_sql(size_t rows) {
 }
 
 std::string upsert_field_sql(size_t rows) {
-  return multi_row_sql("cachebus_fields (resource, id, field, value)", 4,
-                       rows,
+  return multi_row_sql("cachebus_fields (resource, id, field, value)", 4, rows,
                        "ON CONFLICT (resource, id, field) DO UPDATE SET "
                        "value = excluded.value");
 }
@@ -391,10 +390,9 @@ sqlite_store::open(const std::string& path, sqlite_options options) {
     ptr->dev = st.st_dev;
     ptr->ino = st.st_ino;
   }
-  for (auto [stmt, sql] :
-       {std::pair{&ptr->load, load_sql},
-        std::pair{&ptr->read_version, read_version_sql},
-        std::pair{&ptr->write_version, write_version_sql}})
+  for (auto [stmt, sql] : {std::pair{&ptr->load, load_sql},
+                           std::pair{&ptr->read_version, read_version_sql},
+                           std::pair{&ptr->write_version, write_version_sql}})
     if (auto st = ptr->prepare(*stmt, sql); !st.ok())
       return st;
   for (size_t i = 0; i < chunk_sizes.size(); ++i) {
@@ -403,12 +401,11 @@ sqlite_store::open(const std::string& path, sqlite_options options) {
     if (auto st = ptr->prepare(ptr->upsert_records[i], records.c_str());
         !st.ok())
       return st;
-    if (auto st = ptr->prepare(ptr->upsert_fields[i], fields.c_str());
-        !st.ok())
+    if (auto st = ptr->prepare(ptr->upsert_fields[i], fields.c_str()); !st.ok())
       return st;
   }
   return std::unique_ptr<sqlite_store>{
-      new sqlite_store(std::move(ptr), options.limits)};
+    new sqlite_store(std::move(ptr), options.limits)};
 }
 
 sqlite_store::sqlite_store(std::unique_ptr<impl> ptr, store_limits limits)

@@ -92,7 +92,8 @@ void skip(const std::string& why) {
             << "\n";
 }
 
-// -- Redis baseline -------------------------------------------------------------
+// -- Redis baseline
+// -------------------------------------------------------------
 
 struct redis_ctx {
   redisContext* c = nullptr;
@@ -104,9 +105,7 @@ struct redis_ctx {
     if (c)
       redisFree(c);
   }
-  bool ok() const {
-    return c && !c->err;
-  }
+  bool ok() const { return c && !c->err; }
   redis_ctx(const redis_ctx&) = delete;
   redis_ctx& operator=(const redis_ctx&) = delete;
 };
@@ -129,8 +128,8 @@ std::vector<double> redis_latencies(int n, std::string& why) {
     return {};
   }
   std::unique_ptr<redis_ctx> pub;
-  for (auto deadline = steady_clock::now() + 5s;
-       steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
+  for (auto deadline = steady_clock::now() + 5s; steady_clock::now() < deadline;
+       std::this_thread::sleep_for(10ms)) {
     pub = std::make_unique<redis_ctx>(port);
     if (!pub->ok())
       continue;
@@ -143,8 +142,8 @@ std::vector<double> redis_latencies(int n, std::string& why) {
     pub.reset();
   }
   if (!pub || !pub->ok()) {
-    why = "redis-server did not answer PING on 127.0.0.1:"
-          + std::to_string(port);
+    why
+      = "redis-server did not answer PING on 127.0.0.1:" + std::to_string(port);
     return {};
   }
   constexpr int subs = 2;
@@ -233,7 +232,8 @@ std::vector<double> redis_latencies(int n, std::string& why) {
   return lat;
 }
 
-// -- cachebus cluster -------------------------------------------------------------
+// -- cachebus cluster
+// -------------------------------------------------------------
 
 struct rules_file {
   std::string path;
@@ -256,11 +256,10 @@ struct rules_file {
 // unreachable.
 template <class Nodes>
 bool connect_frontends(caf::actor_system& sys, const Nodes& nodes,
-                       std::vector<node_frontend_actor>& fe,
-                       std::string& why) {
+                       std::vector<node_frontend_actor>& fe, std::string& why) {
   for (auto& nd : nodes) {
-    auto h = sys.middleman().remote_actor<node_frontend_actor>(
-      "127.0.0.1", nd->client_port);
+    auto h = sys.middleman().remote_actor<node_frontend_actor>("127.0.0.1",
+                                                               nd->client_port);
     if (!h) {
       why = "cannot connect to a node frontend: " + sys.render(h.error());
       return false;
@@ -271,7 +270,7 @@ bool connect_frontends(caf::actor_system& sys, const Nodes& nodes,
 }
 
 struct cluster_run {
-  std::vector<double> latency; // µs, per event
+  std::vector<double> latency;   // µs, per event
   std::vector<double> probe_rtt; // µs, a get to B with nothing else going on
   int timeouts = 0;
 };
@@ -306,7 +305,7 @@ void check_done(caf::event_based_actor* self, std::shared_ptr<probe_state> st,
 }
 
 void probe_get(caf::event_based_actor* self, std::shared_ptr<probe_state> st,
-          caf::actor sink, int which, int event) {
+               caf::actor sink, int which, int event) {
   auto& fe = which == 0 ? st->b : st->c;
   auto key = "user:ev" + std::to_string(event);
   self->request(fe, 2s, caf::get_atom_v, key)
@@ -545,10 +544,12 @@ void run_cluster_invalidation() {
     note << n << " events, one in flight; sent to n0's frontend, latency "
          << "until gets polled on n1 and n2 (one in flight each) both miss; "
          << "includes the event's request hop to n0 and up to one probe round "
-         << "trip (probe get rtt p50 " << static_cast<int>(pct(run.probe_rtt, 0.5))
+         << "trip (probe get rtt p50 "
+         << static_cast<int>(pct(run.probe_rtt, 0.5))
          << " us); nodes --scheduler.max-threads=1 " << args
          << " (bench too; *_caf_default: CAF's work-stealing defaults, where "
-         << "idle workers poll with 50 us sleeps); baseline: Redis PUBLISH -> 2 SUBSCRIBE clients "
+         << "idle workers poll with 50 us sleeps); baseline: Redis PUBLISH -> "
+            "2 SUBSCRIBE clients "
          << "(hiredis), later receipt; p50/p99 " << static_cast<int>(redis_p50)
          << "/" << static_cast<int>(redis_p99) << " us";
     if (run.timeouts > 0)
@@ -561,7 +562,8 @@ void run_cluster_invalidation() {
   }
 }
 
-// -- cluster_stampede --------------------------------------------------------------
+// -- cluster_stampede
+// --------------------------------------------------------------
 
 constexpr const char* stampede_name = "cluster_stampede";
 
@@ -585,14 +587,12 @@ struct store_dir {
   ~store_dir() {
     if (path.empty())
       return;
-    for (auto f : {"/rules.ini", "/records.db", "/records.db-wal",
-                   "/records.db-shm"})
+    for (auto f :
+         {"/rules.ini", "/records.db", "/records.db-wal", "/records.db-shm"})
       std::remove((path + f).c_str());
     rmdir(path.c_str());
   }
-  std::string db() const {
-    return path + "/records.db";
-  }
+  std::string db() const { return path + "/records.db"; }
 };
 
 // Sends `per_node` fetches of `key` to each frontend at once and reports
@@ -633,17 +633,18 @@ void stampede_round(caf::event_based_actor* self,
 
 // Starts three nodes over `dir`'s store (linked if `linked`), runs `rounds`
 // rounds of `per_node` concurrent cold fetches per node. False on failure.
-bool stampede_cluster(const std::string& bin, const store_dir& dir,
-                      bool linked, int rounds, int per_node,
-                      stampede_run& out, std::string& why) {
+bool stampede_cluster(const std::string& bin, const store_dir& dir, bool linked,
+                      int rounds, int per_node, stampede_run& out,
+                      std::string& why) {
   std::vector<std::unique_ptr<node_child>> nodes;
   for (int k = 0; k < 3; ++k) {
-    std::vector<std::string> args{
-      "--cachebus.name=n" + std::to_string(k),
-      "--cachebus.rules=" + dir.path + "/rules.ini",
-      "--cachebus.store=sqlite:" + dir.db(), "--cachebus.shards=1",
-      "--scheduler.max-threads=1", "--cachebus.heartbeat-interval=100ms",
-      "--cachebus.peer-timeout=1s"};
+    std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
+                                  "--cachebus.rules=" + dir.path + "/rules.ini",
+                                  "--cachebus.store=sqlite:" + dir.db(),
+                                  "--cachebus.shards=1",
+                                  "--scheduler.max-threads=1",
+                                  "--cachebus.heartbeat-interval=100ms",
+                                  "--cachebus.peer-timeout=1s"};
     if (linked && k > 0)
       args.push_back("--cachebus.seeds=[\"127.0.0.1:"
                      + std::to_string(nodes[0]->cluster_port) + "\"]");
@@ -791,8 +792,8 @@ void run_cluster_stampede() {
   auto max_of = [](const std::vector<double>& xs) {
     return xs.empty() ? NAN : *std::max_element(xs.begin(), xs.end());
   };
-  emit({stampede_name, "loader_runs", mean(ours.runs), "runs",
-        mean(base.runs), note.str()});
+  emit({stampede_name, "loader_runs", mean(ours.runs), "runs", mean(base.runs),
+        note.str()});
   emit({stampede_name, "loader_runs_max", max_of(ours.runs), "runs",
         max_of(base.runs), note.str()});
   emit({stampede_name, "fetch_p50_us", pct(ours.latency, 0.5), "us",

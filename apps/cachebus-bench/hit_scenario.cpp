@@ -81,7 +81,7 @@ void run_hit() {
   auto n = std::move(*node::start(sys, opts));
   locked_map base;
   for (auto& k : keys) {
-    (void) n->set(k, value);
+    (void)n->set(k, value);
     base.map.emplace(k, value);
   }
 
@@ -117,7 +117,8 @@ void run_hit() {
         "2 threads, 100k keys, 64 B values; baseline std::mutex + "
         "std::unordered_map"});
 
-  // -- set_ops -----------------------------------------------------------------
+  // -- set_ops
+  // -----------------------------------------------------------------
   ours.clear();
   theirs.clear();
   auto set_ops = ops / 4;
@@ -131,7 +132,7 @@ void run_hit() {
     }));
     ours.push_back(run_threads(set_ops, [&](int t) {
       for (size_t j = 0; j < set_ops; ++j)
-        (void) n->set(keys[traces[t][j]], value);
+        (void)n->set(keys[traces[t][j]], value);
     }));
   }
   emit({"hit", "set_ops", median(ours), "ops/s", median(theirs),
@@ -161,8 +162,8 @@ void run_hit() {
         }
         auto& [idx, key] = routed[*remaining % routed.size()];
         --*remaining;
-        client->request(shards[idx], std::chrono::seconds(10),
-                        caf::get_atom_v, key)
+        client
+          ->request(shards[idx], std::chrono::seconds(10), caf::get_atom_v, key)
           .then([=](const std::string&) { (*next)(); },
                 [=](caf::error&) { (*next)(); });
       };
@@ -211,7 +212,7 @@ void run_eviction() {
       if (n->get(k))
         ++hits;
       else
-        (void) n->set(k, "v");
+        (void)n->set(k, "v");
       if (baseline.get(k))
         ++base_hits;
       else

@@ -53,20 +53,21 @@ void run_tag() {
   size_t removed = 0;
   for (int round = 0; round < 5; ++round) {
     for (auto& k : keys)
-      (void) n->set(k, "v", tagged);
+      (void)n->set(k, "v", tagged);
     auto t0 = steady_clock::now();
     removed = *n->invalidate_tag("post-list");
     ours.push_back(us_since(t0));
     for (auto& k : keys)
-      (void) n->set(k, "v", tagged);
+      (void)n->set(k, "v", tagged);
     t0 = steady_clock::now();
-    (void) n->invalidate(keys);
+    (void)n->invalidate(keys);
     theirs.push_back(us_since(t0));
   }
   emit({"tag_invalidation", "tag_invalidate_us", median(ours), "us",
         median(theirs),
-        std::to_string(removed) + " entries under one tag, 2 shards; "
-        "baseline removes the same keys one by one (lower is better)"});
+        std::to_string(removed)
+          + " entries under one tag, 2 shards; "
+            "baseline removes the same keys one by one (lower is better)"});
   n->stop();
 }
 
@@ -88,7 +89,7 @@ void run_pattern() {
       else
         key = "search:q:" + std::to_string(i) + ":page:1";
       if (node_side)
-        (void) n->set(key, "v");
+        (void)n->set(key, "v");
       else
         flat.emplace(std::move(key), "v");
     }
@@ -112,7 +113,7 @@ void run_pattern() {
     theirs.push_back(us_since(t0));
     for (size_t i = 0; i < 100; ++i) { // put the 100 back for the next round
       auto key = "search:q:target:page:" + std::to_string(i);
-      (void) n->set(key, "v");
+      (void)n->set(key, "v");
       flat.emplace(key, "v");
     }
   }
@@ -144,16 +145,16 @@ void run_event_apply() {
   size_t failures = 0;
   for (size_t i = 0; i < samples; ++i) {
     auto id = std::to_string(i);
-    (void) n->set("user:" + id, "v");
-    (void) n->set("user:" + id + ":profile", "v");
+    (void)n->set("user:" + id, "v");
+    (void)n->set("user:" + id + ":profile", "v");
     invalidated ev;
     ev.resource = "users";
     ev.id = id;
     ev.origin = "bench"; // a remote origin: the listener applies it
     ev.sequence = i + 1;
     auto t0 = steady_clock::now();
-    caf::anon_send(n->bus(), caf::publish_atom_v,
-                   std::string{"cache:users"}, caf::make_message(ev));
+    caf::anon_send(n->bus(), caf::publish_atom_v, std::string{"cache:users"},
+                   caf::make_message(ev));
     observer->receive([&](applied_atom, const std::string&, uint64_t) {},
                       caf::after(std::chrono::seconds(5)) >>
                         [&] { ++failures; });
@@ -161,12 +162,13 @@ void run_event_apply() {
     if (n->get("user:" + id))
       ++failures;
   }
-  emit({"event_apply", "latency_p50_us", percentile(lat, 0.5), "us",
-        std::nullopt,
-        "bus publish -> listener applied rules on all shards (2 keys + 1 tag)"});
+  emit(
+    {"event_apply", "latency_p50_us", percentile(lat, 0.5), "us", std::nullopt,
+     "bus publish -> listener applied rules on all shards (2 keys + 1 tag)"});
   emit({"event_apply", "latency_p99_us", percentile(lat, 0.99), "us",
-        std::nullopt, std::to_string(failures) + " failures in "
-                        + std::to_string(samples) + " events"});
+        std::nullopt,
+        std::to_string(failures) + " failures in " + std::to_string(samples)
+          + " events"});
   n->stop();
 }
 

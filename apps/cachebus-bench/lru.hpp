@@ -9,7 +9,7 @@
 namespace cachebus::bench {
 
 class lru {
-public:
+ public:
   explicit lru(size_t capacity) : capacity_(capacity) {
     // nop
   }
@@ -37,7 +37,7 @@ public:
     }
   }
 
-private:
+ private:
   size_t capacity_;
   std::list<std::string> order_;
   std::unordered_map<std::string, std::list<std::string>::iterator> index_;

@@ -38,8 +38,8 @@ std::vector<scenario>& registry();
 struct registrar {
   registrar(std::string name, std::string description,
             std::function<void()> run) {
-    registry().push_back({std::move(name), std::move(description),
-                          std::move(run)});
+    registry().push_back(
+      {std::move(name), std::move(description), std::move(run)});
   }
 };
 

@@ -49,9 +49,9 @@ std::vector<double> stampede(int callers, F fetch) {
       start.arrive_and_wait();
       auto t0 = steady_clock::now();
       fetch();
-      lat[i] = std::chrono::duration<double, std::milli>(steady_clock::now()
-                                                         - t0)
-                 .count();
+      lat[i]
+        = std::chrono::duration<double, std::milli>(steady_clock::now() - t0)
+            .count();
     });
   for (auto& t : ts)
     t.join();
@@ -84,10 +84,11 @@ struct seed_cache {
   }
 };
 
-// -- actor callers -------------------------------------------------------------
+// -- actor callers
+// -------------------------------------------------------------
 
-loader_actor::behavior_type slow_loader(loader_actor::pointer,
-                                        std::shared_ptr<std::atomic<int>> runs) {
+loader_actor::behavior_type
+slow_loader(loader_actor::pointer, std::shared_ptr<std::atomic<int>> runs) {
   return {
     [=](load_atom, const std::string&) {
       ++*runs;
@@ -108,9 +109,9 @@ std::vector<double> actor_stampede(caf::actor_system& sys, int callers,
     sys.spawn([=](caf::event_based_actor* self) {
       auto t0 = steady_clock::now();
       auto done = [=] {
-        auto ms = std::chrono::duration<double, std::milli>(
-                    steady_clock::now() - t0)
-                    .count();
+        auto ms
+          = std::chrono::duration<double, std::milli>(steady_clock::now() - t0)
+              .count();
         self->send(sink, ms);
         self->quit();
       };
@@ -118,8 +119,7 @@ std::vector<double> actor_stampede(caf::actor_system& sys, int callers,
     });
   std::vector<double> lat;
   int got = 0;
-  collector->receive_for(got, callers)(
-    [&](double ms) { lat.push_back(ms); });
+  collector->receive_for(got, callers)([&](double ms) { lat.push_back(ms); });
   return lat;
 }
 
@@ -141,7 +141,8 @@ void seed_try(caf::event_based_actor* self, std::shared_ptr<seed_actor_cache> c,
       return;
     }
     if (!c->locks.insert(key).second) {
-      self->delayed_send(self, std::chrono::milliseconds(100), caf::tick_atom_v);
+      self->delayed_send(self, std::chrono::milliseconds(100),
+                         caf::tick_atom_v);
       self->become([=](caf::tick_atom) { seed_try(self, c, key, done); });
       return;
     }
@@ -171,20 +172,21 @@ void run_stampede() {
       std::this_thread::sleep_for(load_time);
       return loaded{"value"};
     };
-    auto lat = stampede(callers, [&] { (void) n->fetch(key, loader); });
+    auto lat = stampede(callers, [&] { (void)n->fetch(key, loader); });
     ours_runs.push_back(runs);
     ours_p99.push_back(p99(lat) - 20.0);
     seed_cache seed;
     std::atomic<int> seed_runs{0};
-    auto base = stampede(callers,
-                         [&] { (void) seed.get_or_load(key, seed_runs); });
+    auto base
+      = stampede(callers, [&] { (void)seed.get_or_load(key, seed_runs); });
     base_runs.push_back(seed_runs);
     base_p99.push_back(p99(base) - 20.0);
   }
   emit({"stampede", "loader_runs_threads", median(ours_runs), "runs",
         median(base_runs),
-        std::to_string(callers) + " OS threads on the blocking facade; "
-        "baseline: lock set + 100 ms sleep-and-retry (the seed)"});
+        std::to_string(callers)
+          + " OS threads on the blocking facade; "
+            "baseline: lock set + 100 ms sleep-and-retry (the seed)"});
   emit({"stampede", "overhead_p99_ms_threads", median(ours_p99), "ms",
         median(base_p99),
         "p99 latency minus the 20 ms load, 1000 threads on 2 cores "
@@ -200,30 +202,30 @@ void run_stampede() {
     auto runs = std::make_shared<std::atomic<int>>(0);
     auto loader = sys.spawn<caf::detached>(slow_loader, runs);
     auto lm = n->lock_manager();
-    auto lat = actor_stampede(sys, callers, [=](caf::event_based_actor* self,
-                                                auto done) {
-      self->request(lm, std::chrono::seconds(30), fetch_atom_v, key, loader,
+    auto lat = actor_stampede(
+      sys, callers, [=](caf::event_based_actor* self, auto done) {
+        self
+          ->request(lm, std::chrono::seconds(30), fetch_atom_v, key, loader,
                     fetch_options{})
-        .then([=](const std::string&) { done(); },
-              [=](caf::error&) { done(); });
-    });
+          .then([=](const std::string&) { done(); },
+                [=](caf::error&) { done(); });
+      });
     ours_runs.push_back(*runs);
     ours_p99.push_back(p99(lat) - 20.0);
     caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
     auto seed = std::make_shared<seed_actor_cache>();
-    auto base = actor_stampede(sys, callers, [=](caf::event_based_actor* self,
-                                                 auto done) {
-      seed_try(self, seed, key, done);
-    });
+    auto base = actor_stampede(sys, callers,
+                               [=](caf::event_based_actor* self, auto done) {
+                                 seed_try(self, seed, key, done);
+                               });
     base_runs.push_back(seed->runs);
     base_p99.push_back(p99(base) - 20.0);
   }
-  emit({"stampede", "loader_runs", median(ours_runs), "runs",
-        median(base_runs),
-        std::to_string(callers) + " actors fetch one cold key, 20 ms loader; "
-        "baseline: the seed's lock + 100 ms retry, as actors"});
-  emit({"stampede", "overhead_p99_ms", median(ours_p99), "ms",
-        median(base_p99),
+  emit({"stampede", "loader_runs", median(ours_runs), "runs", median(base_runs),
+        std::to_string(callers)
+          + " actors fetch one cold key, 20 ms loader; "
+            "baseline: the seed's lock + 100 ms retry, as actors"});
+  emit({"stampede", "overhead_p99_ms", median(ours_p99), "ms", median(base_p99),
         "p99 caller latency minus the 20 ms load (lower is better; goal "
         "<= 5 ms)"});
   n->stop();

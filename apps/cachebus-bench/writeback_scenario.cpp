@@ -59,7 +59,7 @@ open_store(const std::string& path,
     std::abort();
   }
   std::shared_ptr<stores::record_store> store{std::move(s).value()};
-  (void) store->declare("users", {"name", "score"});
+  (void)store->declare("users", {"name", "score"});
   return store;
 }
 
@@ -78,7 +78,7 @@ queue_run run_queue(stores::fsync_policy fsync, size_t updates,
   config cfg;
   caf::actor_system sys{cfg};
   rules r;
-  (void) r.add({"users", {"user:{id}"}, {}, {}});
+  (void)r.add({"users", {"user:{id}"}, {}, {}});
   node_setup setup;
   setup.rules = r;
   node_options nopts;
@@ -125,7 +125,8 @@ void run_writeback() {
   auto updates = static_cast<size_t>(1'000'000 * scale());
   size_t records = std::max<size_t>(1, std::min<size_t>(10'000, updates / 100));
 
-  // -- queue_update_ops and store_writes ---------------------------------------
+  // -- queue_update_ops and store_writes
+  // ---------------------------------------
   auto run = run_queue(stores::fsync_policy::batch, updates, records);
   emit({"writeback", "queue_update_ops", run.ops_per_s, "ops/s", std::nullopt,
         "1 thread, " + std::to_string(updates) + " updates over "
@@ -137,12 +138,14 @@ void run_writeback() {
         static_cast<double>(run.stats.flushed_rows) / windows, "rows/flush",
         std::nullopt,
         "mean rows per flush window (1 s interval or a full 10,000-row "
-          "batch); "
+        "batch); "
           + std::to_string(run.stats.flushed_rows) + " rows in "
           + std::to_string(run.stats.batches) + " flushes for "
           + std::to_string(updates) + " updates ("
-          + std::to_string(run.stats.coalesced_writes) + " coalesced); queue "
-          "phase took " + std::to_string(run.seconds) + " s"});
+          + std::to_string(run.stats.coalesced_writes)
+          + " coalesced); queue "
+            "phase took "
+          + std::to_string(run.seconds) + " s"});
 
   auto always_updates = static_cast<size_t>(20'000 * scale());
   auto run2 = run_queue(stores::fsync_policy::always, always_updates,
@@ -153,7 +156,8 @@ void run_writeback() {
           + " updates, journal fsync=always (fdatasync per acknowledged "
             "write)"});
 
-  // -- flush_rows_per_s: batch transactions vs per-row autocommit ---------------
+  // -- flush_rows_per_s: batch transactions vs per-row autocommit
+  // ---------------
   using sync_mode = stores::sqlite_options::sync_mode;
   for (auto sync : {sync_mode::normal, sync_mode::full}) {
     scratch_dir dir;
@@ -164,9 +168,9 @@ void run_writeback() {
     size_t base_rows = sync == sync_mode::full ? rows / 10 : rows;
     std::vector<stores::record_write> batch;
     for (size_t i = 0; i < rows; ++i)
-      batch.push_back({"users", std::to_string(i),
-                       {{"score", "s" + std::to_string(i)}}});
-    (void) store->apply(batch); // create the records: both runs update
+      batch.push_back(
+        {"users", std::to_string(i), {{"score", "s" + std::to_string(i)}}});
+    (void)store->apply(batch); // create the records: both runs update
     std::vector<double> ours, theirs;
     for (int round = 0; round < 3; ++round) {
       for (auto& w : batch)

@@ -12,7 +12,7 @@
 namespace cachebus::bench {
 
 class zipf {
-public:
+ public:
   zipf(size_t n, double s, uint64_t seed) : cdf_(n), rng_(seed) {
     double sum = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -29,7 +29,7 @@ public:
     return std::min(static_cast<size_t>(it - cdf_.begin()), cdf_.size() - 1);
   }
 
-private:
+ private:
   std::vector<double> cdf_;
   std::mt19937_64 rng_;
   std::uniform_real_distribution<double> dist_{0.0, 1.0};

@@ -75,8 +75,7 @@ bool parse_fields(const std::vector<std::string>& words, size_t first,
       why = "expected FIELD=VALUE, got \"" + words[i] + "\"";
       return false;
     }
-    if (!out.emplace(words[i].substr(0, eq), words[i].substr(eq + 1))
-           .second) {
+    if (!out.emplace(words[i].substr(0, eq), words[i].substr(eq + 1)).second) {
       why = "field \"" + words[i].substr(0, eq) + "\" named twice";
       return false;
     }
@@ -219,8 +218,7 @@ int main(int argc, char** argv) {
     if (ttl)
       req.ttl = *ttl;
     self->request(*fe, timeout, caf::put_atom_v, req)
-      .receive([](uint64_t v) { std::cout << "version " << v << "\n"; },
-               fail);
+      .receive([](uint64_t v) { std::cout << "version " << v << "\n"; }, fail);
   } else if (cmd == "invalidate" && words.size() >= 2) {
     keys_invalidated ev;
     ev.keys.assign(words.begin() + 1, words.end());
@@ -245,11 +243,11 @@ int main(int argc, char** argv) {
     self->request(*fe, timeout, stats_atom_v)
       .receive(
         [](const shard_stats& s) {
-          std::cout << "hits " << s.hits << "\nmisses " << s.misses
-                    << "\nsets " << s.sets << "\nevictions " << s.evictions
-                    << "\nexpirations " << s.expirations
-                    << "\ninvalidations " << s.invalidations << "\nentries "
-                    << s.entries << "\nbytes " << s.bytes << "\n";
+          std::cout << "hits " << s.hits << "\nmisses " << s.misses << "\nsets "
+                    << s.sets << "\nevictions " << s.evictions
+                    << "\nexpirations " << s.expirations << "\ninvalidations "
+                    << s.invalidations << "\nentries " << s.entries
+                    << "\nbytes " << s.bytes << "\n";
         },
         fail);
   } else if (cmd == "lock-stats" && words.size() == 1) {
@@ -260,8 +258,7 @@ int main(int argc, char** argv) {
                     << "\nserved " << s.served << "\nfailures " << s.failures
                     << "\nforwarded " << s.forwarded << "\nowner_requests "
                     << s.owner_requests << "\nrerouted " << s.rerouted
-                    << "\nheld " << s.held << "\nwaiting " << s.waiting
-                    << "\n";
+                    << "\nheld " << s.held << "\nwaiting " << s.waiting << "\n";
         },
         fail);
   } else if (cmd == "fetch" && words.size() == 2) {
@@ -275,8 +272,7 @@ int main(int argc, char** argv) {
             std::cout << v << "\n";
         },
         fail);
-  } else if ((cmd == "update" || cmd == "queue-update")
-             && words.size() >= 4) {
+  } else if ((cmd == "update" || cmd == "queue-update") && words.size() >= 4) {
     stores::field_map fields;
     std::string why;
     if (!parse_fields(words, 3, fields, why))

@@ -55,19 +55,18 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
                                "balance\n";
   std::vector<std::unique_ptr<app::node_child>> kids;
   for (size_t i = 0; i < nodes; ++i) {
-    std::vector<std::string> args{"--cachebus.name=node-" + std::to_string(i),
-                                  "--cachebus.rules=" + rules_path,
-                                  "--cachebus.store=sqlite:" + dir.path
-                                    + "/accounts.db",
-                                  "--cachebus.shards=1",
-                                  "--scheduler.max-threads=1"};
+    std::vector<std::string> args{
+      "--cachebus.name=node-" + std::to_string(i),
+      "--cachebus.rules=" + rules_path,
+      "--cachebus.store=sqlite:" + dir.path + "/accounts.db",
+      "--cachebus.shards=1", "--scheduler.max-threads=1"};
     if (i > 0)
       args.push_back("--cachebus.seeds=[\"127.0.0.1:"
                      + std::to_string(kids[0]->cluster_port) + "\"]");
     kids.push_back(std::make_unique<app::node_child>(bin, args));
     if (!kids.back()->ready()) {
-      out.line("node-" + std::to_string(i) + " did not start: "
-               + kids.back()->proc.output());
+      out.line("node-" + std::to_string(i)
+               + " did not start: " + kids.back()->proc.output());
       return false;
     }
     out.line("node-" + std::to_string(i) + ": pid "
@@ -118,8 +117,7 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
   auto members = [&](size_t i) {
     uint64_t n = 0;
     self->request(fe[i], 5s, lock_stats_atom_v)
-      .receive([&](const lock_stats& x) { n = x.members; },
-               [](caf::error&) {});
+      .receive([&](const lock_stats& x) { n = x.members; }, [](caf::error&) {});
     return n;
   };
   // Wait until every node's lock manager knows all the others (the bridges'
@@ -146,8 +144,8 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
     for (auto& f : fe)
       self->send(f, fetch_atom_v, std::string{"account:2"});
   for (size_t n = 0; n < per_node * nodes; ++n)
-    self->receive([&](const std::string&) { ++answered; },
-                  [](caf::error&) {}, caf::after(10s) >> [] {});
+    self->receive([&](const std::string&) { ++answered; }, [](caf::error&) {},
+                  caf::after(10s) >> [] {});
   auto store_reads = loads() - before;
   char line[200];
   std::snprintf(line, sizeof line,
@@ -170,9 +168,10 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
     for (size_t i = 1; i < nodes; ++i) {
       // The old copy must be gone: a miss, or a re-fetched new version.
       auto v = cached(i, "account:1");
-      fresh += v.empty() || fetch(i, "account:1").find("20") != std::string::npos
-                 ? 1
-                 : 0;
+      fresh
+        += v.empty() || fetch(i, "account:1").find("20") != std::string::npos
+             ? 1
+             : 0;
     }
     if (fresh == nodes - 1)
       break;
@@ -188,8 +187,7 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
   out.line(line);
   out.record("cluster", "other nodes serving the update",
              static_cast<double>(fresh), "nodes");
-  out.record("cluster", "write-through -> new value on all nodes", ms,
-             "ms");
+  out.record("cluster", "write-through -> new value on all nodes", ms, "ms");
   kids.clear(); // SIGTERM each by pid, wait
   out.line("stopped all " + std::to_string(nodes) + " node processes");
   return fresh == nodes - 1 && store_reads == 1

@@ -46,13 +46,14 @@ void console::progress(const std::string& what, size_t done, size_t total) {
 
 void console::record(std::string section, std::string what, double value,
                      std::string unit) {
-  rows_.push_back({std::move(section), std::move(what), value,
-                   std::move(unit)});
+  rows_.push_back(
+    {std::move(section), std::move(what), value, std::move(unit)});
 }
 
 void console::summary() const {
-  const char* bar = "+----------------------+------------------------------------"
-                    "-------+--------------+---------+";
+  const char* bar
+    = "+----------------------+------------------------------------"
+      "-------+--------------+---------+";
   std::printf("\n%s\n| %-20s | %-41s | %12s | %-7s |\n%s\n", bar, "pattern",
               "measurement", "value", "unit", bar);
   std::string last;

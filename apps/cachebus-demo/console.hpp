@@ -10,7 +10,7 @@
 namespace cachebus::demo {
 
 class console {
-public:
+ public:
   console();
 
   void section(const std::string& title);
@@ -29,11 +29,9 @@ public:
   /// Prints the summary table of every recorded row.
   void summary() const;
 
-  bool tty() const noexcept {
-    return tty_;
-  }
+  bool tty() const noexcept { return tty_; }
 
-private:
+ private:
   struct row {
     std::string section, what;
     double value;

@@ -58,7 +58,8 @@ keys = post:{id}
 tags = post:{id}
 )";
 
-// -- sections -------------------------------------------------------------------
+// -- sections
+// -------------------------------------------------------------------
 
 void cache_aside(demo::console& out, node& n, demo::world& w) {
   out.section("Cache-aside: fetch through the cache");
@@ -74,7 +75,7 @@ void cache_aside(demo::console& out, node& n, demo::world& w) {
   constexpr int reads = 100000;
   t0 = steady_clock::now();
   for (int i = 0; i < reads; ++i)
-    (void) n.fetch("account:1", loader);
+    (void)n.fetch("account:1", loader);
   auto hit_us = us_since(t0) / reads;
   out.line(fmt("100000 more fetches: all hits, %.3f us each", hit_us)
            + ", store loads: " + std::to_string(w.loads() - loads0));
@@ -84,8 +85,7 @@ void cache_aside(demo::console& out, node& n, demo::world& w) {
              static_cast<double>(w.loads() - loads0), "loads");
 }
 
-void write_paths(demo::console& out, caf::actor_system& sys,
-                 demo::world& w) {
+void write_paths(demo::console& out, caf::actor_system& sys, demo::world& w) {
   node_options o;
   o.name = "writer";
   node_setup s;
@@ -101,36 +101,37 @@ void write_paths(demo::console& out, caf::actor_system& sys,
     return;
   }
   out.section("Write-through: store first, then cache and event");
-  (void) n->set("account:2:profile", "derived from the old name");
+  (void)n->set("account:2:profile", "derived from the old name");
   auto t0 = steady_clock::now();
   auto version = (*rc)->update("accounts", "2", {{"name", "Ada"}});
   auto us = us_since(t0);
   auto rec = (*rc)->load("accounts", "2");
-  out.line("update accounts/2 name=Ada: store version "
-           + std::to_string(version ? *version : 0) + " in "
-           + fmt("%.0f us", us) + "; the cache now holds name="
-           + (rec ? rec->fields["name"] : std::string{"?"})
-           + "; the derived account:2:profile is "
-           + (n->get("account:2:profile") ? "still cached (bug)"
-                                          : "invalidated"));
+  out.line(
+    "update accounts/2 name=Ada: store version "
+    + std::to_string(version ? *version : 0) + " in " + fmt("%.0f us", us)
+    + "; the cache now holds name="
+    + (rec ? rec->fields["name"] : std::string{"?"})
+    + "; the derived account:2:profile is "
+    + (n->get("account:2:profile") ? "still cached (bug)" : "invalidated"));
   out.record("write-through", "update (store + cache + event)", us, "us");
   out.section("Write-back: cache first, journal, coalesced batches");
   constexpr int updates = 20000;
   t0 = steady_clock::now();
   for (int i = 0; i < updates; ++i) {
-    (void) (*rc)->queue_update("accounts", std::to_string(1 + i % 100),
-                               {{"email", "v" + std::to_string(i)
-                                            + "@example.org"}});
+    (void)(*rc)->queue_update(
+      "accounts", std::to_string(1 + i % 100),
+      {{"email", "v" + std::to_string(i) + "@example.org"}});
     if (i % 2000 == 1999)
       out.progress("queueing updates", i + 1, updates);
   }
   auto per = us_since(t0) / updates;
   auto seen = (*rc)->load("accounts", "100");
   out.line(std::to_string(updates) + " queued updates to 100 accounts, "
-           + fmt("%.2f us each", per) + " (journaled before returning); "
-           "readers see the latest at once: "
+           + fmt("%.2f us each", per)
+           + " (journaled before returning); "
+             "readers see the latest at once: "
            + (seen ? seen->fields["email"] : std::string{"?"}));
-  (void) (*rc)->flush(std::chrono::seconds(30));
+  (void)(*rc)->flush(std::chrono::seconds(30));
   auto st = (*rc)->stats();
   out.line("after the flush: " + std::to_string(st.flushed_rows)
            + " rows written in " + std::to_string(st.batches)
@@ -152,10 +153,10 @@ void expiry(demo::console& out, node& n) {
   set_options short_ttl;
   short_ttl.ttl = 200ms;
   for (int i = 0; i < 1000; ++i)
-    (void) n.set("session:" + std::to_string(i), "token", short_ttl);
+    (void)n.set("session:" + std::to_string(i), "token", short_ttl);
   set_options long_ttl;
   long_ttl.ttl = 1h;
-  (void) n.set("config:site", "long-lived", long_ttl);
+  (void)n.set("config:site", "long-lived", long_ttl);
   auto before = n.stats().total;
   out.line("1000 sessions with a 200 ms TTL and one entry with a 1 h TTL");
   std::this_thread::sleep_for(250ms);
@@ -191,7 +192,7 @@ void pubsub(demo::console& out, caf::actor_system& sys) {
   for (auto* n : {a.get(), b.get()})
     for (auto k : {"account:7", "account:7:profile", "account:7:posts",
                    "feed:7", "account:8"})
-      (void) n->set(k, "cached");
+      (void)n->set(k, "cached");
   caf::scoped_actor observer{sys};
   caf::anon_send(b->listener(), observe_atom_v,
                  caf::actor_cast<caf::actor>(observer));
@@ -205,9 +206,11 @@ void pubsub(demo::console& out, caf::actor_system& sys) {
     gone += b->get(k) ? 0 : 1;
   out.line("web-1 publishes accounts/7: the rules name 3 keys, a tag and the "
            "dependent feed");
-  out.line("web-1 removed " + std::to_string(removed) + " entries; web-2 "
-           "removed " + std::to_string(gone) + " of its 4 copies "
-           + fmt("%.0f us", us) + " after the publish; account:8 untouched: "
+  out.line("web-1 removed " + std::to_string(removed)
+           + " entries; web-2 "
+             "removed "
+           + std::to_string(gone) + " of its 4 copies " + fmt("%.0f us", us)
+           + " after the publish; account:8 untouched: "
            + (b->get("account:8") ? "yes" : "no"));
   out.record("pub/sub + rules", "entries removed on the publishing node",
              static_cast<double>(removed), "entries");
@@ -220,11 +223,11 @@ void pubsub(demo::console& out, caf::actor_system& sys) {
 void dependencies(demo::console& out, node& n) {
   out.section("Dependency tracking");
   for (auto k : {"account:3", "account:3:stats", "dashboard:3", "report:3"})
-    (void) n.set(k, "v");
-  (void) n.track_dependency("account:3", "account:3:stats");
-  (void) n.track_dependency("account:3:stats", "dashboard:3");
-  (void) n.track_dependency("dashboard:3", "report:3");
-  (void) n.track_dependency("report:3", "account:3"); // a cycle is fine
+    (void)n.set(k, "v");
+  (void)n.track_dependency("account:3", "account:3:stats");
+  (void)n.track_dependency("account:3:stats", "dashboard:3");
+  (void)n.track_dependency("dashboard:3", "report:3");
+  (void)n.track_dependency("report:3", "account:3"); // a cycle is fine
   auto t0 = steady_clock::now();
   auto removed = *n.invalidate({"account:3"});
   auto us = us_since(t0);
@@ -241,16 +244,18 @@ void tags(demo::console& out, node& n, size_t posts) {
   set_options o;
   for (size_t i = 0; i < posts; ++i) {
     o.tags = {"feed:home", "post:" + std::to_string(i)};
-    (void) n.set("post:" + std::to_string(i) + ":html", "<article>", o);
+    (void)n.set("post:" + std::to_string(i) + ":html", "<article>", o);
     if (i % 200 == 0 || i + 1 == posts)
       out.progress("caching tagged posts", i + 1, posts);
   }
   auto t0 = steady_clock::now();
   auto removed = *n.invalidate_tag("feed:home");
   auto us = us_since(t0);
-  out.line(std::to_string(posts) + " rendered posts tagged feed:home: "
-           "invalidate_tag removed " + std::to_string(removed) + " in "
-           + fmt("%.0f us", us) + " (O(shards), not O(entries))");
+  out.line(std::to_string(posts)
+           + " rendered posts tagged feed:home: "
+             "invalidate_tag removed "
+           + std::to_string(removed) + " in " + fmt("%.0f us", us)
+           + " (O(shards), not O(entries))");
   out.record("tags", "entries invalidated by one tag",
              static_cast<double>(removed), "entries");
   out.record("tags", "invalidate_tag latency", us, "us");
@@ -259,11 +264,11 @@ void tags(demo::console& out, node& n, size_t posts) {
 void patterns(demo::console& out, node& n) {
   out.section("Multi-key and pattern invalidation");
   for (int p = 1; p <= 50; ++p) {
-    (void) n.set("search:q:cats:page:" + std::to_string(p), "results");
-    (void) n.set("search:q:dogs:page:" + std::to_string(p), "results");
+    (void)n.set("search:q:cats:page:" + std::to_string(p), "results");
+    (void)n.set("search:q:dogs:page:" + std::to_string(p), "results");
   }
   for (auto k : {"account:5", "account:6", "account:9"})
-    (void) n.set(k, "v");
+    (void)n.set(k, "v");
   auto t0 = steady_clock::now();
   auto removed = *n.invalidate_pattern("search:q:cats:page:*");
   auto us = us_since(t0);
@@ -272,8 +277,9 @@ void patterns(demo::console& out, node& n) {
            + " (ordered index, no full scan)");
   auto multi = *n.invalidate({"account:5", "account:6", "account:9"});
   out.line("invalidate {account:5, account:6, account:9} removed "
-           + std::to_string(multi) + " entries on every shard before "
-                                     "returning");
+           + std::to_string(multi)
+           + " entries on every shard before "
+             "returning");
   out.record("patterns", "pages removed by one glob",
              static_cast<double>(removed), "entries");
   out.record("patterns", "invalidate_pattern latency", us, "us");
@@ -302,8 +308,8 @@ void stampede(demo::console& out, caf::actor_system& sys, node& n,
   caf::scoped_actor self{sys};
   auto t0 = steady_clock::now();
   for (size_t i = 0; i < callers; ++i)
-    self->send(n.lock_manager(), fetch_atom_v, std::string{"post:42"},
-               loader, fetch_options{});
+    self->send(n.lock_manager(), fetch_atom_v, std::string{"post:42"}, loader,
+               fetch_options{});
   size_t answered = 0;
   size_t ok = 0;
   self->receive_for(answered, callers)(
@@ -314,10 +320,11 @@ void stampede(demo::console& out, caf::actor_system& sys, node& n,
     },
     [&](caf::error&) {});
   auto ms = us_since(t0) / 1000;
-  out.line(std::to_string(callers) + " concurrent requests for a cold key "
-           "with a 20 ms query: " + std::to_string(w.loads() - loads0)
-           + " database load, " + std::to_string(ok) + " answers in "
-           + fmt("%.1f ms", ms));
+  out.line(std::to_string(callers)
+           + " concurrent requests for a cold key "
+             "with a 20 ms query: "
+           + std::to_string(w.loads() - loads0) + " database load, "
+           + std::to_string(ok) + " answers in " + fmt("%.1f ms", ms));
   out.record("stampede", "database loads for the cold key",
              static_cast<double>(w.loads() - loads0), "loads");
   out.record("stampede", "all callers answered after", ms, "ms");
@@ -401,8 +408,8 @@ int main(int argc, char** argv) {
   out.record("node", "misses", static_cast<double>(s.misses), "");
   out.record("node", "invalidations", static_cast<double>(s.invalidations), "");
   out.record("node", "expirations", static_cast<double>(s.expirations), "");
-  out.record("node", "store loads in total",
-             static_cast<double>((*w)->loads()), "loads");
+  out.record("node", "store loads in total", static_cast<double>((*w)->loads()),
+             "loads");
   out.summary();
   std::printf("finished in %.1f s\n", us_since(t0) / 1e6);
   return ok ? 0 : 1;

@@ -38,19 +38,20 @@ world::open(const std::string& postgres, size_t accounts, size_t posts) {
     w->store_ = std::move(*s);
     w->description_ = "PostgreSQL";
   }
-  for (auto& [res, fields] :
-       {std::pair<std::string, std::vector<std::string>>{"accounts",
-                                                         {"name", "email"}},
-        {"posts", {"author", "title", "body"}}})
+  for (auto& [res, fields] : {std::pair<std::string, std::vector<std::string>>{
+                                "accounts", {"name", "email"}},
+                              {"posts", {"author", "title", "body"}}})
     if (auto st = w->store_->declare(res, fields); !st.ok())
       return store_error("cannot declare " + res, st);
   std::vector<stores::record_write> batch;
   for (size_t i = 1; i <= accounts; ++i)
-    batch.push_back({"accounts", std::to_string(i),
+    batch.push_back({"accounts",
+                     std::to_string(i),
                      {{"name", "user" + std::to_string(i)},
                       {"email", "user" + std::to_string(i) + "@example.org"}}});
   for (size_t i = 1; i <= posts; ++i)
-    batch.push_back({"posts", std::to_string(i),
+    batch.push_back({"posts",
+                     std::to_string(i),
                      {{"author", std::to_string(1 + i % accounts)},
                       {"title", "Post " + std::to_string(i)},
                       {"body", "Lorem ipsum " + std::to_string(i)}}});

@@ -16,7 +16,7 @@
 namespace cachebus::demo {
 
 class world {
-public:
+ public:
   /// Opens the store (empty `postgres`: SQLite in a temporary directory) and
   /// seeds `accounts` accounts and `posts` posts.
   static caf::expected<std::unique_ptr<world>>
@@ -28,28 +28,20 @@ public:
   caf::expected<loaded> load(const std::string& resource,
                              const std::string& id);
 
-  stores::record_store& store() {
-    return *store_;
-  }
+  stores::record_store& store() { return *store_; }
 
   const std::shared_ptr<stores::record_store>& shared_store() const {
     return store_;
   }
 
   /// A directory for files the demo needs (the write-back journal).
-  const std::string& scratch_dir() const {
-    return tmp_dir_;
-  }
+  const std::string& scratch_dir() const { return tmp_dir_; }
 
-  size_t loads() const {
-    return loads_.load();
-  }
+  size_t loads() const { return loads_.load(); }
 
-  const std::string& description() const {
-    return description_;
-  }
+  const std::string& description() const { return description_; }
 
-private:
+ private:
   world() = default;
   std::shared_ptr<stores::record_store> store_;
   std::string tmp_dir_;

@@ -6,19 +6,19 @@
 // in force). With --cachebus.tls (and openssl.certificate, openssl.key,
 // openssl.cafile) the cluster port and the client port speak TLS only and
 // refuse peers without a certificate of that CA. With --cachebus.store (and
-// a rules file whose stored resources have `fields` lines) it reads through its system of record: fetch loads
-// records with the store loader (single flight across the cluster), and
-// the frontend also takes write-through updates, write-back queue_updates
-// (with --cachebus.write-back.journal) and record reads; on SIGINT/SIGTERM
-// it stops serving, flushes write-back, then stops the node.
-// Every cachebus.* option applies (--help). Prints one line
+// a rules file whose stored resources have `fields` lines) it reads through its
+// system of record: fetch loads records with the store loader (single flight
+// across the cluster), and the frontend also takes write-through updates,
+// write-back queue_updates (with --cachebus.write-back.journal) and record
+// reads; on SIGINT/SIGTERM it stops serving, flushes write-back, then stops the
+// node. Every cachebus.* option applies (--help). Prints one line
 //   READY name=N cluster=PORT client=PORT metrics=PORT
 // and after the Nth SIGHUP: RELOAD N done | RELOAD N refused
 // once it serves, so scripts and tests can wait for it.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <chrono>
 #include <thread>
 
 #include "caf/io/middleman.hpp"

@@ -12,7 +12,7 @@ namespace cachebus::app {
 namespace {
 
 class writer {
-public:
+ public:
   void family(const char* name, const char* type, const char* help) {
     os_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' '
         << type << '\n';
@@ -46,11 +46,9 @@ public:
         << static_cast<double>(h.sum_ns) / 1e9 << '\n';
     sample((std::string{name} + "_count").c_str(), h.observations, labels);
   }
-  std::string str() const {
-    return os_.str();
-  }
+  std::string str() const { return os_.str(); }
 
-private:
+ private:
   std::ostringstream os_;
 };
 
@@ -76,10 +74,12 @@ bool ask(caf::actor_system& sys, const Handle& h, T& out, Ts&&... xs) {
   bool ok = false;
   caf::scoped_actor self{sys};
   self->request(h, std::chrono::seconds(2), std::forward<Ts>(xs)...)
-    .receive([&](T& x) {
-      out = std::move(x);
-      ok = true;
-    }, [](caf::error&) {});
+    .receive(
+      [&](T& x) {
+        out = std::move(x);
+        ok = true;
+      },
+      [](caf::error&) {});
   return ok;
 }
 
@@ -136,8 +136,8 @@ std::string render_metrics(node& n, const record_cache* records) {
              ls.rerouted);
     w.single("cachebus_lock_served_total", "counter",
              "Waiters answered with a loaded value.", ls.served);
-    w.single("cachebus_lock_waits_total", "counter", "Callers that waited for another caller's load.",
-             ls.waits);
+    w.single("cachebus_lock_waits_total", "counter",
+             "Callers that waited for another caller's load.", ls.waits);
     w.single("cachebus_lock_failures_total", "counter", "Failed loads.",
              ls.failures);
     w.single("cachebus_lock_stale_fills_total", "counter",
@@ -149,8 +149,7 @@ std::string render_metrics(node& n, const record_cache* records) {
              "Owner answers not installed: the owner had not applied an "
              "invalidation this node had; loaded here instead.",
              ls.owner_behind);
-    w.single("cachebus_lock_held", "gauge", "Keys being loaded now.",
-             ls.held);
+    w.single("cachebus_lock_held", "gauge", "Keys being loaded now.", ls.held);
     w.single("cachebus_lock_waiting", "gauge", "Callers waiting now.",
              ls.waiting);
   }
@@ -162,12 +161,12 @@ std::string render_metrics(node& n, const record_cache* records) {
     w.single("cachebus_write_back_in_flight", "gauge",
              "Records in the flush that runs or waits for a retry.",
              wb.in_flight);
-    w.single("cachebus_write_back_lag_ms", "gauge",
-             "Age of the oldest write not yet in the store, ms (0: none).",
-             static_cast<uint64_t>(
-               std::chrono::duration_cast<std::chrono::milliseconds>(
-                 wb.oldest_age)
-                 .count()));
+    w.single(
+      "cachebus_write_back_lag_ms", "gauge",
+      "Age of the oldest write not yet in the store, ms (0: none).",
+      static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(wb.oldest_age)
+          .count()));
     w.single("cachebus_write_back_flushed_rows_total", "counter",
              "Records written to the store by flushes.", wb.flushed_rows);
     w.single("cachebus_write_back_retries_total", "counter",
@@ -188,12 +187,13 @@ std::string render_metrics(node& n, const record_cache* records) {
   }
   listener_stats li;
   if (ask(sys, n.listener(), li, stats_atom_v)) {
-    w.single("cachebus_events_applied_total", "counter", "Invalidation events from other nodes applied here.",
-             li.applied);
-    w.single("cachebus_events_rejected_total", "counter", "Invalidation events refused as malformed or unknown.",
+    w.single("cachebus_events_applied_total", "counter",
+             "Invalidation events from other nodes applied here.", li.applied);
+    w.single("cachebus_events_rejected_total", "counter",
+             "Invalidation events refused as malformed or unknown.",
              li.rejected);
-    w.single("cachebus_partitions_total", "counter", "Times the partition rule dropped the cache.",
-             li.partitions);
+    w.single("cachebus_partitions_total", "counter",
+             "Times the partition rule dropped the cache.", li.partitions);
     w.family("cachebus_invalidation_lag_seconds", "histogram",
              "Delay from an event's origin (peer node, by its wall clock) to "
              "its application here.");
@@ -203,25 +203,24 @@ std::string render_metrics(node& n, const record_cache* records) {
   }
   bus_stats bs;
   if (ask(sys, n.bus(), bs, bus_stats_atom_v)) {
-    w.single("cachebus_bus_published_total", "counter", "Events published on this node's bus.",
-             bs.published);
-    w.single("cachebus_bus_delivered_total", "counter", "Deliveries to subscribers of this node's bus.",
-             bs.delivered);
+    w.single("cachebus_bus_published_total", "counter",
+             "Events published on this node's bus.", bs.published);
+    w.single("cachebus_bus_delivered_total", "counter",
+             "Deliveries to subscribers of this node's bus.", bs.delivered);
   }
   bridge_stats br;
   if (n.bridge()
       && ask(sys, caf::actor_cast<caf::actor>(n.bridge()), br,
              bridge_stats_atom_v)) {
-    w.single("cachebus_cluster_events_out_total", "counter", "Own events sent to peers.",
-             br.events_out);
-    w.single("cachebus_cluster_events_in_total", "counter", "Peer events received.",
-             br.events_in);
+    w.single("cachebus_cluster_events_out_total", "counter",
+             "Own events sent to peers.", br.events_out);
+    w.single("cachebus_cluster_events_in_total", "counter",
+             "Peer events received.", br.events_in);
     w.family("cachebus_cluster_peer_up", "gauge",
              "1 if the peer is connected, else 0.");
     for (auto& p : br.peers)
       w.sample("cachebus_cluster_peer_up",
-               p.state == peer_state::connected ? 1 : 0,
-               label("peer", p.name));
+               p.state == peer_state::connected ? 1 : 0, label("peer", p.name));
   }
   return w.str();
 }

@@ -41,8 +41,8 @@ child_process::child_process(const std::string& binary,
   for (auto& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  auto rc = posix_spawn(&pid_, path.c_str(), &fa, nullptr, argv.data(),
-                        environ);
+  auto rc
+    = posix_spawn(&pid_, path.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (capture) {
     close(fds[1]);
@@ -60,10 +60,9 @@ child_process::~child_process() {
     close(out_fd_);
 }
 
-std::string child_process::wait_for(const std::string& prefix,
-                                    int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now()
-                  + std::chrono::milliseconds(timeout_ms);
+std::string child_process::wait_for(const std::string& prefix, int timeout_ms) {
+  auto deadline
+    = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   size_t scanned = 0;
   while (out_fd_ >= 0 && std::chrono::steady_clock::now() < deadline) {
     for (auto nl = output_.find('\n', scanned); nl != std::string::npos;
@@ -117,7 +116,7 @@ void child_process::kill() {
 
 node_child::node_child(const std::string& binary,
                        const std::vector<std::string>& args)
-  : proc(binary, args, true) {
+    : proc(binary, args, true) {
   if (!proc.running())
     return;
   auto line = proc.wait_for("READY ", 20'000);

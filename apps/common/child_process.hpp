@@ -14,7 +14,7 @@
 namespace cachebus::app {
 
 class child_process {
-public:
+ public:
   /// Starts `binary` (searched on PATH when it has no '/') with `args`.
   /// With `capture`, its stdout is readable through wait_for(); otherwise it
   /// goes to /dev/null. On failure running() is false and error() says why.
@@ -25,24 +25,16 @@ public:
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
 
-  bool running() const noexcept {
-    return pid_ > 0;
-  }
-  const std::string& error() const noexcept {
-    return error_;
-  }
+  bool running() const noexcept { return pid_ > 0; }
+  const std::string& error() const noexcept { return error_; }
   /// Stdout read so far (capture only).
-  const std::string& output() const noexcept {
-    return output_;
-  }
+  const std::string& output() const noexcept { return output_; }
 
   /// Reads stdout until a full line starting with `prefix` arrived (bounded);
   /// returns that line, or "" on timeout or exit.
   std::string wait_for(const std::string& prefix, int timeout_ms);
 
-  pid_t pid() const noexcept {
-    return pid_;
-  }
+  pid_t pid() const noexcept { return pid_; }
 
   /// Sends `sig` (SIGSTOP, SIGCONT, ...) if the child runs.
   void signal(int sig);
@@ -54,7 +46,7 @@ public:
   /// SIGKILL and reap now.
   void kill();
 
-private:
+ private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string output_;
@@ -69,9 +61,7 @@ struct node_child {
   uint16_t cluster_port = 0;
   uint16_t client_port = 0;
   uint16_t metrics_port = 0;
-  bool ready() const noexcept {
-    return client_port != 0;
-  }
+  bool ready() const noexcept { return client_port != 0; }
 };
 
 /// ../cachebus-node/cachebus-node relative to this executable.

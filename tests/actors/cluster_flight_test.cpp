@@ -64,20 +64,19 @@ struct member : test::cluster_member {
   counter runs;
 
   member(std::string name, std::vector<std::string> seeds, bool hung = false)
-    : member(std::move(name), std::move(seeds), hung,
-             std::make_shared<std::atomic<int>>(0)) {
+      : member(std::move(name), std::move(seeds), hung,
+               std::make_shared<std::atomic<int>>(0)) {
     // nop
   }
 
-  member(std::string name, std::vector<std::string> seeds, bool hung,
-         counter c)
-    : cluster_member(std::move(name), std::move(seeds), std::nullopt,
-                     [=](caf::actor_system& sys) -> loader_actor {
-                       if (hung)
-                         return sys.spawn(hung_loader, c);
-                       return sys.spawn<caf::detached>(slow_loader, c, 50ms);
-                     }),
-      runs(std::move(c)) {
+  member(std::string name, std::vector<std::string> seeds, bool hung, counter c)
+      : cluster_member(std::move(name), std::move(seeds), std::nullopt,
+                       [=](caf::actor_system& sys) -> loader_actor {
+                         if (hung)
+                           return sys.spawn(hung_loader, c);
+                         return sys.spawn<caf::detached>(slow_loader, c, 50ms);
+                       }),
+        runs(std::move(c)) {
     // nop
   }
 };
@@ -102,12 +101,14 @@ int collect(caf::scoped_actor& self, int count, const std::string& expected,
 }
 
 bool meshed(std::vector<member*> ms) {
-  return test::eventually([&] {
-    for (auto* m : ms)
-      if (m->locks().members != ms.size())
-        return false;
-    return true;
-  }, 20s, 20ms);
+  return test::eventually(
+    [&] {
+      for (auto* m : ms)
+        if (m->locks().members != ms.size())
+          return false;
+      return true;
+    },
+    20s, 20ms);
 }
 
 } // namespace
@@ -216,10 +217,20 @@ TEST_CASE("two lock managers that each think the other owns a key both "
   }
   auto& lm_a = nodes[0]->lock_manager();
   auto& lm_b = nodes[1]->lock_manager();
-  caf::anon_send(lm_a, peer_event{"b", peer_event_kind::joined, 0, 1, {},
-                                  caf::actor_cast<caf::actor>(lm_b), 0});
-  caf::anon_send(lm_b, peer_event{"c", peer_event_kind::joined, 0, 1, {},
-                                  caf::actor_cast<caf::actor>(lm_a), 0});
+  caf::anon_send(lm_a, peer_event{"b",
+                                  peer_event_kind::joined,
+                                  0,
+                                  1,
+                                  {},
+                                  caf::actor_cast<caf::actor>(lm_b),
+                                  0});
+  caf::anon_send(lm_b, peer_event{"c",
+                                  peer_event_kind::joined,
+                                  0,
+                                  1,
+                                  {},
+                                  caf::actor_cast<caf::actor>(lm_a),
+                                  0});
   caf::scoped_actor self{sys};
   for (int i = 0; i < 10; ++i) {
     self->send(lm_a, fetch_atom_v, key, fetch_options{});

@@ -22,8 +22,8 @@ constexpr std::string_view cluster_rules = "[users]\nkeys = user:{id}, "
 // A member with the users rule, in a cluster (see cluster_member.hpp).
 struct member : test::cluster_member {
   member(std::string name, std::vector<std::string> seeds)
-    : cluster_member(std::move(name), std::move(seeds),
-                     *rules::parse(cluster_rules)) {
+      : cluster_member(std::move(name), std::move(seeds),
+                       *rules::parse(cluster_rules)) {
     // nop
   }
 };
@@ -31,9 +31,9 @@ struct member : test::cluster_member {
 // Waits for the next applied notification from `n`'s listener.
 bool await_applied(caf::scoped_actor& observer) {
   bool got = false;
-  observer->receive([&](applied_atom, const std::string&, uint64_t) {
-    got = true;
-  }, caf::after(15s) >> [] {});
+  observer->receive(
+    [&](applied_atom, const std::string&, uint64_t) { got = true; },
+    caf::after(15s) >> [] {});
   return got;
 }
 

@@ -18,11 +18,10 @@
 using namespace cachebus;
 using namespace std::chrono_literals;
 
-TEST_CASE("options given on the command line reach the node",
-          "[config]") {
-  auto rt = runtime::start({"--cachebus.shards=3",
-                            "--cachebus.default-ttl=250ms",
-                            "--cachebus.max-entries=999"});
+TEST_CASE("options given on the command line reach the node", "[config]") {
+  auto rt
+    = runtime::start({"--cachebus.shards=3", "--cachebus.default-ttl=250ms",
+                      "--cachebus.max-entries=999"});
   REQUIRE(rt);
   auto& opts = (*rt)->node().options();
   CHECK(opts.shards == 3);
@@ -38,8 +37,7 @@ TEST_CASE("the scheduler runs one worker per core unless told otherwise",
   CHECK(threads == std::max(1u, std::thread::hardware_concurrency()));
 }
 
-TEST_CASE("an unparsable option is refused with a readable error",
-          "[config]") {
+TEST_CASE("an unparsable option is refused with a readable error", "[config]") {
   auto rt = runtime::start({"--cachebus.shards=many"});
   REQUIRE_FALSE(rt);
   CHECK(is(rt.error(), errc::invalid_config));
@@ -56,8 +54,7 @@ TEST_CASE("out-of-range options are refused before anything starts",
           "[config]") {
   for (auto arg : {"--cachebus.shards=0", "--cachebus.default-ttl=0s",
                    "--cachebus.sweep-interval=0s", "--cachebus.max-entries=0",
-                   "--cachebus.max-key-size=0",
-                   "--cachebus.max-bytes=1000"}) {
+                   "--cachebus.max-key-size=0", "--cachebus.max-bytes=1000"}) {
     INFO(arg);
     auto rt = runtime::start({arg});
     REQUIRE_FALSE(rt);
@@ -76,8 +73,7 @@ TEST_CASE("a default TTL above the maximum TTL is refused", "[config]") {
   CHECK_THAT(describe(err), Catch::Contains("exceeds cachebus.max-ttl"));
 }
 
-TEST_CASE("--help prints the cachebus options and starts no node",
-          "[config]") {
+TEST_CASE("--help prints the cachebus options and starts no node", "[config]") {
   auto rt = runtime::start({"--help"});
   REQUIRE(rt);
   CHECK((*rt)->help_printed());

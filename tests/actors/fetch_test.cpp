@@ -23,7 +23,7 @@ namespace {
 
 // A one-shot gate: wait() blocks until open().
 class gate {
-public:
+ public:
   void open() {
     std::lock_guard<std::mutex> g{mtx_};
     open_ = true;
@@ -34,7 +34,7 @@ public:
     return cv_.wait_for(g, bound, [this] { return open_; });
   }
 
-private:
+ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   bool open_ = false;
@@ -203,7 +203,7 @@ TEST_CASE("a loader that hangs past its lease releases the key to its "
     return loaded{"late"};
   };
   caf::expected<std::string> second{std::string{}};
-  std::thread owner{[&] { (void) f.n->fetch("k", loader); }};
+  std::thread owner{[&] { (void)f.n->fetch("k", loader); }};
   while (f.locks().held == 0)
     std::this_thread::yield();
   auto t0 = std::chrono::steady_clock::now();
@@ -292,7 +292,7 @@ TEST_CASE_METHOD(fixture_manual,
     return loaded{"v" + std::to_string(r)};
   };
   REQUIRE(*n->fetch("k", loader, fo) == "v1");
-  clk->advance(11s); // expired, inside the 5 s window
+  clk->advance(11s);        // expired, inside the 5 s window
   CHECK_FALSE(n->get("k")); // plain reads never see an expired entry
   caf::expected<std::string> refreshed{std::string{}};
   std::thread refresher{[&] { refreshed = n->fetch("k", loader, fo); }};
@@ -358,8 +358,7 @@ TEST_CASE_METHOD(fixture_manual, "XFetch refreshes a hot key before it expires",
   CHECK(*n->get("k") == "v2");
 }
 
-TEST_CASE("callers beyond the waiter bound are refused",
-                 "[fetch][bounds]") {
+TEST_CASE("callers beyond the waiter bound are refused", "[fetch][bounds]") {
   fixture f{false, [](node_options& o) { o.max_waiters = 2; }};
   gate go;
   loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
@@ -405,9 +404,8 @@ TEST_CASE_METHOD(fixture, "bad fetch input is refused and loads nothing",
 
 namespace {
 
-loader_actor::behavior_type counting_loader(loader_actor::pointer,
-                                            std::shared_ptr<std::atomic<int>>
-                                              runs) {
+loader_actor::behavior_type
+counting_loader(loader_actor::pointer, std::shared_ptr<std::atomic<int>> runs) {
   return {
     [=](load_atom, const std::string& key) {
       ++*runs;
@@ -440,9 +438,8 @@ TEST_CASE_METHOD(fixture,
     self->send(n->lock_manager(), fetch_atom_v, std::string{"actor-key"},
                loader, fetch_options{});
   int answers = 0;
-  self->receive_for(answers, requests)([&](const std::string& v) {
-    CHECK(v == "loaded actor-key");
-  });
+  self->receive_for(answers, requests)(
+    [&](const std::string& v) { CHECK(v == "loaded actor-key"); });
   CHECK(*runs == 1);
   CHECK(*n->get("actor-key") == "loaded actor-key");
   self->send_exit(loader, caf::exit_reason::user_shutdown);
@@ -458,8 +455,9 @@ TEST_CASE("a loader actor that dies releases its key at once",
   caf::scoped_actor self{f.sys};
   auto t0 = std::chrono::steady_clock::now();
   caf::error got;
-  self->request(f.n->lock_manager(), 20s, fetch_atom_v, std::string{"k"},
-                loader, fetch_options{})
+  self
+    ->request(f.n->lock_manager(), 20s, fetch_atom_v, std::string{"k"}, loader,
+              fetch_options{})
     .receive([](const std::string&) { FAIL("a dead loader produced a value"); },
              [&](caf::error& err) { got = err; });
   CHECK(is(got, errc::load_failed));
@@ -506,9 +504,8 @@ TEST_CASE("a rule's TTL and stale-if-error window apply to fetches of its "
 
 TEST_CASE_METHOD(fixture, "a fetch counts one miss and then one hit",
                  "[fetch][stats]") {
-  loader_fn loader = [](const std::string&) -> caf::expected<loaded> {
-    return loaded{"v"};
-  };
+  loader_fn loader
+    = [](const std::string&) -> caf::expected<loaded> { return loaded{"v"}; };
   REQUIRE(*n->fetch("k", loader) == "v");
   auto s = n->stats().total;
   CHECK(s.misses == 1);
@@ -519,7 +516,8 @@ TEST_CASE_METHOD(fixture, "a fetch counts one miss and then one hit",
   CHECK(s.hits == 1);
 }
 
-// -- every write wins -----------------------------------------------------------
+// -- every write wins
+// -----------------------------------------------------------
 
 TEST_CASE_METHOD(fixture,
                  "a set during a load wins over the value the load read, 20 "
@@ -564,8 +562,8 @@ TEST_CASE_METHOD(fixture,
     return loaded{"run " + std::to_string(run + 1)};
   };
   caf::expected<std::string> first{std::string{}};
-  std::array<caf::expected<std::string>, 3> waiter{
-    std::string{}, std::string{}, std::string{}};
+  std::array<caf::expected<std::string>, 3> waiter{std::string{}, std::string{},
+                                                   std::string{}};
   std::thread owner{[&] { first = n->fetch("k", loader); }};
   std::vector<std::thread> waiters;
   for (size_t run = 0; run < 3; ++run) {
@@ -616,8 +614,8 @@ TEST_CASE_METHOD(fixture,
 namespace {
 
 // A loader actor whose one load waits until the test lets it finish.
-loader_actor::behavior_type gated_loader(loader_actor::pointer,
-                                         gate* started, gate* go) {
+loader_actor::behavior_type gated_loader(loader_actor::pointer, gate* started,
+                                         gate* go) {
   return {
     [=](load_atom, const std::string&) -> caf::result<loaded> {
       started->open();
@@ -637,8 +635,9 @@ TEST_CASE_METHOD(fixture,
   auto loader = sys.spawn<caf::detached>(gated_loader, &started, &go);
   auto fetch_from_actor = [&](std::string& out) {
     caf::scoped_actor self{sys};
-    self->request(n->lock_manager(), 30s, fetch_atom_v, std::string{"k"},
-                  loader, fetch_options{})
+    self
+      ->request(n->lock_manager(), 30s, fetch_atom_v, std::string{"k"}, loader,
+                fetch_options{})
       .receive([&](std::string& v) { out = std::move(v); },
                [&](caf::error& err) { out = describe(err); });
   };

@@ -66,9 +66,7 @@ struct fixture {
     REQUIRE(n->set(key, std::move(value), o));
   }
 
-  bool cached(const std::string& key) {
-    return static_cast<bool>(n->get(key));
-  }
+  bool cached(const std::string& key) { return static_cast<bool>(n->get(key)); }
 };
 
 } // namespace
@@ -83,8 +81,8 @@ TEST_CASE_METHOD(fixture,
   auto n_removed = n->publish_invalidation("users", "1");
   REQUIRE(n_removed);
   CHECK(*n_removed == 5); // four user keys and the dependent feed
-  for (auto k : {"user:1", "user:1:profile", "user:1:posts", "user:1:friends",
-                 "feed:1"})
+  for (auto k :
+       {"user:1", "user:1:profile", "user:1:posts", "user:1:friends", "feed:1"})
     CHECK_FALSE(cached(k));
   CHECK(cached("user:2"));
   CHECK(cached("user:2:profile"));
@@ -239,8 +237,8 @@ TEST_CASE_METHOD(fixture,
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::unknown_resource));
   CHECK_THAT(describe(r.error()), Catch::Contains("accounts"));
-  CHECK(is(n->publish_invalidation("users", "").error(),
-           errc::invalid_argument));
+  CHECK(
+    is(n->publish_invalidation("users", "").error(), errc::invalid_argument));
   CHECK(cached("user:1"));
   CHECK(n->stats().total.invalidations == 0);
 }
@@ -343,14 +341,14 @@ TEST_CASE("no invalidated entry is read after the invalidation returned",
   std::atomic<long> reads{0};
   auto key_of = [](int r) {
     switch (r % 4) {
-      case 0:
-        return "user:" + std::to_string(r) + ":profile"; // resource event
-      case 1:
-        return "k:" + std::to_string(r);                 // key set
-      case 2:
-        return "search:" + std::to_string(r) + ":p1";     // pattern
-      default:
-        return "tagged:" + std::to_string(r);            // tag
+    case 0:
+      return "user:" + std::to_string(r) + ":profile"; // resource event
+    case 1:
+      return "k:" + std::to_string(r); // key set
+    case 2:
+      return "search:" + std::to_string(r) + ":p1"; // pattern
+    default:
+      return "tagged:" + std::to_string(r); // tag
     }
   };
   std::vector<std::thread> readers;
@@ -368,7 +366,7 @@ TEST_CASE("no invalidated entry is read after the invalidation returned",
     });
   std::thread writer{[&] { // unrelated write traffic on the same shards
     for (int i = 0; !stop.load(); ++i)
-      (void) n->set("noise:" + std::to_string(i % 1000), "x");
+      (void)n->set("noise:" + std::to_string(i % 1000), "x");
   }};
   for (int r = 0; r < rounds; ++r) {
     set_options o;
@@ -376,17 +374,17 @@ TEST_CASE("no invalidated entry is read after the invalidation returned",
     REQUIRE(n->set(key_of(r), "stale", o));
     caf::expected<size_t> removed{size_t{0}};
     switch (r % 4) {
-      case 0:
-        removed = n->publish_invalidation("users", std::to_string(r));
-        break;
-      case 1:
-        removed = n->invalidate({key_of(r)});
-        break;
-      case 2:
-        removed = n->invalidate_pattern("search:" + std::to_string(r) + ":*");
-        break;
-      default:
-        removed = n->invalidate_tag("tag:" + std::to_string(r));
+    case 0:
+      removed = n->publish_invalidation("users", std::to_string(r));
+      break;
+    case 1:
+      removed = n->invalidate({key_of(r)});
+      break;
+    case 2:
+      removed = n->invalidate_pattern("search:" + std::to_string(r) + ":*");
+      break;
+    default:
+      removed = n->invalidate_tag("tag:" + std::to_string(r));
     }
     REQUIRE(removed);
     CHECK(*removed == 1);
@@ -426,7 +424,8 @@ TEST_CASE("every index is back to zero after a million tagged, dependent "
   o.ttl = 1h;
   for (int i = 0; i < count; ++i) {
     auto key = "e:" + std::to_string(i);
-    o.tags = {"group:" + std::to_string(i % 1000), "all-" + std::to_string(i % 2)};
+    o.tags
+      = {"group:" + std::to_string(i % 1000), "all-" + std::to_string(i % 2)};
     REQUIRE(n->set(key, "v", o));
     if (i % 10 == 9)
       REQUIRE_FALSE(n->track_dependency("e:" + std::to_string(i - 1), key));
@@ -459,7 +458,7 @@ TEST_CASE_METHOD(fixture,
   // Its shard-assigned version says nothing about the record's freshness.
   for (int i = 0; i < 50; ++i)
     put("filler:" + std::to_string(i)); // push the shard counter up
-  put("user:1");                         // no source version
+  put("user:1");                        // no source version
   put("user:1:profile", "fresh", {}, 100);
   REQUIRE(*n->publish_invalidation("users", "1", 2) == 1);
   CHECK_FALSE(cached("user:1"));

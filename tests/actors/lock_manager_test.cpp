@@ -35,13 +35,9 @@ struct lock_fixture {
   caf::scoped_actor holder{sys};
   caf::scoped_actor waiter{sys};
 
-  ~lock_fixture() {
-    caf::anon_send_exit(lm, caf::exit_reason::user_shutdown);
-  }
+  ~lock_fixture() { caf::anon_send_exit(lm, caf::exit_reason::user_shutdown); }
 
-  shard_table& table() {
-    return cache->table_for("k");
-  }
+  shard_table& table() { return cache->table_for("k"); }
 
   int64_t in_a_minute() {
     return clk->now_ns() + std::chrono::nanoseconds{60s}.count();
@@ -95,8 +91,8 @@ TEST_CASE_METHOD(lock_fixture,
   REQUIRE(grant.outcome == acquire_reply::load);
   // The holder installs its value; then an invalidation removes it before
   // the holder's release reaches the lock manager, and a waiter asks.
-  REQUIRE(table().complete_fill("k", grant.fill, "old", in_a_minute(), 0, {},
-                                0, 0));
+  REQUIRE(
+    table().complete_fill("k", grant.fill, "old", in_a_minute(), 0, {}, 0, 0));
   REQUIRE(cache->invalidate_keys({"k"}) == 1);
   waiter_asks();
   caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token,
@@ -113,8 +109,8 @@ TEST_CASE_METHOD(lock_fixture,
                  "[lock][write-wins]") {
   auto grant = acquire(holder, {"k", true, false});
   waiter_asks();
-  REQUIRE(table().complete_fill("k", grant.fill, "loaded", in_a_minute(), 0,
-                                {}, 0, 0));
+  REQUIRE(table().complete_fill("k", grant.fill, "loaded", in_a_minute(), 0, {},
+                                0, 0));
   table().put("k", "written", in_a_minute(), {}, 0);
   caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token,
                  std::string{"loaded"});
@@ -129,8 +125,8 @@ TEST_CASE_METHOD(lock_fixture,
                  "[lock]") {
   auto grant = acquire(holder, {"k", true, false});
   waiter_asks();
-  REQUIRE(table().complete_fill("k", grant.fill, "loaded", in_a_minute(), 0,
-                                {}, 0, 0));
+  REQUIRE(table().complete_fill("k", grant.fill, "loaded", in_a_minute(), 0, {},
+                                0, 0));
   caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token,
                  std::string{"loaded"});
   auto r = waiter_answer();

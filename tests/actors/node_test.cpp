@@ -17,7 +17,8 @@ namespace {
 struct node_fixture {
   config cfg;
   caf::actor_system sys{cfg};
-  std::shared_ptr<cachebus::time_source> clk = std::make_shared<cachebus::time_source>();
+  std::shared_ptr<cachebus::time_source> clk
+    = std::make_shared<cachebus::time_source>();
   std::unique_ptr<node> n;
 
   explicit node_fixture(node_options opts = small()) {
@@ -109,8 +110,8 @@ TEST_CASE_METHOD(node_fixture, "bad input is refused and changes nothing",
   CHECK(is(n->set("k", "v", many_tags).error(), errc::invalid_argument));
   CHECK(is(n->get("").error(), errc::invalid_key));
   CHECK(is(n->erase(big_key).error(), errc::invalid_key));
-  CHECK(is(n->erase(std::vector<std::string>{"k", ""}).error(),
-           errc::invalid_key));
+  CHECK(
+    is(n->erase(std::vector<std::string>{"k", ""}).error(), errc::invalid_key));
 
   CHECK(*n->get("k") == "original");
   auto after = n->stats().total;
@@ -183,9 +184,9 @@ TEST_CASE("concurrent readers and writers see only values that were written",
       for (int i = 0; i < 20000; ++i) {
         auto key = "k" + std::to_string(i % 257);
         if ((i + t) % 3 == 0) {
-          (void) n.set(key, "value-of-" + key);
+          (void)n.set(key, "value-of-" + key);
         } else if ((i + t) % 7 == 0) {
-          (void) n.erase(key);
+          (void)n.erase(key);
         } else if (auto v = n.get(key)) {
           ++hits;
           if (*v != "value-of-" + key)

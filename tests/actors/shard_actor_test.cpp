@@ -128,8 +128,8 @@ TEST_CASE("the sweep timer reclaims expired entries without any real waiting",
   cfg.set("scheduler.policy", caf::atom("testing"));
   cfg.set("logger.inline-output", true);
   caf::actor_system sys{cfg};
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(
-    sys.scheduler());
+  auto& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   auto clk = std::make_shared<cachebus::time_source>();
   clk->make_manual();
   node_options opts;

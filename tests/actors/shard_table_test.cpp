@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "cachebus/actors/time_source.hpp"
 #include "cachebus/actors/options.hpp"
 #include "cachebus/actors/shard_table.hpp"
+#include "cachebus/actors/time_source.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -17,15 +17,11 @@ constexpr int64_t tick = 1'000'000'000; // 1 s buckets
 
 struct table_fixture {
   cachebus::time_source clk;
-  table_fixture() {
-    clk.make_manual();
-  }
+  table_fixture() { clk.make_manual(); }
   shard_table make(size_t entries, size_t bytes = size_t{1} << 30) {
     return shard_table{{entries, bytes, tick}, &clk};
   }
-  int64_t in(std::chrono::nanoseconds d) {
-    return clk.now_ns() + d.count();
-  }
+  int64_t in(std::chrono::nanoseconds d) { return clk.now_ns() + d.count(); }
 };
 
 std::string get(const shard_table& t, const std::string& key) {
@@ -82,8 +78,7 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(t.stats().bytes == 0);
 }
 
-TEST_CASE_METHOD(table_fixture,
-                 "rewriting a key moves it to its new expiry",
+TEST_CASE_METHOD(table_fixture, "rewriting a key moves it to its new expiry",
                  "[shard_table]") {
   auto t = make(100);
   t.put("k", "old", in(1s), {});
@@ -147,7 +142,8 @@ TEST_CASE_METHOD(table_fixture,
     CHECK_FALSE(t.contains("hot" + std::to_string(i)));
 }
 
-TEST_CASE_METHOD(table_fixture, "versions are assigned or taken from the source",
+TEST_CASE_METHOD(table_fixture,
+                 "versions are assigned or taken from the source",
                  "[shard_table]") {
   auto t = make(10);
   auto v1 = t.put("a", "v", in(1h), {});

@@ -21,10 +21,13 @@ std::vector<std::string> tls_args(const test::test_ca& pki,
                                   const std::string& cert,
                                   const std::string& key) {
   // Named after the certificate: in one process the default names clash.
-  return {"--cachebus.cluster", "--cachebus.tls",
+  return {"--cachebus.cluster",
+          "--cachebus.tls",
           "--cachebus.name=" + cert.substr(0, cert.find('.')),
-          "--cachebus.shards=1", "--scheduler.max-threads=2",
-          "--cachebus.heartbeat-interval=100ms", "--cachebus.peer-timeout=1s",
+          "--cachebus.shards=1",
+          "--scheduler.max-threads=2",
+          "--cachebus.heartbeat-interval=100ms",
+          "--cachebus.peer-timeout=1s",
           "--openssl.certificate=" + pki.file(cert),
           "--openssl.key=" + pki.file(key),
           "--openssl.cafile=" + pki.file("ca.crt")};
@@ -58,9 +61,9 @@ TEST_CASE("a TLS node does not start without usable credentials, and the "
                                      "openssl.certificate \""
                                    + pki.file("a.crt") + "\""));
   text = refusal(tls_args(pki, "missing.crt", "a.key"));
-  CHECK_THAT(text, Catch::Contains("openssl.certificate \""
-                                   + pki.file("missing.crt")
-                                   + "\" cannot be read"));
+  CHECK_THAT(text,
+             Catch::Contains("openssl.certificate \"" + pki.file("missing.crt")
+                             + "\" cannot be read"));
   auto args = tls_args(pki, "a.crt", "a.key");
   args.back() = "--openssl.cafile=" + pki.write("junk.crt", "junk\n");
   text = refusal(args);
@@ -70,8 +73,7 @@ TEST_CASE("a TLS node does not start without usable credentials, and the "
 
 TEST_CASE("without TLS a node refuses a listen host other than loopback",
           "[tls]") {
-  auto text = refusal({"--cachebus.cluster",
-                       "--cachebus.listen-host=0.0.0.0"});
+  auto text = refusal({"--cachebus.cluster", "--cachebus.listen-host=0.0.0.0"});
   // (A wildcard also needs an advertised host; any other address:)
   text = refusal({"--cachebus.cluster", "--cachebus.listen-host=10.1.2.3"});
   CHECK_THAT(text, Catch::Contains("TLS is required across hosts"));

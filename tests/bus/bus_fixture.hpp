@@ -114,17 +114,18 @@ struct bus_fixture {
   }
 
   /// The next message in the scoped actor's mailbox, or none after `wait`.
-  std::optional<caf::message>
-  next_message(std::chrono::milliseconds wait = patience) {
+  std::optional<caf::message> next_message(std::chrono::milliseconds wait
+                                           = patience) {
     std::optional<caf::message> result;
     self->receive(
       caf::others >> [&](caf::message_view& x) -> caf::result<caf::message> {
         result = x.copy_content_to_message();
         return caf::delegated<caf::message>{};
       },
-      caf::after(wait) >> [] {
-        // nop
-      });
+      caf::after(wait) >>
+        [] {
+          // nop
+        });
     return result;
   }
 
@@ -144,15 +145,12 @@ struct bus_fixture {
   }
 
   /// True if the scoped actor's mailbox holds no message right now.
-  bool mailbox_empty() {
-    return !next_message(0ms);
-  }
+  bool mailbox_empty() { return !next_message(0ms); }
 };
 
 inline invalidated make_event(std::string resource, std::string id,
                               uint64_t sequence = 1) {
-  return invalidated{std::move(resource), std::move(id), 7, "node-a",
-                     sequence};
+  return invalidated{std::move(resource), std::move(id), 7, "node-a", sequence};
 }
 
 } // namespace cachebus::test

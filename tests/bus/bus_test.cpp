@@ -125,8 +125,8 @@ TEST_CASE_METHOD(bus_fixture,
   REQUIRE(subscribe("cache:users"));
   REQUIRE(subscribe("cache:marker"));
   REQUIRE(unsubscribe("cache:users"));
-  auto delivered = publish("cache:users",
-                           caf::make_message(make_event("users", "1")));
+  auto delivered
+    = publish("cache:users", caf::make_message(make_event("users", "1")));
   REQUIRE(delivered);
   CHECK(*delivered == 0);
   // The bus forwards in order: had the users event been sent, it would be
@@ -218,9 +218,8 @@ TEST_CASE_METHOD(bus_fixture,
   CHECK(st.subscribers == 2);
   CHECK(st.topics == 2);
   self->send_exit(sub, caf::exit_reason::user_shutdown);
-  CHECK(stats_eventually([](const bus_stats& x) {
-    return x.subscribers == 1 && x.topics == 1;
-  }));
+  CHECK(stats_eventually(
+    [](const bus_stats& x) { return x.subscribers == 1 && x.topics == 1; }));
   CHECK(publish("cache:users", caf::make_message(make_event("users", "1")))
         == uint64_t{1});
   CHECK(next<invalidated>());
@@ -369,8 +368,9 @@ TEST_CASE_METHOD(bus_fixture,
           publisher->send(bus, caf::publish_atom_v, topic,
                           caf::make_message(std::move(ev)));
         else
-          publisher->request(bus, patience, caf::publish_atom_v, topic,
-                             caf::make_message(std::move(ev)))
+          publisher
+            ->request(bus, patience, caf::publish_atom_v, topic,
+                      caf::make_message(std::move(ev)))
             .receive([](uint64_t) {}, [](caf::error&) {});
       }
       // In-order handling per sender: once this returns, all were published.
@@ -383,10 +383,10 @@ TEST_CASE_METHOD(bus_fixture,
   CHECK(stats().published == total);
   // The report request travels behind every event on each bus->subscriber
   // channel, so each tally is final when it answers.
-  CHECK(publish(report, caf::make_message(
-                          caf::get_atom_v,
-                          caf::actor_cast<caf::actor>(self.ptr())))
-        == uint64_t{subs.size()});
+  CHECK(
+    publish(report, caf::make_message(caf::get_atom_v,
+                                      caf::actor_cast<caf::actor>(self.ptr())))
+    == uint64_t{subs.size()});
   for (size_t i = 0; i < subs.size(); ++i) {
     auto msg = next_message();
     REQUIRE(msg);
@@ -405,34 +405,37 @@ TEST_CASE("the bus keeps its subscribers alive until it stops") {
   auto bus = spawn_bus(sys);
   {
     // After this block nobody but the bus references the subscriber.
-    auto sub = sys.spawn(int_forwarder,
-                         caf::actor_cast<caf::actor>(self.ptr()));
+    auto sub
+      = sys.spawn(int_forwarder, caf::actor_cast<caf::actor>(self.ptr()));
     self->monitor(sub);
-    self->request(bus, patience, caf::subscribe_atom_v,
-                  std::string{"cache:numbers"},
-                  caf::actor_cast<caf::strong_actor_ptr>(sub))
+    self
+      ->request(bus, patience, caf::subscribe_atom_v,
+                std::string{"cache:numbers"},
+                caf::actor_cast<caf::strong_actor_ptr>(sub))
       .receive([](caf::ok_atom) {},
                [](caf::error& err) { FAIL(to_string(err)); });
   }
   bool delivered = false;
-  self->request(bus, patience, caf::publish_atom_v,
-                std::string{"cache:numbers"}, caf::make_message(5))
+  self
+    ->request(bus, patience, caf::publish_atom_v, std::string{"cache:numbers"},
+              caf::make_message(5))
     .receive([&](uint64_t n) { delivered = n == 1; },
              [](caf::error& err) { FAIL(to_string(err)); });
   CHECK(delivered);
   // Still alive: it forwards the 5 (and no down_msg comes first).
   bool forwarded = false;
-  self->receive([&](int x) { forwarded = x == 5; },
-                caf::after(patience) >> [] {
-                  // nop
-                });
+  self->receive([&](int x) { forwarded = x == 5; }, caf::after(patience) >>
+                                                      [] {
+                                                        // nop
+                                                      });
   CHECK(forwarded);
   // Stopping the bus drops the last reference, and CAF collects the actor.
   self->send_exit(bus, caf::exit_reason::user_shutdown);
   bool released = false;
   self->receive([&](const caf::down_msg&) { released = true; },
-                caf::after(patience) >> [] {
-                  // nop
-                });
+                caf::after(patience) >>
+                  [] {
+                    // nop
+                  });
   CHECK(released);
 }

@@ -63,10 +63,9 @@ class cluster_node {
  public:
   /// `config`: the system's configuration (a node_config, or one derived
   /// from it, e.g. with TLS credentials).
-  explicit cluster_node(std::string name,
-                        std::unique_ptr<node_config> config
-                        = std::make_unique<node_config>())
-    : cfg(std::move(config)), sys(*cfg), name_(std::move(name)) {
+  explicit cluster_node(std::string name, std::unique_ptr<node_config> config
+                                          = std::make_unique<node_config>())
+      : cfg(std::move(config)), sys(*cfg), name_(std::move(name)) {
     bus = spawn_bus(sys);
     inbox_.emplace(sys);
     bool subscribed = false;

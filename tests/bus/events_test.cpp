@@ -60,9 +60,8 @@ TEST_CASE_METHOD(serialization_fixture,
   CHECK(round_trip(a) == a);
   tag_invalidated b{"user:42", "node-b", 10};
   CHECK(round_trip(b) == b);
-  keys_invalidated c{{"user:1", "user:2", std::string("bin\0ary", 7)},
-                     "node-c",
-                     11};
+  keys_invalidated c{
+    {"user:1", "user:2", std::string("bin\0ary", 7)}, "node-c", 11};
   CHECK(round_trip(c) == c);
   keys_invalidated empty_keys{{}, "node-c", 12};
   CHECK(round_trip(empty_keys) == empty_keys);
@@ -88,8 +87,8 @@ TEST_CASE_METHOD(serialization_fixture,
   auto outer = caf::make_message(caf::publish_atom_v, resource_topic("users"),
                                  caf::make_message(a));
   auto outer_copy = load<caf::message>(save(outer));
-  REQUIRE(outer_copy.match_elements<caf::publish_atom, std::string,
-                                    caf::message>());
+  REQUIRE(
+    outer_copy.match_elements<caf::publish_atom, std::string, caf::message>());
   auto& inner = outer_copy.get_as<caf::message>(2);
   REQUIRE(inner.match_elements<invalidated>());
   CHECK(inner.get_as<invalidated>(0) == a);
@@ -125,8 +124,7 @@ TEST_CASE_METHOD(serialization_fixture,
 TEST_CASE("the bus block starts at the first custom type id with CAF names") {
   STATIC_REQUIRE(caf::id_block::cachebus_bus::begin
                  == caf::first_custom_type_id);
-  STATIC_REQUIRE(caf::type_id<invalidated>::value
-                 == caf::first_custom_type_id);
+  STATIC_REQUIRE(caf::type_id<invalidated>::value == caf::first_custom_type_id);
   CHECK(std::string{caf::type_name<invalidated>::value}
         == "cachebus::invalidated");
   CHECK(std::string{caf::type_name<pattern_invalidated>::value}

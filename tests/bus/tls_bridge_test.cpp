@@ -49,7 +49,7 @@ struct tls_config : node_config {
 /// for events and peer events (cluster_node.hpp).
 struct tls_node : cluster_node {
   tls_node(const test_ca& pki, std::string name, identity id)
-    : cluster_node(std::move(name), std::make_unique<tls_config>(pki, id)) {
+      : cluster_node(std::move(name), std::make_unique<tls_config>(pki, id)) {
     // nop
   }
 
@@ -174,8 +174,8 @@ TEST_CASE("a plain node cannot join a TLS node, nor a TLS node a plain one",
   // The other way round: a TLS node dials a plain one.
   auto plain_seed = start_node(fast_options("q"));
   auto t = start_tls_node(pki, "t", {"b"}, {plain_seed->address()});
-  auto reverse = caf::openssl::remote_actor(t->sys, "127.0.0.1",
-                                            plain_seed->bridge.port);
+  auto reverse
+    = caf::openssl::remote_actor(t->sys, "127.0.0.1", plain_seed->bridge.port);
   REQUIRE(!reverse);
   // A TLS node that joins meanwhile shows the dials had their chance.
   auto c = start_tls_node(pki, "c", {"c"}, {a->address()});
@@ -236,7 +236,8 @@ TEST_CASE("TLS credentials are checked up front and the error names the "
   x.key = pki.file("b.key");
   refused(x, "openssl.key \"" + pki.file("b.key")
                + "\" does not match the certificate in openssl.certificate "
-                 "\"" + pki.file("a.crt") + "\"");
+                 "\""
+               + pki.file("a.crt") + "\"");
   x = good;
   x.certificate = pki.file("expired.crt");
   x.key = pki.file("expired.key");

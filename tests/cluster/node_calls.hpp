@@ -26,11 +26,10 @@ namespace cachebus::test {
 inline std::vector<std::string> node_args(const std::string& name,
                                           uint16_t seed_port,
                                           std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--cachebus.name=" + name,
-                                "--cachebus.heartbeat-interval=100ms",
-                                "--cachebus.peer-timeout=1s",
-                                "--cachebus.shards=1",
-                                "--scheduler.max-threads=1"};
+  std::vector<std::string> args{
+    "--cachebus.name=" + name, "--cachebus.heartbeat-interval=100ms",
+    "--cachebus.peer-timeout=1s", "--cachebus.shards=1",
+    "--scheduler.max-threads=1"};
   if (seed_port != 0)
     args.push_back("--cachebus.seeds=[\"127.0.0.1:" + std::to_string(seed_port)
                    + "\"]");
@@ -39,8 +38,7 @@ inline std::vector<std::string> node_args(const std::string& name,
 }
 
 /// The value of `key` on the node behind `fe`, or "<miss>" / "<error: ...>".
-inline std::string get_on(caf::actor_system& sys,
-                          const node_frontend_actor& fe,
+inline std::string get_on(caf::actor_system& sys, const node_frontend_actor& fe,
                           const std::string& key) {
   caf::scoped_actor self{sys};
   std::string out;

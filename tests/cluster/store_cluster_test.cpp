@@ -66,8 +66,7 @@ struct store_cluster {
     for (size_t i = 0; i < n; ++i) {
       auto args = test::node_args(
         "n" + std::to_string(i), i > 0 ? nodes[0]->cluster_port : 0,
-        {"--metrics-port=0",
-         "--cachebus.rules=" + (dir / "rules.ini").string(),
+        {"--metrics-port=0", "--cachebus.rules=" + (dir / "rules.ini").string(),
          "--cachebus.store=sqlite:" + db});
       auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
       INFO(p->proc.output());
@@ -95,10 +94,9 @@ struct store_cluster {
     caf::scoped_actor self{sys};
     std::string out;
     self->request(fe[i], 10s, fetch_atom_v, key)
-      .receive([&](const std::string& v) { out = v; },
-               [&](caf::error& err) {
-                 out = "<error: " + describe(err) + ">";
-               });
+      .receive(
+        [&](const std::string& v) { out = v; },
+        [&](caf::error& err) { out = "<error: " + describe(err) + ">"; });
     return out;
   }
 
@@ -156,21 +154,20 @@ TEST_CASE("with a shared store, a write-through update on one of three "
   auto t0 = std::chrono::steady_clock::now();
   self
     ->request(c.fe[0], 10s, caf::update_atom_v, std::string{"users"},
-              std::string{"1"},
-              stores::field_map{{"email", "ada@example.org"}})
+              std::string{"1"}, stores::field_map{{"email", "ada@example.org"}})
     .receive([&](uint64_t v) { v2 = v; },
              [](caf::error& err) { FAIL(describe(err)); });
   REQUIRE(v2 > v1);
-  auto fresh = encode_record({{"email", "ada@example.org"}, {"name", "Ada"}},
-                             v2);
+  auto fresh
+    = encode_record({{"email", "ada@example.org"}, {"name", "Ada"}}, v2);
   CHECK(c.get(0, "user:1") == fresh);
   // B and C serve the new record or miss; never the old one.
   auto not_stale = [&](size_t i) {
     auto v = c.get(i, "user:1");
     return v == fresh || v == "<miss>";
   };
-  CHECK(test::eventually([&] { return not_stale(1) && not_stale(2); }, 15s,
-                         20ms));
+  CHECK(
+    test::eventually([&] { return not_stale(1) && not_stale(2); }, 15s, 20ms));
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   CHECK(c.fetch(1, "user:1") == fresh);
   CHECK(c.fetch(2, "user:1") == fresh);
@@ -197,8 +194,8 @@ TEST_CASE("three nodes with 100 concurrent cold fetches each load the key "
   std::vector<std::string> wrong;
   {
     caf::scoped_actor self{c.sys};
-    using handle_t = decltype(self->request(c.fe[0], 10s, fetch_atom_v,
-                                            std::string{}));
+    using handle_t
+      = decltype(self->request(c.fe[0], 10s, fetch_atom_v, std::string{}));
     std::vector<handle_t> pending;
     // All 300 requests are in flight before the first reply is read.
     for (int k = 0; k < per_node; ++k)
@@ -239,8 +236,8 @@ namespace {
 
 // Runs cachebus-cli with `args`; returns (exit status, stdout).
 std::pair<int, std::string> cli(uint16_t port, const std::string& args) {
-  return test::run_command(std::string{CACHEBUS_CLI_BINARY} + " --port="
-                           + std::to_string(port) + " " + args
+  return test::run_command(std::string{CACHEBUS_CLI_BINARY}
+                           + " --port=" + std::to_string(port) + " " + args
                            + " 2>/dev/null");
 }
 
@@ -279,10 +276,12 @@ TEST_CASE("a node with a store flushes its write-back queue when it gets "
           "[cluster][processes][store]") {
   store_cluster c;
   std::vector<std::string> args{
-    "--cachebus.name=wb", "--cachebus.rules=" + (c.dir / "rules.ini").string(),
+    "--cachebus.name=wb",
+    "--cachebus.rules=" + (c.dir / "rules.ini").string(),
     "--cachebus.store=sqlite:" + c.db,
     "--cachebus.write-back.journal=" + (c.dir / "journal").string(),
-    "--cachebus.write-back.flush-interval=1h", "--cachebus.shards=1"};
+    "--cachebus.write-back.flush-interval=1h",
+    "--cachebus.shards=1"};
   node_process p{CACHEBUS_NODE_BINARY, args};
   INFO(p.proc.output());
   REQUIRE(p.ready());

@@ -50,9 +50,8 @@ struct tls_cluster {
   caf::actor_system sys{cfg};
 
   /// A node presenting `cert`, trusting only the CA "ca".
-  std::unique_ptr<node_process> spawn(const std::string& name,
-                                      const std::string& cert,
-                                      uint16_t seed_port) {
+  std::unique_ptr<node_process>
+  spawn(const std::string& name, const std::string& cert, uint16_t seed_port) {
     auto args = test::node_args(
       name, seed_port,
       {"--cachebus.tls", "--openssl.certificate=" + pki.file(cert + ".crt"),
@@ -65,8 +64,8 @@ struct tls_cluster {
   }
 
   node_frontend_actor frontend(const node_process& p) {
-    auto fe = caf::openssl::remote_actor<node_frontend_actor>(
-      sys, "127.0.0.1", p.client_port);
+    auto fe = caf::openssl::remote_actor<node_frontend_actor>(sys, "127.0.0.1",
+                                                              p.client_port);
     INFO((fe ? std::string{} : sys.render(fe.error())));
     REQUIRE(fe);
     return *fe;
@@ -117,8 +116,8 @@ TEST_CASE("cachebus-node processes with certificates of one CA form a TLS "
   for (auto* p : {b.get(), foreign.get()})
     c.set(*p, "user:1");
   c.invalidate(*a, "user:1");
-  CHECK(test::eventually([&] { return c.get(*b, "user:1") == "<miss>"; },
-                         15s, 20ms));
+  CHECK(test::eventually([&] { return c.get(*b, "user:1") == "<miss>"; }, 15s,
+                         20ms));
   CHECK(c.get(*foreign, "user:1") == "cached");
   // Nor does anything of the foreign node reach a or b: by the time an
   // event of b sent afterwards arrived at a, f's would have too.
@@ -127,8 +126,8 @@ TEST_CASE("cachebus-node processes with certificates of one CA form a TLS "
   c.invalidate(*foreign, "user:2");
   c.set(*a, "user:3");
   c.invalidate(*b, "user:3");
-  CHECK(test::eventually([&] { return c.get(*a, "user:3") == "<miss>"; },
-                         15s, 20ms));
+  CHECK(test::eventually([&] { return c.get(*a, "user:3") == "<miss>"; }, 15s,
+                         20ms));
   CHECK(c.get(*a, "user:2") == "cached");
   CHECK(c.get(*b, "user:2") == "cached");
 }
@@ -141,8 +140,8 @@ TEST_CASE("the client port of a TLS node refuses plain clients and clients "
   // Plain CAF middleman: no TLS at all.
   config plain_cfg;
   caf::actor_system plain{plain_cfg};
-  auto fe = plain.middleman().remote_actor<node_frontend_actor>(
-    "127.0.0.1", a->client_port);
+  auto fe = plain.middleman().remote_actor<node_frontend_actor>("127.0.0.1",
+                                                                a->client_port);
   CHECK(!fe);
   // TLS with a certificate of the other CA.
   auto foreign_cfg = std::make_unique<config>();

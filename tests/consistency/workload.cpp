@@ -939,9 +939,9 @@ void await_quiescence(world& w) {
   std::string counts;
   for (auto& m : w.members) {
     auto x = listener_of(*m);
-    counts += " n" + std::to_string(m->index) + ": own "
-              + std::to_string(x.own) + " applied " + std::to_string(x.applied)
-              + " rejected " + std::to_string(x.rejected) + " partitions "
+    counts += " n" + std::to_string(m->index) + ": own " + std::to_string(x.own)
+              + " applied " + std::to_string(x.applied) + " rejected "
+              + std::to_string(x.rejected) + " partitions "
               + std::to_string(x.partitions) + ";";
   }
   w.quiescence = (quiet ? "quiescent:" : "NOT quiescent after 10 s:") + counts;

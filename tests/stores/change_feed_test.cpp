@@ -47,14 +47,14 @@ struct feed_fixture {
 TEST_CASE("a change payload decodes into resource, id, version and kind",
           "[stores][change]") {
   auto ch = parse_change(
-      R"({"op" : "write", "resource" : "users", "id" : "a\"b\\c\u00e9\ud83d\ude00", "version" : 18446744073709551615})");
+    R"({"op" : "write", "resource" : "users", "id" : "a\"b\\c\u00e9\ud83d\ude00", "version" : 18446744073709551615})");
   REQUIRE(ch.ok());
   CHECK(ch->kind == change_kind::write);
   CHECK(ch->resource == "users");
   CHECK(ch->id == "a\"b\\c\xc3\xa9\xf0\x9f\x98\x80");
   CHECK(ch->version == 18446744073709551615u);
   auto del = parse_change(
-      R"({"version":3,"id":"7","extra":[],"resource":"orders","op":"delete"})");
+    R"({"version":3,"id":"7","extra":[],"resource":"orders","op":"delete"})");
   CHECK_FALSE(del.ok()); // arrays are not part of the format
   del = parse_change(R"({"version":3,"id":"7","extra":null,"n":-1.5e3,)"
                      R"("resource":"orders","op":"delete"})");
@@ -62,30 +62,30 @@ TEST_CASE("a change payload decodes into resource, id, version and kind",
   CHECK(*del == change{change_kind::erase, "orders", "7", 3});
   CHECK(del->at_us == 0); // no "at": unknown
   auto at = parse_change(
-      R"({"op":"write","resource":"u","id":"1","version":2,"at":1700000000123456})");
+    R"({"op":"write","resource":"u","id":"1","version":2,"at":1700000000123456})");
   REQUIRE(at.ok());
   CHECK(at->at_us == 1700000000123456);
 }
 
 TEST_CASE("malformed change payloads are refused", "[stores][change]") {
   for (
-      auto payload : {
-          "",
-          "hello",
-          "{}",
-          R"({"op":"write","resource":"users","id":"1"})",
-          R"({"op":"update","resource":"users","id":"1","version":1})",
-          R"({"op":"write","resource":"users","id":1,"version":1})",
-          R"({"op":"write","resource":"users","id":"1","version":-1})",
-          R"({"op":"write","resource":"users","id":"1","version":1,"at":-5})",
-          R"({"op":"write","resource":"users","id":"1","version":1,"at":"now"})",
-          R"({"op":"write","resource":"users","id":"1","version":18446744073709551616})",
-          R"({"op":"write","resource":"users","id":"1","version":01})",
-          R"({"op":"write","resource":"users","id":"1","version":1} x)",
-          R"({"op":"write","resource":"users","id":"\ud800","version":1})",
-          R"({"op":"write","resource":"users","id":"\x","version":1})",
-          R"({"op":"write","resource":"users","id":"1","version":1)",
-      }) {
+    auto payload : {
+      "",
+      "hello",
+      "{}",
+      R"({"op":"write","resource":"users","id":"1"})",
+      R"({"op":"update","resource":"users","id":"1","version":1})",
+      R"({"op":"write","resource":"users","id":1,"version":1})",
+      R"({"op":"write","resource":"users","id":"1","version":-1})",
+      R"({"op":"write","resource":"users","id":"1","version":1,"at":-5})",
+      R"({"op":"write","resource":"users","id":"1","version":1,"at":"now"})",
+      R"({"op":"write","resource":"users","id":"1","version":18446744073709551616})",
+      R"({"op":"write","resource":"users","id":"1","version":01})",
+      R"({"op":"write","resource":"users","id":"1","version":1} x)",
+      R"({"op":"write","resource":"users","id":"\ud800","version":1})",
+      R"({"op":"write","resource":"users","id":"\x","version":1})",
+      R"({"op":"write","resource":"users","id":"1","version":1)",
+    }) {
     INFO(payload);
     auto ch = parse_change(payload);
     REQUIRE_FALSE(ch.ok());
@@ -129,12 +129,12 @@ TEST_CASE_METHOD(feed_fixture,
   // Installing the feed twice adds no second trigger.
   require_ok(store->install_change_feed());
   auto batch = require_ok(store->apply(
-      {{"users", "1", {{"name", "a"}}}, {"orders", "o'1", {{"total", "3"}}}}));
+    {{"users", "1", {{"name", "a"}}}, {"orders", "o'1", {{"total", "3"}}}}));
   auto changes = collect(*listener, 2);
   CHECK(
-      changes
-      == std::vector<change>{{change_kind::write, "users", "1", batch[0]},
-                             {change_kind::write, "orders", "o'1", batch[1]}});
+    changes
+    == std::vector<change>{{change_kind::write, "users", "1", batch[0]},
+                           {change_kind::write, "orders", "o'1", batch[1]}});
   run_sql(kind.conninfo,
           "INSERT INTO cachebus_records (resource, id) VALUES ('users', '2');"
           "DELETE FROM cachebus_records WHERE resource = 'orders'");

@@ -53,9 +53,9 @@ std::string find_bindir() {
   }
   if (best.empty())
     throw std::runtime_error(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found in "
-        "/usr/lib/postgresql/*/bin: install the `postgresql` package (the "
-        "project's setup script does) or set CACHEBUS_PG_BINDIR");
+      "PostgreSQL server binaries (initdb, pg_ctl) not found in "
+      "/usr/lib/postgresql/*/bin: install the `postgresql` package (the "
+      "project's setup script does) or set CACHEBUS_PG_BINDIR");
   return best;
 }
 
@@ -108,7 +108,7 @@ pg_cluster& pg_cluster::shared() {
     instance.reset(new pg_cluster());
   } catch (const std::exception& e) {
     failure
-        = std::string{"cannot start a PostgreSQL test cluster: "} + e.what();
+      = std::string{"cannot start a PostgreSQL test cluster: "} + e.what();
     throw std::runtime_error(*failure);
   }
   return *instance;
@@ -202,9 +202,9 @@ void pg_cluster::run_tool(const std::string& tool,
   for (const auto& arg : argv)
     cmd += (cmd.empty() ? "" : " ") + arg;
   throw std::runtime_error(
-      "`" + cmd + "` failed (exit status "
-      + std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + "):\n"
-      + read_tail(out_path) + log_tail());
+    "`" + cmd + "` failed (exit status "
+    + std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + "):\n"
+    + read_tail(out_path) + log_tail());
 }
 
 std::string pg_cluster::log_tail() const {
@@ -257,12 +257,12 @@ std::string pg_cluster::create_database() {
 
 void run_sql(const std::string& conninfo, const std::string& sql) {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn{
-      PQconnectdb(conninfo.c_str()), &PQfinish};
+    PQconnectdb(conninfo.c_str()), &PQfinish};
   if (PQstatus(conn.get()) != CONNECTION_OK)
     throw std::runtime_error("cannot connect to " + conninfo + ": "
                              + PQerrorMessage(conn.get()));
   std::unique_ptr<PGresult, decltype(&PQclear)> res{
-      PQexec(conn.get(), sql.c_str()), &PQclear};
+    PQexec(conn.get(), sql.c_str()), &PQclear};
   auto rc = PQresultStatus(res.get());
   if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK)
     throw std::runtime_error("`" + sql

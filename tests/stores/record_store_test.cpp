@@ -31,7 +31,7 @@ TEMPLATE_TEST_CASE("an applied write loads back with its fields and version",
   auto store = kind.open();
   declare_test_resources(*store);
   auto versions = require_ok(store->apply(
-      {{"users", "1", {{"name", "Ada"}, {"email", "ada@example.org"}}}}));
+    {{"users", "1", {{"name", "Ada"}, {"email", "ada@example.org"}}}}));
   REQUIRE(versions.size() == 1);
   CHECK(versions[0] >= 1);
   auto rec = require_ok(store->load("users", "1"));
@@ -73,7 +73,7 @@ TEMPLATE_TEST_CASE("later writes merge their fields and the last one wins",
   declare_test_resources(*store);
   require_ok(store->apply({{"users", "7", {{"name", "Grace"}, {"age", "1"}}}}));
   require_ok(
-      store->apply({{"users", "7", {{"age", "2"}, {"bio", "admiral"}}}}));
+    store->apply({{"users", "7", {{"age", "2"}, {"bio", "admiral"}}}}));
   auto rec = require_ok(store->load("users", "7"));
   CHECK(rec.fields
         == field_map{{"name", "Grace"}, {"age", "2"}, {"bio", "admiral"}});
@@ -88,14 +88,14 @@ TEMPLATE_TEST_CASE("values are stored byte for byte, quotes and SQL included",
   for (int i = 0; i < 256; ++i)
     binary += static_cast<char>(i);
   field_map nasty{
-      {"name", "Robert'); DROP TABLE cachebus_fields; --"},
-      {"email", "\"double\" 'single' `back` \\ $1 ?1 %s"},
-      {"bio", binary},
-      {"age", ""},
+    {"name", "Robert'); DROP TABLE cachebus_fields; --"},
+    {"email", "\"double\" 'single' `back` \\ $1 ?1 %s"},
+    {"bio", binary},
+    {"age", ""},
   };
   // Ids are UTF-8 text; quotes and SQL in them are data too.
   std::string id
-      = "x'); DELETE FROM cachebus_records; -- \xc3\xbc \xf0\x9f\x98\x80";
+    = "x'); DELETE FROM cachebus_records; -- \xc3\xbc \xf0\x9f\x98\x80";
   require_ok(store->apply({{"users", id, nasty}}));
   auto rec = require_ok(store->load("users", id));
   CHECK(rec.id == id);
@@ -110,7 +110,7 @@ TEMPLATE_TEST_CASE("a batch that names an unknown resource changes nothing",
   declare_test_resources(*store);
   auto before = require_ok(store->apply({{"users", "1", {{"name", "old"}}}}));
   auto res = store->apply(
-      {{"users", "1", {{"name", "new"}}}, {"invoices", "1", {{"total", "3"}}}});
+    {{"users", "1", {{"name", "new"}}}, {"invoices", "1", {{"total", "3"}}}});
   REQUIRE_FALSE(res.ok());
   CHECK(res.error().code() == store_errc::unknown_resource);
   CHECK_THAT(res.error().message(), Catch::Contains("invoices"));
@@ -128,7 +128,7 @@ TEMPLATE_TEST_CASE("a batch with an undeclared or malformed field changes "
   for (std::string field : {"password", "Name", "1st", "na-me", "", "name;"}) {
     INFO("field " << field);
     auto res = store->apply(
-        {{"users", "1", {{"name", "x"}}}, {"users", "2", {{field, "x"}}}});
+      {{"users", "1", {{"name", "x"}}}, {"users", "2", {{field, "x"}}}});
     REQUIRE_FALSE(res.ok());
     CHECK(res.error().code() == store_errc::invalid_field);
     CHECK(store->load("users", "1").error().code() == store_errc::not_found);
@@ -268,11 +268,11 @@ TEMPLATE_TEST_CASE("concurrent writers from several threads lose no write",
     for (int t = 0; t < threads; ++t)
       workers.emplace_back([&, t] {
         for (int i = 0; i < rounds; ++i) {
-          auto res = store->apply(
-              {{"users", "shared", {{"name", std::to_string(t)}}},
-               {"users",
-                "own" + std::to_string(t),
-                {{"age", std::to_string(i)}}}});
+          auto res
+            = store->apply({{"users", "shared", {{"name", std::to_string(t)}}},
+                            {"users",
+                             "own" + std::to_string(t),
+                             {{"age", std::to_string(i)}}}});
           if (!res.ok()) {
             errors[t] = res.error().to_string();
             return;
@@ -299,6 +299,6 @@ TEMPLATE_TEST_CASE("concurrent writers from several threads lose no write",
   CHECK(require_ok(store->load("users", "shared")).version == max_shared);
   for (int t = 0; t < threads; ++t)
     CHECK(require_ok(store->load("users", "own" + std::to_string(t)))
-              .fields.at("age")
+            .fields.at("age")
           == std::to_string(rounds - 1));
 }

@@ -44,7 +44,7 @@ TEST_CASE("a batch error names the offending write", "[stores][schema]") {
                                               {"users", "2", {{"nick", "b"}}}});
   CHECK(st.code() == store_errc::invalid_field);
   CHECK_THAT(st.message(), Catch::StartsWith("write #1 of the batch")
-                               && Catch::Contains("'nick'"));
+                             && Catch::Contains("'nick'"));
 }
 
 TEST_CASE("ids must be valid UTF-8 without NUL bytes", "[stores][schema]") {

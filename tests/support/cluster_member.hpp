@@ -40,7 +40,7 @@ struct cluster_member {
                  std::optional<std::vector<std::string>> seeds,
                  std::optional<rules> rs = std::nullopt,
                  loader_factory make_loader = {})
-    : name(std::move(node_name)) {
+      : name(std::move(node_name)) {
     using namespace std::chrono_literals;
     cfg.set("middleman.workers", size_t{0});
     sys = std::make_unique<caf::actor_system>(cfg);

@@ -61,8 +61,8 @@ class test_ca {
 
  private:
   void run(const std::string& args) {
-    auto cmd = "cd '" + dir_.string() + "' && openssl " + args
-               + " >/dev/null 2>&1";
+    auto cmd
+      = "cd '" + dir_.string() + "' && openssl " + args + " >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0)
       throw std::runtime_error("test_ca: `openssl " + args
                                + "` failed (is the openssl CLI installed?)");
@@ -70,14 +70,13 @@ class test_ca {
 
   void self_signed(const std::string& name) {
     run("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-        " -keyout " + name + ".key -out " + name + ".crt -days 2 -subj /CN="
-        + name);
+        " -keyout "
+        + name + ".key -out " + name + ".crt -days 2 -subj /CN=" + name);
   }
 
-  void signed_by(const std::string& name, const std::string& ca,
-                 int days = 2) {
-    run("req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "
-        + name + ".key -out " + name + ".csr -subj /CN=" + name);
+  void signed_by(const std::string& name, const std::string& ca, int days = 2) {
+    run("req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + name
+        + ".key -out " + name + ".csr -subj /CN=" + name);
     run("x509 -req -in " + name + ".csr -CA " + ca + ".crt -CAkey " + ca
         + ".key -CAcreateserial -out " + name + ".crt -days "
         + std::to_string(days));

@@ -81,9 +81,11 @@ int main(int argc, char** argv) {
     return fail(describe(rc.error()));
   for (auto k = first; k < first + count; ++k) {
     auto id = std::to_string(k % records);
-    if (auto e = (*rc)->queue_update("users", id, {{"name", std::to_string(k)}}))
+    if (auto e
+        = (*rc)->queue_update("users", id, {{"name", std::to_string(k)}}))
       return fail(describe(e));
-    std::printf("ack %s %llu\n", id.c_str(), static_cast<unsigned long long>(k));
+    std::printf("ack %s %llu\n", id.c_str(),
+                static_cast<unsigned long long>(k));
     std::fflush(stdout);
   }
   (*rc)->stop();

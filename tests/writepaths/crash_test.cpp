@@ -84,8 +84,8 @@ struct child {
 
 // Reads "ack <id> <k>" lines into `acked` (the latest k per id); returns
 // false at EOF, true on "done".
-bool read_acks(child& c, std::map<std::string, uint64_t>& acked,
-               uint64_t limit, uint64_t& count) {
+bool read_acks(child& c, std::map<std::string, uint64_t>& acked, uint64_t limit,
+               uint64_t& count) {
   std::string line;
   while (count < limit && c.next(line)) {
     if (line == "done")
@@ -137,8 +137,8 @@ TEMPLATE_TEST_CASE("write-back killed with SIGKILL mid-flush loses no "
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
       } else {
-        auto kill_after = std::uniform_int_distribution<uint64_t>{
-          50, per_round - 200}(rng);
+        auto kill_after
+          = std::uniform_int_distribution<uint64_t>{50, per_round - 200}(rng);
         REQUIRE_FALSE(read_acks(c, acked, kill_after, acks));
         REQUIRE(acks == kill_after);
         auto status = c.kill_now();

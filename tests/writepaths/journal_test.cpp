@@ -164,8 +164,8 @@ TEST_CASE("reset empties the journal and rewrite keeps only what it is given",
     auto t = j->append(w("y", "after reset"));
     REQUIRE(t.ok());
     CHECK(t->seq == 11); // seqs stay monotonic while open
-    REQUIRE(j->rewrite({{5, w("z", "kept")}, {11, w("y", "after reset")}})
-              .ok());
+    REQUIRE(
+      j->rewrite({{5, w("z", "kept")}, {11, w("y", "after reset")}}).ok());
     REQUIRE(j->append(w("z", "later")).ok());
   }
   auto j = open_journal(path, replay);

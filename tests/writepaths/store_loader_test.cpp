@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <thread>
-#include <fstream>
 
 #include "cachebus/actors/node_frontend.hpp"
 #include "cachebus/actors/runtime.hpp"
@@ -43,9 +43,9 @@ rules parsed_rules() {
 // A real store that counts the loads that reach it (a decorator, not a
 // mock: every call goes to the SQLite store underneath).
 class counting_store final : public stores::record_store {
-public:
+ public:
   explicit counting_store(std::shared_ptr<stores::record_store> inner)
-    : record_store(inner->limits()), inner_(std::move(inner)) {
+      : record_store(inner->limits()), inner_(std::move(inner)) {
     for (auto& r : inner_->resources())
       REQUIRE(declare(r, inner_->fields(r)).ok());
   }
@@ -54,7 +54,7 @@ public:
   /// Runs after a load read the store and before it returns (a slow store).
   std::function<void()> after_load;
 
-protected:
+ protected:
   stores::result<stores::record> do_load(std::string_view resource,
                                          std::string_view id) override {
     ++loads;
@@ -69,13 +69,13 @@ protected:
     return inner_->apply(batch);
   }
 
-private:
+ private:
   std::shared_ptr<stores::record_store> inner_;
 };
 
 std::shared_ptr<counting_store> open_counting(const std::string& path) {
-  auto s = open_store(store_spec{store_spec::kind_t::sqlite, path},
-                      parsed_rules());
+  auto s
+    = open_store(store_spec{store_spec::kind_t::sqlite, path}, parsed_rules());
   REQUIRE(s);
   return std::make_shared<counting_store>(std::move(*s));
 }
@@ -97,20 +97,19 @@ struct member : test::cluster_member {
 
   member(std::string name, const std::string& db,
          std::optional<std::vector<std::string>> seeds = std::nullopt)
-    : member(std::move(name), open_counting(db), std::move(seeds),
-             std::make_shared<pending_writes>()) {
+      : member(std::move(name), open_counting(db), std::move(seeds),
+               std::make_shared<pending_writes>()) {
     // nop
   }
 
   member(std::string name, std::shared_ptr<counting_store> s,
          std::optional<std::vector<std::string>> seeds,
          std::shared_ptr<pending_writes> p = std::make_shared<pending_writes>())
-    : cluster_member(std::move(name), std::move(seeds), parsed_rules(),
-                     [s, p](caf::actor_system& sys) {
-                       return spawn_store_loader(sys, s, parsed_rules(), p);
-                     }),
-      store(std::move(s)),
-      pending(std::move(p)) {
+      : cluster_member(std::move(name), std::move(seeds), parsed_rules(),
+                       [s, p](caf::actor_system& sys) {
+                         return spawn_store_loader(sys, s, parsed_rules(), p);
+                       }),
+        store(std::move(s)), pending(std::move(p)) {
     // nop
   }
 };
@@ -122,8 +121,8 @@ bool peers_known(member& a, member& b) {
   return eventually(
     [&] {
       auto key = "user:probe" + std::to_string(i++);
-      (void) a.n->fetch(key);
-      (void) b.n->fetch(key);
+      (void)a.n->fetch(key);
+      (void)b.n->fetch(key);
       return a.locks().forwarded > 0 && b.locks().forwarded > 0;
     },
     20s, 20ms);
@@ -131,7 +130,8 @@ bool peers_known(member& a, member& b) {
 
 } // namespace
 
-// -- key -> record -----------------------------------------------------------------
+// -- key -> record
+// -----------------------------------------------------------------
 
 TEST_CASE("a cache key maps to the record it is the canonical key of",
           "[writepaths][store-loader]") {
@@ -161,7 +161,8 @@ TEST_CASE("keys that are no record's canonical key are refused with a "
   CHECK_FALSE(empty_id);
 }
 
-// -- one node ---------------------------------------------------------------------
+// -- one node
+// ---------------------------------------------------------------------
 
 TEST_CASE("a fetch through a node with the store loader returns the record "
           "as record_cache caches it",
@@ -271,7 +272,8 @@ TEST_CASE("a fetch of a missing record, a derived key or an undeclared "
   CHECK(m.n->stats().total.entries == 0);
 }
 
-// -- two nodes ----------------------------------------------------------------------
+// -- two nodes
+// ----------------------------------------------------------------------
 
 TEST_CASE("many concurrent fetches of a cold key on two nodes load it once "
           "across both",
@@ -293,8 +295,8 @@ TEST_CASE("many concurrent fetches of a cold key on two nodes load it once "
   {
     caf::scoped_actor sa{*a.sys};
     caf::scoped_actor sb{*b.sys};
-    using handle_t = decltype(sa->request(fa, 10s, fetch_atom_v,
-                                          std::string{}));
+    using handle_t
+      = decltype(sa->request(fa, 10s, fetch_atom_v, std::string{}));
     std::vector<handle_t> ha, hb;
     // All 200 requests are in flight before any reply is read.
     for (int i = 0; i < per_node; ++i) {
@@ -339,17 +341,20 @@ TEST_CASE("a write-through update on one node reaches the other node's fetch",
   REQUIRE(rc);
   auto v2 = (*rc)->update("users", "7", {{"email", "ada@example.org"}});
   REQUIRE(v2);
-  auto fresh = encode_record({{"email", "ada@example.org"}, {"name", "Ada"}},
-                             *v2);
+  auto fresh
+    = encode_record({{"email", "ada@example.org"}, {"name", "Ada"}}, *v2);
   CHECK(*a.n->get("user:7") == fresh);
-  CHECK(eventually([&] {
-    auto x = b.n->fetch("user:7");
-    return x && *x == fresh;
-  }, 15s, 20ms));
+  CHECK(eventually(
+    [&] {
+      auto x = b.n->fetch("user:7");
+      return x && *x == fresh;
+    },
+    15s, 20ms));
   (*rc)->stop();
 }
 
-// -- configuration -------------------------------------------------------------------
+// -- configuration
+// -------------------------------------------------------------------
 
 TEST_CASE("cachebus.store accepts sqlite:PATH and postgresql:CONNINFO and "
           "refuses anything else",
@@ -420,8 +425,8 @@ TEST_CASE("a runtime with cachebus.store serves records through fetch and "
     CHECK(*got == encode_record({{"name", "Ada"}}, *v));
   }
   // A bad value starts nothing.
-  auto bad = runtime::start({"--cachebus.store=oracle:db",
-                             "--cachebus.rules=" + rules_path});
+  auto bad = runtime::start(
+    {"--cachebus.store=oracle:db", "--cachebus.rules=" + rules_path});
   REQUIRE_FALSE(bad);
   CHECK(is(bad.error(), errc::invalid_config));
   auto no_rules = runtime::start({"--cachebus.store=sqlite:" + db});
@@ -436,9 +441,9 @@ TEST_CASE("a runtime whose cachebus.store is a PostgreSQL database serves "
   auto rules_path = dir.file("rules.ini");
   std::ofstream{rules_path} << stored_rules;
   auto conninfo = pg_cluster::shared().create_database();
-  auto rt = runtime::start({"--cachebus.store=postgresql:" + conninfo,
-                            "--cachebus.rules=" + rules_path,
-                            "--cachebus.shards=1"});
+  auto rt
+    = runtime::start({"--cachebus.store=postgresql:" + conninfo,
+                      "--cachebus.rules=" + rules_path, "--cachebus.shards=1"});
   REQUIRE(rt);
   auto* rc = (*rt)->records();
   REQUIRE(rc != nullptr);

@@ -34,8 +34,8 @@ using namespace std::chrono_literals;
 
 inline rules test_rules() {
   rules r;
-  REQUIRE_FALSE(r.add({"users", {"user:{id}", "user:{id}:profile"},
-                       {"user:{id}"}, {}}));
+  REQUIRE_FALSE(
+    r.add({"users", {"user:{id}", "user:{id}:profile"}, {"user:{id}"}, {}}));
   REQUIRE_FALSE(r.add({"orders", {"order:{id}"}, {}, {}}));
   return r;
 }

@@ -102,7 +102,7 @@ TEMPLATE_TEST_CASE("an orderly shutdown flushes what is queued",
                                      {{"state", "s" + std::to_string(id)}}));
   e.rc->stop();
   CHECK(failed_with(e.rc->queue_update("orders", "1", {{"state", "x"}}),
-           errc::stopped));
+                    errc::stopped));
   for (int id = 0; id < 20; ++id)
     CHECK(e.stored("orders", std::to_string(id)).fields.at("state")
           == "s" + std::to_string(id));
@@ -111,16 +111,15 @@ TEMPLATE_TEST_CASE("an orderly shutdown flushes what is queued",
 TEST_CASE("writes queued while the store is down are replayed from the "
           "journal by the next start",
           "[writepaths][write-back][postgres]") {
-  env<postgres_kind> e{[](write_back_options& o) {
-    o.shutdown_timeout = 300ms;
-  }};
+  env<postgres_kind> e{
+    [](write_back_options& o) { o.shutdown_timeout = 300ms; }};
   auto& cluster = pg_cluster::shared();
   {
     restart_guard guard{cluster};
     cluster.stop();
     for (int id = 0; id < 5; ++id)
-      REQUIRE_FALSE(e.rc->queue_update("users", std::to_string(id),
-                                       {{"name", "queued"}}));
+      REQUIRE_FALSE(
+        e.rc->queue_update("users", std::to_string(id), {{"name", "queued"}}));
     // The final flush can't reach the store: the writes stay journaled.
     e.rc->stop();
     e.rc.reset();
@@ -134,8 +133,7 @@ TEST_CASE("writes queued while the store is down are replayed from the "
   CHECK(e.rc->load("users", "3")->fields.at("name") == "queued");
   REQUIRE_FALSE(e.rc->flush(30s));
   for (int id = 0; id < 5; ++id)
-    CHECK(e.stored("users", std::to_string(id)).fields.at("name")
-          == "queued");
+    CHECK(e.stored("users", std::to_string(id)).fields.at("name") == "queued");
   CHECK(e.rc->stats().journal_bytes == 8);
 }
 

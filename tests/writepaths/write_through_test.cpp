@@ -138,8 +138,8 @@ TEMPLATE_TEST_CASE("bad input gets a clear error and changes nothing",
   };
   for (bool back : {false, true}) {
     INFO((back ? "queue_update" : "update"));
-    auto write = [&](std::string r, std::string id,
-                     stores::field_map f) -> caf::error {
+    auto write
+      = [&](std::string r, std::string id, stores::field_map f) -> caf::error {
       if (back)
         return e.rc->queue_update(std::move(r), std::move(id), std::move(f));
       auto v = e.rc->update(std::move(r), std::move(id), std::move(f));
@@ -160,7 +160,8 @@ TEMPLATE_TEST_CASE("bad input gets a clear error and changes nothing",
     CHECK(failed_with(err, errc::invalid_argument));
     check_nothing_changed();
   }
-  CHECK(failed_with(e.rc->load("planets", "1").error(), errc::unknown_resource));
+  CHECK(
+    failed_with(e.rc->load("planets", "1").error(), errc::unknown_resource));
 }
 
 TEST_CASE("queue_update without a journal is a configuration error",

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The checks CI runs before it builds; each failure names the file and says
+# what to do.
+#   1. Formatting: every C++ file is as .clang-format says
+#      (fix: clang-format -i FILE).
+#   2. Layering: stores/ and bus/ include no other cachebus layer, actors/
+#      includes no app; nothing includes upward (DESIGN: stores/ and bus/ <-
+#      actors/ <- apps/).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+status=0
+
+mapfile -t sources < <(git ls-files '*.cpp' '*.hpp')
+unformatted=()
+for f in "${sources[@]}"; do
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || unformatted+=("$f")
+done
+if ((${#unformatted[@]})); then
+  echo "lint: ${#unformatted[@]} file(s) differ from .clang-format (run clang-format -i on them):" >&2
+  printf '  %s\n' "${unformatted[@]}" >&2
+  status=1
+fi
+
+# layer -> the cachebus layers it may include besides itself
+declare -A allowed=(
+  [stores]=""
+  [bus]=""
+  [actors]="stores bus"
+)
+for layer in "${!allowed[@]}"; do
+  while IFS= read -r hit; do
+    file="${hit%%:*}"
+    used="$(sed -E 's|.*#include "cachebus/([a-z_]+)/.*|\1|' <<<"$hit")"
+    [[ "$used" == "$layer" ]] && continue
+    [[ " ${allowed[$layer]} " == *" $used "* ]] && continue
+    echo "lint: $file includes cachebus/$used/, a layer $layer/ may not use" >&2
+    status=1
+  done < <(git grep -n '#include "cachebus/' -- "$layer/" || true)
+done
+
+if ((status == 0)); then
+  echo "lint: ${#sources[@]} files formatted; layering holds"
+fi
+exit "$status"
