@@ -254,6 +254,25 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
 // another one instead.
 constexpr uint64_t reloads_for_all = 2;
 
+// If the table holds a live value of `key` now (a write left it, or a
+// holder's install is still there), every waiter gets it, as fresh as this
+// node's applied events now, and `out` (may be null) too; returns whether it
+// did.
+bool finish_with_cached(lm_ptr self, const std::string& key,
+                        loaded* out = nullptr) {
+  auto& st = self->state;
+  loaded cached;
+  if (!st.cache->table_for(key).peek(key, cached.value, cached.version))
+    return false;
+  std::optional<event_clock> now;
+  if (st.applied)
+    now = st.applied->applied();
+  finish(self, key, cached.value, cached.version, now);
+  if (out)
+    *out = std::move(cached);
+  return true;
+}
+
 // Who runs the next attempt when an attempt's value cannot serve its waiters.
 enum class reloader {
   /// The holder that asks (superseded): it gets a new grant.
@@ -280,16 +299,8 @@ bool superseded(lm_ptr self, const std::string& key, loaded& x,
   if (i == st.locks.end())
     return false;
   ++st.stats.stale_fills;
-  auto& table = st.cache->table_for(key);
-  loaded fresh;
-  if (table.peek(key, fresh.value, fresh.version)) {
-    x = fresh;
-    std::optional<event_clock> now;
-    if (st.applied)
-      now = st.applied->applied();
-    finish(self, key, fresh.value, fresh.version, now);
+  if (finish_with_cached(self, key, &x))
     return false;
-  }
   auto& e = i->second;
   e.fill = 0; // complete_fill ended it
   ++st.stats.reloads;
@@ -342,12 +353,9 @@ void released(lm_ptr self, const std::string& key, std::string value) {
     finish(self, key, value); // nobody to serve: forget the lock
     return;
   }
-  loaded x{std::move(value), 0};
-  auto& table = self->state.cache->table_for(key);
-  if (table.peek(key, x.value, x.version)) {
-    finish(self, key, x.value, x.version);
+  if (finish_with_cached(self, key))
     return;
-  }
+  loaded x{std::move(value), 0};
   superseded(self, key, x, reloader::waiter);
 }
 
@@ -359,14 +367,11 @@ void released(lm_ptr self, const std::string& key, std::string value) {
 // invalidation they came after removed.
 void failed_with_fallback(lm_ptr self, const std::string& key, caf::error err,
                           uint64_t fallback) {
-  auto& table = self->state.cache->table_for(key);
-  loaded x;
-  if (table.peek(key, x.value, x.version)) { // a write came meanwhile
-    finish(self, key, x.value, x.version);
+  if (finish_with_cached(self, key)) // a write came meanwhile
     return;
-  }
-  if (table.still_holds(key, fallback, x.value)) {
-    finish(self, key, x.value);
+  std::string old;
+  if (self->state.cache->table_for(key).still_holds(key, fallback, old)) {
+    finish(self, key, old);
     return;
   }
   failed(self, key, std::move(err));

@@ -70,6 +70,28 @@ struct lock_fixture {
     REQUIRE(test::eventually([&] { return stats().waiting == 1; }));
   }
 
+  // The holder of `grant` installs `value` (it does not tell the lock
+  // manager yet).
+  void holder_installs(const acquire_reply& grant, const std::string& value) {
+    REQUIRE(table().complete_fill("k", grant.fill, value, in_a_minute(), 0, {},
+                                  0, 0));
+  }
+
+  // The holder of `grant` tells the lock manager it installed `value`.
+  void holder_releases(const acquire_reply& grant, const std::string& value) {
+    caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token, value);
+  }
+
+  // The error the waiter got; fails the test if it got a value.
+  caf::error waiter_error() {
+    caf::error got;
+    waiter->receive([&](acquire_reply& r) { FAIL("got a value: " << r.val); },
+                    [&](caf::error& err) { got = std::move(err); },
+                    caf::after(std::chrono::seconds{10}) >>
+                      [&] { FAIL("the waiter got no answer"); });
+    return got;
+  }
+
   // What the waiter got: its acquire's reply, or its error.
   acquire_reply waiter_answer() {
     acquire_reply out;
@@ -91,12 +113,10 @@ TEST_CASE_METHOD(lock_fixture,
   REQUIRE(grant.outcome == acquire_reply::load);
   // The holder installs its value; then an invalidation removes it before
   // the holder's release reaches the lock manager, and a waiter asks.
-  REQUIRE(
-    table().complete_fill("k", grant.fill, "old", in_a_minute(), 0, {}, 0, 0));
+  holder_installs(grant, "old");
   REQUIRE(cache->invalidate_keys({"k"}) == 1);
   waiter_asks();
-  caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token,
-                 std::string{"old"});
+  holder_releases(grant, "old");
   auto r = waiter_answer();
   // The waiter began after the invalidation: it loads anew.
   CHECK(r.outcome == acquire_reply::load);
@@ -109,11 +129,9 @@ TEST_CASE_METHOD(lock_fixture,
                  "[lock][write-wins]") {
   auto grant = acquire(holder, {"k", true, false});
   waiter_asks();
-  REQUIRE(table().complete_fill("k", grant.fill, "loaded", in_a_minute(), 0, {},
-                                0, 0));
+  holder_installs(grant, "loaded");
   table().put("k", "written", in_a_minute(), {}, 0);
-  caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token,
-                 std::string{"loaded"});
+  holder_releases(grant, "loaded");
   auto r = waiter_answer();
   CHECK(r.outcome == acquire_reply::value);
   CHECK(r.val == "written");
@@ -125,10 +143,8 @@ TEST_CASE_METHOD(lock_fixture,
                  "[lock]") {
   auto grant = acquire(holder, {"k", true, false});
   waiter_asks();
-  REQUIRE(table().complete_fill("k", grant.fill, "loaded", in_a_minute(), 0, {},
-                                0, 0));
-  caf::anon_send(lm, release_atom_v, std::string{"k"}, grant.token,
-                 std::string{"loaded"});
+  holder_installs(grant, "loaded");
+  holder_releases(grant, "loaded");
   auto r = waiter_answer();
   CHECK(r.outcome == acquire_reply::value);
   CHECK(r.val == "loaded");
@@ -156,14 +172,6 @@ TEST_CASE_METHOD(lock_fixture,
   auto holder_fails = [&] {
     caf::anon_send(lm, fail_atom_v, std::string{"k"}, grant.token, down,
                    old.version);
-  };
-  auto waiter_error = [&] {
-    caf::error got;
-    waiter->receive([&](acquire_reply& r) { FAIL("got a value: " << r.val); },
-                    [&](caf::error& err) { got = std::move(err); },
-                    caf::after(std::chrono::seconds{10}) >>
-                      [&] { FAIL("the waiter got no answer"); });
-    return got;
   };
   SECTION("still cached: the waiters get the old entry") {
     waiter_asks();
