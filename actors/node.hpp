@@ -274,6 +274,11 @@ class node {
 
   caf::error check_running() const;
 
+  /// Applies `ev` on this node's shards and, if it was valid, publishes it
+  /// for the other nodes: every local invalidation call is this.
+  template <class Event>
+  caf::expected<size_t> invalidate_and_publish(Event ev);
+
   caf::expected<std::string>
   load_as_owner(const std::string& key, acquire_reply grant,
                 const loader_fn& loader, const fetch_options& opts,
