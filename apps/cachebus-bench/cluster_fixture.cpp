@@ -1,0 +1,21 @@
+#include "cluster_fixture.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cachebus::bench {
+
+using std::chrono::steady_clock;
+
+double us_since(steady_clock::time_point t0, steady_clock::time_point t1) {
+  return std::chrono::duration<double, std::micro>(t1 - t0).count();
+}
+
+double pct(std::vector<double> xs, double p) {
+  if (xs.empty())
+    return NAN;
+  std::sort(xs.begin(), xs.end());
+  return xs[static_cast<size_t>(p * static_cast<double>(xs.size() - 1))];
+}
+
+} // namespace cachebus::bench

@@ -1,0 +1,42 @@
+// What the cluster scenarios (cluster_invalidation, cluster_stampede) share
+// once their cachebus-node child processes are up: connecting the bench's own
+// actor system to every node's client frontend, and the clock and percentile
+// helpers they (and the Redis baseline) measure with.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "caf/all.hpp"
+#include "caf/io/middleman.hpp"
+
+#include "cachebus/actors/node_frontend.hpp"
+
+namespace cachebus::bench {
+
+/// Microseconds from `t0` to `t1`.
+double us_since(std::chrono::steady_clock::time_point t0,
+                std::chrono::steady_clock::time_point t1);
+
+/// Element floor(p * (size - 1)) of `xs` sorted (p in [0, 1]); NAN if empty.
+double pct(std::vector<double> xs, double p);
+
+// Connects to every node's client frontend; false (with `why`) if one is
+// unreachable.
+template <class Nodes>
+bool connect_frontends(caf::actor_system& sys, const Nodes& nodes,
+                       std::vector<node_frontend_actor>& fe, std::string& why) {
+  for (auto& nd : nodes) {
+    auto h = sys.middleman().remote_actor<node_frontend_actor>("127.0.0.1",
+                                                               nd->client_port);
+    if (!h) {
+      why = "cannot connect to a node frontend: " + sys.render(h.error());
+      return false;
+    }
+    fe.push_back(*h);
+  }
+  return true;
+}
+
+} // namespace cachebus::bench
