@@ -261,12 +261,14 @@ constexpr uint64_t reloads_for_all = 2;
 bool finish_with_cached(lm_ptr self, const std::string& key,
                         loaded* out = nullptr) {
   auto& st = self->state;
-  loaded cached;
-  if (!st.cache->table_for(key).peek(key, cached.value, cached.version))
-    return false;
+  // The clock before the value: an event applied between the two reads
+  // would be claimed by the clock while the value may predate it.
   std::optional<event_clock> now;
   if (st.applied)
     now = st.applied->applied();
+  loaded cached;
+  if (!st.cache->table_for(key).peek(key, cached.value, cached.version))
+    return false;
   finish(self, key, cached.value, cached.version, now);
   if (out)
     *out = std::move(cached);
@@ -344,13 +346,25 @@ bool superseded(lm_ptr self, const std::string& key, loaded& x,
   return false;
 }
 
-// A holder on a plain thread installed `value` (release). The waiters get
-// what the table holds now, never the released value blindly: an
-// invalidation may have removed it since, and a waiter that joined after
-// that invalidation completed must not get it.
+// A holder on a plain thread installed `value` (release). Peers that asked
+// this node as owner get that value with the attempt's clock: it was read
+// after the attempt began, so the clock is true of it, and each peer's own
+// fill lease and `needed` clock decide whether it may install it. (The table's
+// current value would not do for them: a put that lost a race with a newer
+// event may hold an older version than the clock claims.) This node's
+// waiters get what the table holds now, never the released value blindly:
+// an invalidation may have removed it since, and a waiter that joined after
+// that invalidation completed must not get it; if nothing is cached, a new
+// attempt runs for them.
 void released(lm_ptr self, const std::string& key, std::string value) {
-  if (self->state.locks[key].waiters() == 0) {
-    finish(self, key, value); // nobody to serve: forget the lock
+  auto& st = self->state;
+  auto& e = st.locks[key];
+  for (auto& w : e.remotes)
+    w.promise.deliver(owner_reply{loaded{value, 0}, e.clock});
+  st.stats.served += e.remotes.size();
+  e.remotes.clear();
+  if (e.waiters() == 0) {
+    finish(self, key, value); // nobody else to serve: forget the lock
     return;
   }
   if (finish_with_cached(self, key))
@@ -593,11 +607,11 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
                                               + key + "\" as its owner");
   ++st.stats.owner_requests;
   owner_reply hit;
-  if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version)) {
-    if (st.applied)
-      hit.clock = st.applied->applied();
+  // The clock before the value (see finish_with_cached).
+  if (st.applied)
+    hit.clock = st.applied->applied();
+  if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version))
     return hit;
-  }
   auto i = st.locks.find(key);
   if (auto err = check_room(self, key, i))
     return err;
