@@ -11,7 +11,7 @@
 #include "caf/all.hpp"
 #include "caf/io/middleman.hpp"
 
-#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
 
 namespace cachebus::bench {
 

@@ -34,9 +34,9 @@
 
 #include "caf/all.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
 #include "cluster_fixture.hpp"

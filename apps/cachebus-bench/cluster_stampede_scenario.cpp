@@ -22,9 +22,9 @@
 
 #include "caf/all.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/node_frontend.hpp"
-#include "cachebus/actors/record_codec.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
+#include "cachebus/actors/writepaths/record_codec.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"

@@ -13,8 +13,8 @@
 
 #include "caf/all.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/node.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/node.hpp"
 
 #include "lru.hpp"
 #include "scenario.hpp"

@@ -14,9 +14,9 @@
 
 #include "caf/all.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/glob.hpp"
-#include "cachebus/actors/node.hpp"
+#include "cachebus/actors/invalidation/glob.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/node.hpp"
 
 #include "scenario.hpp"
 

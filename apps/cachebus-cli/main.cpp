@@ -28,11 +28,11 @@
 #include "caf/openssl/remote_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/duration.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/record_codec.hpp"
-#include "cachebus/actors/record_frontend.hpp"
+#include "cachebus/actors/cache/duration.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/record_frontend.hpp"
+#include "cachebus/actors/writepaths/record_codec.hpp"
 #include "cachebus/bus/tls_credentials.hpp"
 
 using namespace cachebus;

@@ -10,8 +10,8 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/record_frontend.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/record_frontend.hpp"
 #include "cachebus/apps/common/child_process.hpp"
 
 namespace cachebus::demo {

@@ -14,9 +14,9 @@
 
 #include "caf/all.hpp"
 
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/record_cache.hpp"
-#include "cachebus/actors/runtime.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/runtime.hpp"
+#include "cachebus/actors/writepaths/record_cache.hpp"
 
 #include "cluster_section.hpp"
 #include "console.hpp"

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cachebus/actors/error.hpp"
+#include "cachebus/actors/node/error.hpp"
 #include "cachebus/stores/postgres_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 

@@ -10,7 +10,7 @@
 
 #include "caf/expected.hpp"
 
-#include "cachebus/actors/fetch_options.hpp"
+#include "cachebus/actors/flight/fetch_options.hpp"
 #include "cachebus/stores/record_store.hpp"
 
 namespace cachebus::demo {

@@ -24,13 +24,13 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/duration.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node_transport.hpp"
-#include "cachebus/actors/option_reader.hpp"
-#include "cachebus/actors/record_frontend.hpp"
-#include "cachebus/actors/runtime.hpp"
-#include "cachebus/actors/tls_setup.hpp"
+#include "cachebus/actors/cache/duration.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_transport.hpp"
+#include "cachebus/actors/node/option_reader.hpp"
+#include "cachebus/actors/node/record_frontend.hpp"
+#include "cachebus/actors/node/runtime.hpp"
+#include "cachebus/actors/node/tls_setup.hpp"
 #include "cachebus/bus/tls_credentials.hpp"
 
 #include "metrics.hpp"
@@ -47,7 +47,7 @@ struct app_options {
 };
 
 // Digits only (no sign, space or suffix), as every number from the
-// command line (actors/duration.hpp).
+// command line (actors/cache/duration.hpp).
 bool parse_port(const std::string& s, int min, int& out) {
   auto v = parse_uint64(s);
   if (!v || *v < static_cast<uint64_t>(min) || *v > 65535)

@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "cachebus/actors/node.hpp"
-#include "cachebus/actors/record_cache.hpp"
+#include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/writepaths/record_cache.hpp"
 
 namespace cachebus::app {
 

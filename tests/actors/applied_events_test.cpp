@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "cachebus/actors/applied_events.hpp"
-#include "cachebus/actors/event_source.hpp"
+#include "cachebus/actors/invalidation/applied_events.hpp"
+#include "cachebus/actors/invalidation/event_source.hpp"
 
 using namespace cachebus;
 

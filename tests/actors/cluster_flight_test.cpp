@@ -13,10 +13,10 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node.hpp"
-#include "cachebus/actors/rendezvous.hpp"
+#include "cachebus/actors/flight/rendezvous.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node.hpp"
 
 #include "support/cluster_member.hpp"
 #include "support/eventually.hpp"

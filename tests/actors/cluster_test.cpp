@@ -6,8 +6,8 @@
 
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/node.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/node.hpp"
 
 #include "support/cluster_member.hpp"
 

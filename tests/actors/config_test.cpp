@@ -8,12 +8,12 @@
 #include <limits>
 #include <unistd.h>
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/duration.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/options.hpp"
-#include "cachebus/actors/runtime.hpp"
-#include "cachebus/actors/write_back_options.hpp"
+#include "cachebus/actors/cache/duration.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/options.hpp"
+#include "cachebus/actors/node/runtime.hpp"
+#include "cachebus/actors/writepaths/write_back_options.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;

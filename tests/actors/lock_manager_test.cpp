@@ -7,11 +7,11 @@
 
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/local_cache.hpp"
-#include "cachebus/actors/lock_manager.hpp"
-#include "cachebus/actors/time_source.hpp"
+#include "cachebus/actors/cache/local_cache.hpp"
+#include "cachebus/actors/cache/time_source.hpp"
+#include "cachebus/actors/flight/lock_manager.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
 
 #include "support/eventually.hpp"
 

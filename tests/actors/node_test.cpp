@@ -5,9 +5,9 @@
 #include <atomic>
 #include <thread>
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;

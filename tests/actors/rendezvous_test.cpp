@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cachebus/actors/rendezvous.hpp"
+#include "cachebus/actors/flight/rendezvous.hpp"
 
 using namespace cachebus;
 

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "cachebus/actors/options.hpp"
-#include "cachebus/actors/shard_table.hpp"
-#include "cachebus/actors/time_source.hpp"
+#include "cachebus/actors/cache/shard_table.hpp"
+#include "cachebus/actors/cache/time_source.hpp"
+#include "cachebus/actors/node/options.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;

@@ -3,11 +3,11 @@
 // and two TLS nodes join and invalidate each other's copies.
 #include <catch2/catch.hpp>
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node.hpp"
-#include "cachebus/actors/runtime.hpp"
-#include "cachebus/actors/tls_setup.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/node/runtime.hpp"
+#include "cachebus/actors/node/tls_setup.hpp"
 
 #include "support/eventually.hpp"
 #include "support/test_ca.hpp"

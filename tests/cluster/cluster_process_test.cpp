@@ -10,9 +10,9 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
 

@@ -15,7 +15,7 @@
 
 #include "caf/io/middleman.hpp"
 
-#include "cachebus/actors/config.hpp"
+#include "cachebus/actors/node/config.hpp"
 #include "cachebus/apps/common/child_process.hpp"
 
 #include "net_probe.hpp"

@@ -23,8 +23,8 @@
 
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
 
 namespace cachebus::test {
 

@@ -11,10 +11,10 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/record_codec.hpp"
-#include "cachebus/actors/record_frontend.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/record_frontend.hpp"
+#include "cachebus/actors/writepaths/record_codec.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"

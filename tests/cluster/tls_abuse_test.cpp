@@ -18,7 +18,7 @@
 #include "caf/openssl/manager.hpp"
 #include "caf/openssl/remote_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
+#include "cachebus/actors/node/config.hpp"
 #include "cachebus/apps/common/child_process.hpp"
 
 #include "net_probe.hpp"

@@ -14,9 +14,9 @@
 #include "caf/openssl/remote_actor.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node_frontend.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
 

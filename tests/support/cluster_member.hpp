@@ -18,9 +18,9 @@
 
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node.hpp"
 
 namespace cachebus::test {
 

@@ -3,7 +3,7 @@
 // cached copies, and a lost listener connection drops the cache.
 #include "wp_fixture.hpp"
 
-#include "cachebus/actors/change_feed.hpp"
+#include "cachebus/actors/invalidation/change_feed.hpp"
 
 using namespace cachebus;
 using namespace cachebus::test;

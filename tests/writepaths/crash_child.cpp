@@ -11,10 +11,10 @@
 
 #include "caf/all.hpp"
 
-#include "cachebus/actors/config.hpp"
-#include "cachebus/actors/error.hpp"
-#include "cachebus/actors/node.hpp"
-#include "cachebus/actors/record_cache.hpp"
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/writepaths/record_cache.hpp"
 #include "cachebus/stores/postgres_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 

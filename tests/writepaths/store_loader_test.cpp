@@ -11,10 +11,10 @@
 #include <mutex>
 #include <thread>
 
-#include "cachebus/actors/node_frontend.hpp"
-#include "cachebus/actors/runtime.hpp"
-#include "cachebus/actors/store_loader.hpp"
-#include "cachebus/actors/store_setup.hpp"
+#include "cachebus/actors/flight/store_loader.hpp"
+#include "cachebus/actors/node/node_frontend.hpp"
+#include "cachebus/actors/node/runtime.hpp"
+#include "cachebus/actors/writepaths/store_setup.hpp"
 
 #include "support/cluster_member.hpp"
 

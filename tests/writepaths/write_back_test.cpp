@@ -9,7 +9,7 @@
 #include <map>
 #include <mutex>
 
-#include "cachebus/actors/record_codec.hpp"
+#include "cachebus/actors/writepaths/record_codec.hpp"
 
 using namespace cachebus;
 using namespace cachebus::test;

@@ -3,7 +3,7 @@
 // invalidation; bad input and store failures change nothing.
 #include "wp_fixture.hpp"
 
-#include "cachebus/actors/record_codec.hpp"
+#include "cachebus/actors/writepaths/record_codec.hpp"
 
 using namespace cachebus;
 using namespace cachebus::test;

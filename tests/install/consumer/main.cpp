@@ -1,7 +1,7 @@
 // The README's embedding example, compiled against the installed package.
-#include <cachebus/actors/config.hpp>
-#include <cachebus/actors/error.hpp>
-#include <cachebus/actors/node.hpp>
+#include <cachebus/actors/node/config.hpp>
+#include <cachebus/actors/node/error.hpp>
+#include <cachebus/actors/node/node.hpp>
 #include <iostream>
 
 int main() {

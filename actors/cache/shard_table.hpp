@@ -1,0 +1,299 @@
+// One shard's table: the entries of one partition of the key space, their
+// expiry schedule and their eviction order. It plays the role of an ETS table
+// owned by a GenServer: any thread may read it directly (shared lock, no actor
+// round trip), and every mutation takes the exclusive lock, so all writes,
+// erasures, evictions and sweeps of a key happen in one order. The shard actor
+// that owns the table runs its sweeps; callers on plain threads write through
+// the node facade. Thread-safe. Keys and values are validated by the caller
+// (node_options::check_*); the table trusts them.
+//
+// Eviction is SIEVE (Zhang et al., NSDI 2024): a FIFO queue plus one "visited"
+// bit per entry and a hand that sweeps from old to new. A hit only sets the bit
+// (a relaxed atomic store under the shared lock), so reads never reorder a
+// list, unlike LRU; on skewed workloads SIEVE also keeps more of the hot set
+// (see the `hit` bench scenario, eviction_hit_ratio against LRU).
+//
+// Expiry: every entry with a finite expiry sits in a bucket of the expiry wheel
+// (one bucket per sweep interval). sweep() frees the entries of due buckets, at
+// most `budget` per call, so a reader waits for at most one small batch.
+//
+// Tags: each tag has a state object that its entries point to. Invalidating a
+// tag marks that state dead (entries below a version, or all) and replaces it
+// with a fresh one: O(1) per shard, and readers treat entries of a dead state
+// as missing at once. sweep() then reclaims the dead state's entries in
+// batches, so every tag index shrinks back to what is live.
+//
+// Patterns: an ordered index of all keys (optional) serves a glob from its
+// literal prefix: cost O(log n + matching range), never a full scan.
+//
+// Dependencies: an entry may name parents (dependency_graph); removing the
+// entry for any reason removes its edges.
+//
+// Fills (no stale fill; every write wins, in the spirit of memcache leases):
+// a loader registers a fill before it reads the source. Any later write of
+// the key (put, or a later begin_fill) and any invalidation of it (or of any
+// tag, pattern or dependency reaching it) cancels the fill, and complete_fill()
+// then refuses to install the value it loaded. An entry may also keep a
+// grace window after expiry, during which only lookup() (for
+// stale-while-revalidate / stale-if-error) still sees it.
+//
+// Versions never go backwards: a value with a source version ("sourced")
+// older than the sourced version cached under its key is refused, whether
+// it arrives by put() or by complete_fill(). Unsourced values (version 0:
+// the shard assigns its next counter value) say nothing about the source,
+// so they are never refused and never refuse; they replace what is cached
+// (last writer in lock order wins) and every versioned invalidation
+// removes them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cachebus/actors/cache/shard_messages.hpp"
+
+namespace cachebus {
+
+class time_source;
+class dependency_graph;
+
+class shard_table {
+ public:
+  struct limits {
+    size_t max_entries;
+    size_t max_bytes;
+    int64_t tick_ns; // width of one expiry bucket (the sweep interval)
+    bool ordered_index = true; // needed by erase_matching
+  };
+
+  /// Sizes of the table's indexes (for tests and stats).
+  struct index_sizes {
+    size_t entries = 0;
+    size_t ordered = 0;   // keys in the ordered index
+    size_t live_tags = 0; // tags with a live state
+    size_t dead_tags = 0; // invalidated states awaiting reclamation
+    size_t tag_links = 0; // entry-to-tag links
+    size_t buckets = 0;   // expiry wheel buckets
+  };
+
+  /// Bookkeeping charged to every entry on top of its key and value.
+  static constexpr size_t entry_overhead = 160;
+
+  /// `graph` may be null (no dependency tracking).
+  shard_table(limits lim, const time_source* clk,
+              dependency_graph* graph = nullptr);
+  ~shard_table();
+
+  shard_table(const shard_table&) = delete;
+  shard_table& operator=(const shard_table&) = delete;
+
+  // -- reads (any thread)
+  // ------------------------------------------------------
+
+  /// Copies the value of a live entry into `out` and returns true; returns
+  /// false for a missing or expired key. Counts a hit or a miss.
+  bool get(std::string_view key, std::string& out) const;
+
+  /// Like get(), also reporting the entry's source version: 0 if the entry
+  /// is unsourced (its shard-assigned version says nothing about the source,
+  /// so it must never travel as one, e.g. to another node).
+  bool get(std::string_view key, std::string& out, uint64_t& version) const;
+
+  /// Returns true if a live entry exists; counts nothing.
+  bool contains(std::string_view key) const;
+
+  /// Like get() but counts nothing: for internal re-checks (the lock
+  /// manager), so that one caller's miss is not counted twice.
+  bool peek(std::string_view key, std::string& out) const;
+  /// Like peek(), also reporting the source version as get() does.
+  bool peek(std::string_view key, std::string& out, uint64_t& version) const;
+
+  /// What lookup() found.
+  struct lookup_result {
+    enum state_t { missing, fresh, stale } state = missing;
+    uint64_t version = 0;
+    int64_t expires_ns = 0;
+    int64_t stale_until_ns = 0; // end of the grace window
+    int64_t load_ns = 0;        // how long the value took to load (XFetch)
+  };
+
+  /// Like get(), but also reports an expired entry still inside its grace
+  /// window (state stale, value copied). Counts a hit only when fresh.
+  lookup_result lookup(std::string_view key, std::string& out) const;
+
+  /// Copies the value of `key` into `out` and returns true iff the table
+  /// still holds the very entry lookup() reported as `version` (fresh or
+  /// inside its grace window): no write, invalidation, eviction or expiry
+  /// removed it since. Counts nothing. (Stale-if-error: the waiters of a
+  /// failed load get the old entry only while it is still there.)
+  bool still_holds(std::string_view key, uint64_t version,
+                   std::string& out) const;
+
+  shard_stats stats() const;
+
+  index_sizes indexes() const;
+
+  // -- mutations (any thread; serialized by the table's lock) -----------------
+
+  /// Inserts or replaces `key`; evicts as needed to stay within the limits.
+  /// `version` 0 assigns the next shard version (unsourced). Cancels every
+  /// fill of `key` in flight: a write supersedes a load that began before
+  /// it. Returns the entry's version, or 0 if `version` is older than the
+  /// sourced version cached under `key` (nothing changed, counted in
+  /// shard_stats::older_versions_refused; the fills are cancelled anyway).
+  uint64_t put(std::string_view key, std::string value, int64_t expires_ns,
+               std::vector<std::string> tags, uint64_t version = 0);
+
+  /// Removes the keys that exist; returns how many were removed. Counted as
+  /// invalidations.
+  size_t erase(std::string_view key);
+  size_t erase(const std::vector<std::string>& keys);
+
+  /// Removes the keys whose entry version is below `version` (a versioned
+  /// invalidation: a writer's fresher value survives its own event).
+  size_t erase_older(const std::vector<std::string>& keys, uint64_t version);
+
+  /// Removes every key matching `glob` (REQUIRES: check_glob passed and the
+  /// ordered index is on). Appends removed keys to `removed` if not null.
+  size_t erase_matching(std::string_view glob,
+                        std::vector<std::string>* removed = nullptr);
+
+  /// Invalidates every entry tagged `tag` whose version is below `version`
+  /// (UINT64_MAX: all). O(1) unless versioned; memory is reclaimed by sweep().
+  /// Returns how many entries it invalidated.
+  size_t invalidate_tag(std::string_view tag, uint64_t version = UINT64_MAX);
+
+  /// Removes every entry and cancels every fill in flight (the partition
+  /// rule: after events may have been lost, nothing cached can be trusted).
+  /// Returns how many entries were removed; counted as invalidations.
+  size_t clear();
+
+  /// Marks the live entry `dependent` as depending on `parent` in the graph.
+  /// Returns false if `dependent` has no live entry (nothing recorded).
+  bool attach_parent(std::string_view dependent, const std::string& parent);
+
+  // -- fills ------------------------------------------------------------------
+
+  /// Registers a fill of `key` and returns its id; replaces any earlier fill
+  /// of the key (whose completion will then be refused).
+  uint64_t begin_fill(std::string_view key);
+
+  /// Installs a loaded value iff fill `id` of `key` is still current (no
+  /// write or invalidation reached the key, and no tag was invalidated if
+  /// `tags` is not empty, since begin_fill) and `version` is not older than
+  /// a cached sourced version. The fill ends either way. `grace_ns` keeps
+  /// the entry for stale reads that long after `expires_ns`. Refusals are
+  /// counted in shard_stats::stale_fills_refused / older_versions_refused.
+  bool complete_fill(std::string_view key, uint64_t id, std::string value,
+                     int64_t expires_ns, int64_t grace_ns,
+                     std::vector<std::string> tags, uint64_t version,
+                     int64_t load_ns);
+
+  /// Ends fill `id` of `key` without installing anything.
+  void cancel_fill(std::string_view key, uint64_t id);
+
+  /// Number of fills in flight (bounded by the lock manager).
+  size_t fills() const;
+
+  /// Frees at most `budget` entries: first those of invalidated tags, then
+  /// expired ones whose bucket is due at `now_ns`. Returns true if such work
+  /// remains (call again soon).
+  bool sweep(int64_t now_ns, size_t budget);
+
+  /// True if invalidated tags still hold entries to reclaim.
+  bool has_dead_tags() const;
+
+ private:
+  struct entry;
+  struct tag_state;
+  struct tag_link;
+
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  using map_type
+    = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
+
+  // All private helpers REQUIRE: mtx_ held exclusively.
+  void unlink(entry& e);
+  void remove(map_type::iterator it);
+  int64_t tick_of(int64_t expires_ns) const noexcept;
+  static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
+  void schedule(entry& e);
+  void unschedule(entry& e);
+  void queue_push(entry& e);
+  void queue_unlink(entry& e);
+  void evict_one();
+  void enforce_limits();
+  void link_tags(entry& e, std::vector<std::string> tags);
+  void unlink_tags(entry& e);
+  bool alive(const entry& e, int64_t now) const noexcept;
+  static bool tags_live(const entry& e) noexcept;
+  size_t reclaim_dead_tags(size_t budget);
+  void cancel_fills_of(std::string_view key);
+  // Returns 0 (and changes nothing) if `version` is older than the sourced
+  // version cached under `key`.
+  uint64_t install(std::string_view key, std::string value, int64_t expires_ns,
+                   int64_t grace_ns, std::vector<std::string> tags,
+                   uint64_t version, int64_t load_ns);
+
+  limits lim_;
+  const time_source* clock_;
+  mutable std::shared_mutex mtx_;
+  map_type map_;
+  // SIEVE queue: head_ newest, tail_ oldest; hand_ walks from tail to head.
+  entry* head_ = nullptr;
+  entry* tail_ = nullptr;
+  entry* hand_ = nullptr;
+  // Expiry wheel: bucket tick -> first entry of an intrusive list.
+  std::map<int64_t, entry*> buckets_;
+  dependency_graph* graph_;
+  // Ordered view of the keys (pointing into map_) for pattern invalidation.
+  std::set<std::string_view> ordered_;
+  // Live tag states by name, and dead ones awaiting reclamation.
+  std::unordered_map<std::string_view, std::unique_ptr<tag_state>, string_hash,
+                     std::equal_to<>>
+    tags_;
+  std::deque<std::unique_ptr<tag_state>> dead_tags_;
+  size_t tag_links_ = 0;
+  // Fills in flight: key -> (fill id, tag epoch at begin_fill).
+  struct fill_state {
+    uint64_t id;
+    uint64_t tag_epoch;
+  };
+  std::unordered_map<std::string, fill_state, string_hash, std::equal_to<>>
+    fills_;
+  uint64_t next_fill_ = 1;
+  // Bumped by every tag invalidation: a tagged fill that began before it
+  // might carry a tag that was invalidated meanwhile, so it is refused.
+  uint64_t tag_epoch_ = 0;
+  uint64_t next_version_ = 1;
+  size_t bytes_ = 0;
+  // Counters, readable without the lock.
+  mutable std::atomic<uint64_t> hits_{0};
+  mutable std::atomic<uint64_t> misses_{0};
+  std::atomic<uint64_t> sets_{0};
+  std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> expirations_{0};
+  std::atomic<uint64_t> invalidations_{0};
+  std::atomic<uint64_t> stale_fills_refused_{0};
+  std::atomic<uint64_t> older_versions_refused_{0};
+  std::atomic<uint64_t> entries_{0};
+  std::atomic<uint64_t> bytes_pub_{0};
+};
+
+} // namespace cachebus

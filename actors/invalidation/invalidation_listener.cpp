@@ -1,0 +1,129 @@
+#include "cachebus/actors/invalidation/invalidation_listener.hpp"
+
+#include <map>
+#include <optional>
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+namespace cachebus {
+
+namespace {
+
+struct listener_state {
+  std::shared_ptr<invalidator> inv;
+  std::shared_ptr<event_source> source;
+  std::shared_ptr<applied_events> applied;
+  caf::actor observer;
+  listener_stats stats;
+  std::map<std::string, lag_histogram> lags;
+  static inline const char* name = "cachebus.invalidation_listener";
+};
+
+using listener_ptr
+  = invalidation_listener_actor::stateful_pointer<listener_state>;
+
+template <class Event>
+caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
+  auto& st = self->state;
+  auto notify = [&] {
+    if (st.observer)
+      caf::anon_send(st.observer, applied_atom_v, ev.origin, ev.sequence);
+  };
+  if (ev.origin.empty()) { // a local actor's request
+    std::optional<local_invalidation> running;
+    if (st.applied)
+      running.emplace(*st.applied);
+    auto n = st.inv->apply(ev);
+    if (!n)
+      return std::move(n.error());
+    st.source->publish(ev);
+    return static_cast<uint64_t>(*n);
+  }
+  if (ev.origin == st.source->origin()) {
+    ++st.stats.own;
+    notify();
+    return uint64_t{0};
+  }
+  if (st.applied)
+    st.applied->applying(ev.origin, ev.sequence);
+  auto n = st.inv->apply(ev);
+  if (st.applied)
+    st.applied->applied(ev.origin, ev.sequence);
+  if (!n) {
+    ++st.stats.rejected;
+    notify();
+    return std::move(n.error());
+  }
+  ++st.stats.applied;
+  st.stats.removed += *n;
+  if (ev.sent_ns > 0) {
+    auto& h = st.lags[ev.origin];
+    h.source = ev.origin;
+    h.record(wall_clock_ns() - ev.sent_ns);
+  }
+  notify();
+  return static_cast<uint64_t>(*n);
+}
+
+invalidation_listener_actor::behavior_type
+listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
+              std::shared_ptr<event_source> source,
+              std::shared_ptr<applied_events> applied) {
+  self->state.inv = std::move(inv);
+  self->state.source = std::move(source);
+  self->state.applied = std::move(applied);
+  // Events arrive anonymously from the bus; nothing they carry may kill us.
+  self->set_default_handler(caf::drop);
+  return {
+    [=](invalidated& ev) { return handle(self, ev); },
+    [=](tag_invalidated& ev) { return handle(self, ev); },
+    [=](keys_invalidated& ev) { return handle(self, ev); },
+    [=](pattern_invalidated& ev) { return handle(self, ev); },
+    [=](peer_event& ev) {
+      auto& st = self->state;
+      bool drop
+        = ev.kind == peer_event_kind::lost || ev.kind == peer_event_kind::gap
+          || ev.kind == peer_event_kind::rejoined
+          || (ev.kind == peer_event_kind::joined && ev.last_sequence > 0);
+      if (!drop)
+        return;
+      // Some of that peer's invalidations will never arrive: any entry may
+      // be stale, and so may any value being loaded right now.
+      ++st.stats.partitions;
+      st.stats.dropped += st.inv->drop_everything();
+      // Nothing cached here predates the drop: the events the new session
+      // will not deliver are taken in, and an answer to this node must
+      // reflect them too. The clock restarts there, also downward (a
+      // restarted peer's sequence restarts at 1; applied_events.hpp).
+      if (st.applied
+          && (ev.kind == peer_event_kind::joined
+              || ev.kind == peer_event_kind::rejoined))
+        st.applied->reset(ev.peer, ev.resumes_after);
+      if (st.observer)
+        caf::anon_send(st.observer, applied_atom_v, ev.peer, ev.last_sequence);
+    },
+    [=](observe_atom, caf::actor observer) {
+      self->state.observer = std::move(observer);
+    },
+    [=](stats_atom) {
+      auto s = self->state.stats;
+      for (auto& kv : self->state.lags)
+        s.lag.push_back(kv.second);
+      return s;
+    },
+  };
+}
+
+} // namespace
+
+invalidation_listener_actor
+spawn_invalidation_listener(caf::actor_system& sys,
+                            std::shared_ptr<invalidator> inv,
+                            std::shared_ptr<event_source> source,
+                            std::shared_ptr<applied_events> applied) {
+  return sys.spawn(listener_impl, std::move(inv), std::move(source),
+                   std::move(applied));
+}
+
+} // namespace cachebus

@@ -1,0 +1,46 @@
+// The invalidation listener: subscribed to every `cache:*` topic of the bus,
+// it applies the events of other nodes to the local shards (through the
+// invalidator, hence the central rules). Events of this node's own origin are
+// skipped: the call that published them already applied them. An event with
+// an empty origin is a request from a local actor: it is applied, published
+// with this node's origin and sequence, and answered with the count removed.
+//
+//   invalidated / tag_invalidated / keys_invalidated / pattern_invalidated
+//                          -> entries removed, or a cachebus error
+//   peer_event             -  the partition rule: after a peer was lost, left
+//                             a gap or rejoined, drop the whole local cache
+//                             (and every fill in flight)
+//   observe(actor)         -  after each event, send (applied, origin, seq)
+//   stats()                -> listener_stats
+#pragma once
+
+#include <memory>
+
+#include "caf/typed_actor.hpp"
+
+#include "cachebus/actors/invalidation/applied_events.hpp"
+#include "cachebus/actors/invalidation/event_source.hpp"
+#include "cachebus/actors/invalidation/invalidator.hpp"
+#include "cachebus/actors/node/type_ids.hpp"
+#include "cachebus/bus/peer_event.hpp"
+#include "cachebus/bus/type_ids.hpp"
+
+namespace cachebus {
+
+using invalidation_listener_actor
+  = caf::typed_actor<caf::replies_to<invalidated>::with<uint64_t>,
+                     caf::replies_to<tag_invalidated>::with<uint64_t>,
+                     caf::replies_to<keys_invalidated>::with<uint64_t>,
+                     caf::replies_to<pattern_invalidated>::with<uint64_t>,
+                     caf::reacts_to<peer_event>,
+                     caf::reacts_to<observe_atom, caf::actor>,
+                     caf::replies_to<stats_atom>::with<listener_stats>>;
+
+/// `applied` (may be null) learns of every event before it is applied.
+invalidation_listener_actor
+spawn_invalidation_listener(caf::actor_system& sys,
+                            std::shared_ptr<invalidator> inv,
+                            std::shared_ptr<event_source> source,
+                            std::shared_ptr<applied_events> applied = nullptr);
+
+} // namespace cachebus

@@ -1,0 +1,284 @@
+#include "cachebus/actors/node/node.hpp"
+
+#include "caf/actor_system_config.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/settings.hpp"
+
+#include "cachebus/actors/cache/checked_put.hpp"
+#include "cachebus/actors/invalidation/glob.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_transport.hpp"
+#include "cachebus/actors/node/option_reader.hpp"
+#include "cachebus/actors/node/tls_setup.hpp"
+
+namespace cachebus {
+
+// -- construction -------------------------------------------------------------
+
+node::node(caf::actor_system& sys, node_options opts)
+    : sys_(sys), opts_(std::move(opts)) {
+  // nop
+}
+
+caf::expected<std::unique_ptr<node>>
+node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
+  if (auto err = opts.validate())
+    return err;
+  auto rs = std::make_shared<cachebus::rules>();
+  if (setup.rules)
+    *rs = std::move(*setup.rules);
+  if (auto err = rs->validate())
+    return err;
+  std::unique_ptr<node> n{new node(sys, opts)};
+  n->clock_ = setup.clock ? std::move(setup.clock)
+                          : std::make_shared<cachebus::time_source>();
+  n->cache_ = std::make_shared<local_cache>(n->opts_, n->clock_.get());
+  for (size_t i = 0; i < opts.shards; ++i)
+    n->shards_.emplace_back(
+      spawn_shard(sys, i, opts.shards, n->cache_->table(i), opts, n->clock_));
+  bus_actor bus;
+  if (setup.bus) {
+    bus = std::move(*setup.bus);
+  } else {
+    bus = spawn_bus(sys);
+    n->owns_bus_ = true;
+  }
+  n->source_ = std::make_shared<event_source>(opts.name, bus);
+  n->applied_ = std::make_shared<applied_events>(n->source_);
+  n->inv_ = std::make_shared<invalidator>(n->cache_, rs, opts);
+  n->listener_
+    = spawn_invalidation_listener(sys, n->inv_, n->source_, n->applied_);
+  n->lock_manager_ = spawn_lock_manager(
+    sys, n->cache_, opts, n->clock_, setup.loader, setup.pending, n->applied_);
+  // The subscription is in the bus's mailbox before start() returns, and a
+  // mailbox is FIFO: every event published after this point is delivered to
+  // the listener. (No blocking request: that would deadlock under CAF's
+  // deterministic test coordinator.)
+  caf::anon_send(bus, caf::subscribe_atom_v, std::string{all_cache_topics},
+                 caf::actor_cast<caf::strong_actor_ptr>(n->listener_));
+  if (setup.cluster) {
+    // Peers' lock managers join and leave with their bridges' sessions: the
+    // lock manager learns them from the peer events (cluster single flight).
+    caf::anon_send(bus, caf::subscribe_atom_v, std::string{peers_topic},
+                   caf::actor_cast<caf::strong_actor_ptr>(n->lock_manager_));
+    setup.cluster->node = opts.name;
+    setup.cluster->endpoint = caf::actor_cast<caf::actor>(n->lock_manager_);
+    auto b = spawn_bridge(sys, bus, std::move(*setup.cluster));
+    if (!b) {
+      n->stop();
+      return make_error(errc::invalid_config,
+                        "cannot start the cluster bridge: "
+                          + describe(b.error()));
+    }
+    n->bridge_ = std::move(*b);
+  }
+  return n;
+}
+
+caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
+                                                 node_setup setup) {
+  auto opts = node_options::from(sys.config());
+  if (!opts)
+    return std::move(opts.error());
+  auto& cfg = sys.config();
+  bool cluster = false;
+  if (auto err = read_option(cfg, "cachebus.cluster", cluster))
+    return err;
+  if (!setup.cluster && cluster) {
+    bridge_options b;
+    for (auto err :
+         {read_option(cfg, "cachebus.listen-host", b.host),
+          read_option(cfg, "cachebus.listen-port", b.port),
+          read_option(cfg, "cachebus.seeds", b.seeds),
+          read_option(cfg, "cachebus.heartbeat-interval", b.heartbeat_interval),
+          read_option(cfg, "cachebus.peer-timeout", b.peer_timeout)})
+      if (err)
+        return err;
+    b.tls = tls_enabled(cfg);
+    // spawn_bridge refuses this too, but only this layer can say how to fix
+    // it; bad credentials are the bridge's to refuse.
+    if (b.tls && !sys.has_openssl_manager())
+      return make_error(errc::invalid_config,
+                        "cachebus.tls needs CAF's OpenSSL module: call "
+                        "cachebus::enable_tls(cfg) after parsing the config "
+                        "(cachebus::runtime does)");
+    // Frame checks, handshake bounds and TLS credentials read once, from
+    // the config (node_transport.hpp); the bridge listens and dials on it.
+    auto tr = start_node_transport(sys);
+    if (!tr)
+      return std::move(tr.error());
+    b.transport = std::move(*tr);
+    setup.cluster = std::move(b);
+  }
+  std::string path;
+  if (auto err = read_option(cfg, "cachebus.rules", path))
+    return err;
+  if (!setup.rules && !path.empty()) {
+    auto rs = rules::load(path);
+    if (!rs)
+      return std::move(rs.error());
+    setup.rules = std::move(*rs);
+  }
+  return start(sys, std::move(*opts), std::move(setup));
+}
+
+node::~node() {
+  stop();
+}
+
+void node::stop() {
+  if (stopped_.exchange(true, std::memory_order_acq_rel))
+    return;
+  caf::scoped_actor self{sys_};
+  std::vector<caf::actor> all;
+  // The bridge first: no more events from other nodes once we stop.
+  if (bridge_.actor)
+    all.push_back(bridge_.actor);
+  for (auto& s : shards_)
+    all.push_back(caf::actor_cast<caf::actor>(s));
+  if (listener_)
+    all.push_back(caf::actor_cast<caf::actor>(listener_));
+  if (lock_manager_)
+    all.push_back(caf::actor_cast<caf::actor>(lock_manager_));
+  if (owns_bus_ && source_)
+    all.push_back(caf::actor_cast<caf::actor>(source_->bus()));
+  for (auto& a : all)
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->wait_for(all);
+}
+
+caf::error node::check_running() const {
+  if (stopped())
+    return make_error(errc::stopped, "node is stopped");
+  return {};
+}
+
+// -- reads and writes ---------------------------------------------------------
+
+size_t node::shard_index(std::string_view key) const noexcept {
+  return cache_->shard_index(key);
+}
+
+caf::expected<std::string> node::get(std::string_view key) const {
+  if (auto err = check_running())
+    return err;
+  if (auto err = opts_.check_key(key))
+    return err;
+  std::string out;
+  if (cache_->table_for(key).get(key, out))
+    return out;
+  return make_error(errc::miss);
+}
+
+caf::expected<uint64_t> node::set(std::string_view key, std::string value,
+                                  const set_options& opts) {
+  if (auto err = check_running())
+    return err;
+  if (auto err = opts_.check_key(key))
+    return err;
+  return checked_put(cache_->table_for(key), opts_, clock_->now_ns(), key,
+                     std::move(value), opts.ttl, opts.tags, opts.version);
+}
+
+uint64_t node::begin_install(std::string_view key) {
+  return cache_->table_for(key).begin_fill(key);
+}
+
+caf::expected<bool> node::install(std::string_view key, uint64_t lease,
+                                  std::string value, const set_options& opts) {
+  auto& table = cache_->table_for(key);
+  auto fail = [&](caf::error err) -> caf::expected<bool> {
+    table.cancel_fill(key, lease);
+    return err;
+  };
+  if (auto err = check_running())
+    return fail(std::move(err));
+  auto expiry
+    = check_write(opts_, clock_->now_ns(), value, opts.tags, opts.ttl);
+  if (!expiry)
+    return fail(std::move(expiry.error()));
+  return table.complete_fill(key, lease, std::move(value), *expiry, 0,
+                             opts.tags, opts.version, 0);
+}
+
+void node::cancel_install(std::string_view key, uint64_t lease) {
+  cache_->table_for(key).cancel_fill(key, lease);
+}
+
+caf::expected<size_t> node::erase(std::string_view key) {
+  return invalidate({std::string{key}});
+}
+
+caf::expected<size_t> node::erase(const std::vector<std::string>& keys) {
+  return invalidate(keys);
+}
+
+// -- invalidation -------------------------------------------------------------
+
+template <class Event>
+caf::expected<size_t> node::invalidate_and_publish(Event ev) {
+  if (auto err = check_running())
+    return err;
+  local_invalidation running{*applied_};
+  auto n = inv_->apply(ev);
+  if (n)
+    source_->publish(std::move(ev));
+  return n;
+}
+
+caf::expected<size_t> node::invalidate(std::vector<std::string> keys) {
+  keys_invalidated ev;
+  ev.keys = std::move(keys);
+  return invalidate_and_publish(std::move(ev));
+}
+
+caf::expected<size_t> node::invalidate_pattern(std::string glob) {
+  pattern_invalidated ev;
+  ev.glob = std::move(glob);
+  return invalidate_and_publish(std::move(ev));
+}
+
+caf::expected<size_t> node::invalidate_tag(std::string tag) {
+  tag_invalidated ev;
+  ev.tag = std::move(tag);
+  return invalidate_and_publish(std::move(ev));
+}
+
+caf::expected<size_t> node::publish_invalidation(std::string resource,
+                                                 std::string id,
+                                                 uint64_t version) {
+  invalidated ev;
+  ev.resource = std::move(resource);
+  ev.id = std::move(id);
+  ev.version = version;
+  return invalidate_and_publish(std::move(ev));
+}
+
+caf::error node::track_dependency(const std::string& parent,
+                                  const std::string& dependent) {
+  if (auto err = check_running())
+    return err;
+  if (auto err = opts_.check_key(parent))
+    return err;
+  if (auto err = opts_.check_key(dependent))
+    return err;
+  if (parent == dependent)
+    return make_error(errc::invalid_argument,
+                      "a key cannot depend on itself: \"" + parent + "\"");
+  if (!cache_->table_for(dependent).attach_parent(dependent, parent))
+    return make_error(errc::miss, "dependent \"" + dependent
+                                    + "\" is not cached; cache it first");
+  return {};
+}
+
+size_t node::clear() {
+  return inv_->drop_everything();
+}
+
+node_stats node::stats() const {
+  return cache_->stats();
+}
+
+} // namespace cachebus

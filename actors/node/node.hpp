@@ -1,0 +1,303 @@
+// cachebus::node, the embedding facade: starts one node's actors (cache
+// shards, the bus unless one is given, the invalidation listener) inside a
+// caller's caf::actor_system and gives plain threads a thread-safe blocking
+// API. A hit is answered from the owning shard's table on the caller's thread
+// (no actor round trip); writes take that table's write lock. Invalidations
+// have been applied to every local shard when they return, and their event is
+// on the bus for the other nodes by then. Code that is itself an actor talks
+// to shards() and listener() with typed requests.
+//
+// Every call validates its input first: empty or oversized keys, oversized
+// values, bad TTLs, tags, patterns and unknown resources get a cachebus error
+// and change nothing. After stop() every call returns errc::stopped. A node
+// must be stopped (or destroyed) before its actor_system is destroyed.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/expected.hpp"
+
+#include "cachebus/actors/cache/local_cache.hpp"
+#include "cachebus/actors/cache/shard.hpp"
+#include "cachebus/actors/cache/time_source.hpp"
+#include "cachebus/actors/flight/fetch_options.hpp"
+#include "cachebus/actors/flight/lock_manager.hpp"
+#include "cachebus/actors/invalidation/applied_events.hpp"
+#include "cachebus/actors/invalidation/event_source.hpp"
+#include "cachebus/actors/invalidation/invalidation_listener.hpp"
+#include "cachebus/actors/invalidation/invalidator.hpp"
+#include "cachebus/actors/invalidation/rules.hpp"
+#include "cachebus/actors/node/options.hpp"
+#include "cachebus/actors/writepaths/pending_writes.hpp"
+#include "cachebus/bus/bridge.hpp"
+#include "cachebus/bus/bus.hpp"
+
+namespace cachebus {
+
+/// Options of one write.
+struct set_options {
+  /// default_ttl (0) applies cachebus.default-ttl; never_expires asks for an
+  /// entry that never expires; anything else must lie in (0, max-ttl].
+  caf::timespan ttl = default_ttl;
+  std::vector<std::string> tags;
+  /// The source record's version; 0 lets the shard assign one.
+  uint64_t version = 0;
+};
+
+/// Loads the value of a key from its source; runs on the fetching thread.
+/// May return an error or throw: either releases the key.
+using loader_fn = std::function<caf::expected<loaded>(const std::string& key)>;
+
+/// What a node needs beyond plain options; every member is optional.
+struct node_setup {
+  /// A manual clock for tests; the steady clock by default.
+  std::shared_ptr<cachebus::time_source> clock;
+  /// Central invalidation rules; by default those of the file named by
+  /// `cachebus.rules`, or none.
+  std::optional<cachebus::rules> rules;
+  /// The bus to join (e.g. one shared by several nodes in a process); by
+  /// default the node spawns its own and stops it on stop().
+  std::optional<bus_actor> bus;
+  /// Cluster mode: a bridge links this node's bus to the other nodes' (CAF
+  /// middleman; bridge.hpp). Its `node` name is set to the node's name.
+  /// REQUIRES: the middleman is loaded (cachebus::config does).
+  std::optional<bridge_options> cluster;
+  /// The node loader: what fetch(key, options) loads with. In cluster mode
+  /// every node should have one that reads the same source (e.g. the system
+  /// of record): each key's loads then run on one live node of the cluster
+  /// (rendezvous hashing), the others wait for its value (lock_manager.hpp).
+  /// Blocking I/O belongs in a detached actor.
+  loader_actor loader;
+  /// This node's unflushed write-back writes (pending_writes.hpp; shared
+  /// with its record_cache and store loader): keys with such writes are
+  /// loaded here, never by another node that lacks them.
+  std::shared_ptr<const pending_writes> pending;
+};
+
+class node {
+ public:
+  // -- construction -----------------------------------------------------------
+
+  /// Starts a node in `sys` with `opts` (validated first).
+  static caf::expected<std::unique_ptr<node>>
+  start(caf::actor_system& sys, node_options opts, node_setup setup = {});
+
+  /// Starts a node in `sys` with the `cachebus.*` options of its config,
+  /// including the rules file named by `cachebus.rules`. What `setup` sets
+  /// wins over the config (rules, cluster); its loader, bus and clock can
+  /// only come from there.
+  static caf::expected<std::unique_ptr<node>> start(caf::actor_system& sys,
+                                                    node_setup setup = {});
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Stops the node's actors and waits for them.
+  ~node();
+
+  // -- reads and writes (any thread)
+  // -------------------------------------------
+
+  /// Returns the value of a live entry, or errc::miss.
+  caf::expected<std::string> get(std::string_view key) const;
+
+  /// Inserts or replaces `key`; returns the entry's version. Supersedes
+  /// every load of `key` in flight (none installs what it read). With
+  /// opts.version, errc::stale_version if a newer sourced version is cached.
+  caf::expected<uint64_t> set(std::string_view key, std::string value,
+                              const set_options& opts = {});
+
+  // -- installs under a lease (write paths, any thread) -----------------------
+  // A write path that reads (the cache, the store) before it writes the
+  // cache, as record_cache does, installs under a lease, so that a write or
+  // an invalidation that lands between its read and its install wins.
+
+  /// Begins an install of `key` and supersedes every load of it in flight
+  /// (none installs what it read). Returns the lease.
+  /// REQUIRES: opts.check_key(key) passed.
+  uint64_t begin_install(std::string_view key);
+
+  /// Installs `value` iff no write or invalidation reached `key` since
+  /// begin_install returned `lease`; true if installed, false if refused.
+  /// The lease ends either way. Validates like set().
+  caf::expected<bool> install(std::string_view key, uint64_t lease,
+                              std::string value, const set_options& opts = {});
+
+  /// Ends `lease` without installing anything.
+  void cancel_install(std::string_view key, uint64_t lease);
+
+  /// Invalidates `key` (same as invalidate({key})).
+  caf::expected<size_t> erase(std::string_view key);
+
+  /// Invalidates every key in `keys` (same as invalidate(keys)).
+  caf::expected<size_t> erase(const std::vector<std::string>& keys);
+
+  // -- cache-aside with single flight (any thread) ----------------------------
+
+  /// Returns the cached value of `key`, or loads it with `loader` on this
+  /// thread and caches it. Concurrent misses on a key run the loader once:
+  /// the other callers wait for its value, woken by a message (no polling).
+  /// Every write wins: a value whose load began before a write (set, a
+  /// write path, an event) or an invalidation of `key` is never installed.
+  /// This caller still gets it (it asked first); a waiter gets the value the
+  /// write left, or a value loaded after it joined (lock_manager.hpp). Sourced
+  /// versions never go backwards: a versioned set older than the cached
+  /// version is refused with errc::stale_version. If the loader fails (error or
+  /// exception), this caller gets the error and waiters get it too
+  /// (cachebus.loader-error=propagate) or one of them loads (retry). See
+  /// fetch_options for XFetch early refresh, stale-while-revalidate and
+  /// stale-if-error; windows and TTL the call leaves at zero come from the rule
+  /// whose key template makes `key`.
+  caf::expected<std::string> fetch(std::string_view key,
+                                   const loader_fn& loader,
+                                   const fetch_options& opts = {});
+
+  /// Returns the cached value of `key`, or loads it with the node loader
+  /// (node_setup::loader; invalid_config without one) and caches it. Single
+  /// flight spans the cluster: concurrent misses on any nodes run the loader
+  /// once, on the key's owner node; every node installs the value under its
+  /// own fill lease (no stale fill). TTL, tags and windows apply as in the
+  /// loader_fn form; XFetch (beta) and serving stale values while one caller
+  /// refreshes are not offered here (a stale entry is a miss).
+  caf::expected<std::string> fetch(std::string_view key,
+                                   const fetch_options& opts = {});
+
+  /// The options a fetch of `key` runs with: what `call_opts` leaves at zero
+  /// comes from the rule whose key template makes `key`. Validates key and
+  /// options (the errors fetch would return).
+  caf::expected<fetch_options>
+  resolve_fetch(std::string_view key, const fetch_options& call_opts) const;
+
+  // -- invalidation (any thread) ----------------------------------------------
+  // Each returns how many local entries it removed, after every local shard
+  // applied it, and publishes its event for the other nodes.
+
+  /// Multi-key invalidation, with the dependents of every key.
+  caf::expected<size_t> invalidate(std::vector<std::string> keys);
+
+  /// Every key matching `glob` (`*`, `?`, `\`); the glob must start with a
+  /// literal prefix, which the ordered index serves without a full scan.
+  caf::expected<size_t> invalidate_pattern(std::string glob);
+
+  /// Every entry tagged `tag`: O(shards), not O(entries). Dependents of the
+  /// tagged entries are not reached (that would cost O(entries)): give a
+  /// derived entry the tags of what it derives from.
+  caf::expected<size_t> invalidate_tag(std::string tag);
+
+  /// Record `id` of `resource` changed to `version` (0: unknown). The central
+  /// rules say which keys, tags and dependent resources that touches; only
+  /// entries older than `version` go.
+  caf::expected<size_t> publish_invalidation(std::string resource,
+                                             std::string id,
+                                             uint64_t version = 0);
+
+  /// Invalidating `parent` will also invalidate `dependent` (transitively,
+  /// cycle-safe). The edge lives as long as dependent's entry: errc::miss if
+  /// `dependent` is not cached.
+  caf::error track_dependency(const std::string& parent,
+                              const std::string& dependent);
+
+  /// Drops every entry and every load in flight on this node, without an
+  /// event (the partition rule: after events may have been lost, nothing
+  /// cached can be trusted). Returns how many entries were dropped.
+  size_t clear();
+
+  // -- introspection ----------------------------------------------------------
+
+  node_stats stats() const;
+
+  local_cache::index_sizes indexes() const { return cache_->indexes(); }
+
+  // -- actor handles
+  // ------------------------------------------------------------
+
+  const std::vector<shard_actor>& shards() const noexcept { return shards_; }
+
+  /// The shard that owns `key`.
+  size_t shard_index(std::string_view key) const noexcept;
+
+  const shard_actor& shard_for(std::string_view key) const noexcept {
+    return shards_[shard_index(key)];
+  }
+
+  const bus_actor& bus() const noexcept { return source_->bus(); }
+
+  /// The port this node's bridge listens on (cluster mode), else 0.
+  uint16_t cluster_port() const noexcept { return bridge_.port; }
+
+  /// The transport the bridge listens and dials on (cluster mode), else
+  /// nullptr: publish other ports of this node through it too, so that they
+  /// get the same frame checks, handshake bounds and TLS credentials.
+  const std::shared_ptr<cachebus::transport>& transport() const noexcept {
+    return bridge_.transport;
+  }
+
+  /// The bridge (cluster mode), else an invalid handle.
+  const caf::actor& bridge() const noexcept { return bridge_.actor; }
+
+  const invalidation_listener_actor& listener() const noexcept {
+    return listener_;
+  }
+
+  /// Single flight for actors: send it (fetch, key, loader_actor, options).
+  const lock_manager_actor& lock_manager() const noexcept {
+    return lock_manager_;
+  }
+
+  // -- properties -------------------------------------------------------------
+
+  const node_options& options() const noexcept { return opts_; }
+
+  const cachebus::rules& rules() const noexcept { return inv_->rule_set(); }
+
+  cachebus::time_source& time() noexcept { return *clock_; }
+
+  caf::actor_system& system() noexcept { return sys_; }
+
+  bool stopped() const noexcept {
+    return stopped_.load(std::memory_order_acquire);
+  }
+
+  /// Stops every actor of this node and waits until they are gone.
+  /// Idempotent; safe to call from any non-actor thread.
+  void stop();
+
+ private:
+  node(caf::actor_system& sys, node_options opts);
+
+  caf::error check_running() const;
+
+  /// Applies `ev` on this node's shards and, if it was valid, publishes it
+  /// for the other nodes: every local invalidation call is this.
+  template <class Event>
+  caf::expected<size_t> invalidate_and_publish(Event ev);
+
+  caf::expected<std::string>
+  load_as_owner(const std::string& key, acquire_reply grant,
+                const loader_fn& loader, const fetch_options& opts,
+                const shard_table::lookup_result& old,
+                const std::string& old_value);
+
+  caf::actor_system& sys_;
+  node_options opts_;
+  std::shared_ptr<cachebus::time_source> clock_;
+  std::shared_ptr<local_cache> cache_;
+  std::vector<shard_actor> shards_;
+  std::shared_ptr<event_source> source_;
+  std::shared_ptr<applied_events> applied_;
+  std::shared_ptr<invalidator> inv_;
+  invalidation_listener_actor listener_;
+  lock_manager_actor lock_manager_;
+  bridge_handle bridge_;
+  bool owns_bus_ = false;
+  std::atomic<bool> stopped_{false};
+};
+
+} // namespace cachebus

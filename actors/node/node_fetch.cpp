@@ -1,0 +1,212 @@
+// The node's cache-aside path: fetch with a loader on the caller's thread
+// (single flight through the lock manager's acquire protocol, XFetch,
+// stale-while-revalidate, stale-if-error) and fetch with the node loader
+// (the lock manager's actor path, single flight cluster-wide). See node.hpp
+// and lock_manager.hpp for the contracts.
+#include "cachebus/actors/node/node.hpp"
+
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "cachebus/actors/cache/checked_put.hpp"
+#include "cachebus/actors/node/error.hpp"
+
+namespace cachebus {
+
+namespace {
+
+// XFetch: refresh early with a probability that grows as expiry nears and
+// with how long the value took to load.
+bool xfetch_due(const shard_table::lookup_result& lk, double beta,
+                int64_t now) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> u{std::numeric_limits<double>::min(),
+                                           1.0};
+  auto gap = -static_cast<double>(lk.load_ns) * beta * std::log(u(rng));
+  return static_cast<double>(now) + gap >= static_cast<double>(lk.expires_ns);
+}
+
+caf::expected<loaded> call_loader(const loader_fn& loader,
+                                  const std::string& key) {
+  try {
+    return loader(key);
+  } catch (const std::exception& ex) {
+    return make_error(errc::load_failed,
+                      "loader of \"" + key + "\" threw: " + ex.what());
+  } catch (...) {
+    return make_error(errc::load_failed,
+                      "loader of \"" + key + "\" threw a non-exception");
+  }
+}
+
+// A request to the lock manager about `key` failed: its timeout is
+// cachebus.request-timeout, anything else passes as it is.
+caf::error waited_too_long(caf::error err, const std::string& key) {
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::timeout, "waited longer than "
+                                     "cachebus.request-timeout for \""
+                                       + key + "\"");
+  return err;
+}
+
+} // namespace
+
+caf::expected<fetch_options>
+node::resolve_fetch(std::string_view key,
+                    const fetch_options& call_opts) const {
+  // Per-rule defaults fill what the call leaves at zero.
+  fetch_options fo = call_opts;
+  if (auto* r = rules().rule_for_key(key)) {
+    if (fo.ttl == caf::timespan{0})
+      fo.ttl = r->ttl;
+    if (fo.stale_while_revalidate == caf::timespan{0})
+      fo.stale_while_revalidate = r->stale_while_revalidate;
+    if (fo.stale_if_error == caf::timespan{0})
+      fo.stale_if_error = r->stale_if_error;
+  }
+  if (auto err = check_running())
+    return err;
+  if (auto err = opts_.check_key(key))
+    return err;
+  if (auto err = opts_.check_tags(fo.tags))
+    return err;
+  if (auto ttl = opts_.expiry_for(fo.ttl, 0); !ttl)
+    return std::move(ttl.error());
+  if (!(fo.beta >= 0 && fo.beta < 1e6))
+    return make_error(errc::invalid_argument,
+                      "fetch_options.beta must be in [0, 1e6)");
+  if (fo.stale_while_revalidate < caf::timespan{0}
+      || fo.stale_if_error < caf::timespan{0}
+      || fo.stale_while_revalidate > opts_.max_ttl
+      || fo.stale_if_error > opts_.max_ttl)
+    return make_error(errc::invalid_ttl,
+                      "stale windows must lie in [0, cachebus.max-ttl]");
+  return fo;
+}
+
+caf::expected<std::string> node::fetch(std::string_view key,
+                                       const fetch_options& call_opts) {
+  auto fo = resolve_fetch(key, call_opts);
+  if (!fo)
+    return std::move(fo.error());
+  std::string k{key};
+  std::string cached;
+  if (cache_->table_for(k).get(k, cached))
+    return cached;
+  caf::expected<std::string> result{std::string{}};
+  caf::scoped_actor self{sys_};
+  // The miss is counted above; the lock manager's re-check counts nothing.
+  self->request(lock_manager_, opts_.request_timeout, fetch_atom_v, k, *fo)
+    .receive([&](std::string& v) { result = std::move(v); },
+             [&](caf::error& e) { result = waited_too_long(std::move(e), k); });
+  return result;
+}
+
+caf::expected<std::string> node::fetch(std::string_view key,
+                                       const loader_fn& loader,
+                                       const fetch_options& call_opts) {
+  auto resolved = resolve_fetch(key, call_opts);
+  if (!resolved)
+    return std::move(resolved.error());
+  auto& fo = *resolved;
+  if (!loader)
+    return make_error(errc::invalid_argument, "fetch needs a loader");
+  std::string k{key};
+  std::string cached;
+  auto lk = cache_->table_for(k).lookup(k, cached);
+  auto now = clock_->now_ns();
+  acquire_request req;
+  req.key = k;
+  if (lk.state == shard_table::lookup_result::fresh) {
+    if (fo.beta == 0 || !xfetch_due(lk, fo.beta, now))
+      return cached;
+    // Early refresh: this caller reloads; nobody waits for it.
+    req.wait = false;
+    req.refresh = true;
+  } else if (lk.state == shard_table::lookup_result::stale
+             && now < lk.expires_ns + fo.stale_while_revalidate.count()) {
+    // Stale-while-revalidate: one caller refreshes, the others get the old
+    // value at once.
+    req.wait = false;
+    req.refresh = true;
+  }
+  acquire_reply reply;
+  caf::error err;
+  {
+    caf::scoped_actor self{sys_};
+    self->request(lock_manager_, opts_.request_timeout, acquire_atom_v, req)
+      .receive([&](acquire_reply& r) { reply = std::move(r); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err)
+      return waited_too_long(std::move(err), k);
+    switch (reply.outcome) {
+    case acquire_reply::value:
+      return std::move(reply.val);
+    case acquire_reply::busy:
+      return cached; // fresh (early refresh) or within the SWR window
+    default:
+      // We hold the key. `self` is the monitored owner: if this thread
+      // unwinds without releasing, its death releases the key.
+      return load_as_owner(k, std::move(reply), loader, fo, lk, cached);
+    }
+  }
+}
+
+caf::expected<std::string>
+node::load_as_owner(const std::string& key, acquire_reply grant,
+                    const loader_fn& loader, const fetch_options& fo,
+                    const shard_table::lookup_result& old,
+                    const std::string& old_value) {
+  auto& table = cache_->table_for(key);
+  for (;;) {
+    auto t0 = clock_->now_ns();
+    auto x = call_loader(loader, key);
+    auto t1 = clock_->now_ns();
+    caf::expected<bool> installed{false};
+    if (x) {
+      installed
+        = checked_fill(table, opts_, t1, key, grant.fill, *x, fo, t1 - t0);
+      if (!installed)
+        x = std::move(installed.error());
+    }
+    if (!x) {
+      table.cancel_fill(key, grant.fill);
+      if (old.state != shard_table::lookup_result::missing
+          && t1 < old.expires_ns + fo.stale_if_error.count()) {
+        // Stale-if-error: the old value serves this caller for its window,
+        // and the waiters too while the table still holds it (an
+        // invalidation may have removed it since this caller looked).
+        caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error(),
+                       old.version);
+        return old_value;
+      }
+      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error());
+      return std::move(x.error());
+    }
+    if (*installed) {
+      caf::anon_send(lock_manager_, release_atom_v, key, grant.token, x->value);
+      return std::move(x->value);
+    }
+    // A write or an invalidation reached the key while we loaded: the lock
+    // manager says whether we load again or return a value (the one a write
+    // left, or ours: this caller asked before the write, so ours is not
+    // stale for it).
+    acquire_reply next;
+    caf::error err;
+    caf::scoped_actor self{sys_};
+    self
+      ->request(lock_manager_, opts_.request_timeout, superseded_atom_v, key,
+                grant.token, *x)
+      .receive([&](acquire_reply& r) { next = std::move(r); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err || next.outcome != acquire_reply::load)
+      return err ? std::move(x->value) : std::move(next.val);
+    grant = std::move(next);
+  }
+}
+
+} // namespace cachebus

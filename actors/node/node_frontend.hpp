@@ -1,0 +1,38 @@
+// The node frontend: the typed interface a node publishes for clients in other
+// processes (cachebus-cli, tests, services without an embedded node). Each
+// request runs the same facade call a local thread would make, so validation,
+// rules, versioning and event publishing are identical. Events with an empty
+// origin are requests; the node stamps its own origin and sequence.
+//
+//   get(key)                 -> value | miss
+//   fetch(key)               -> value: cache-aside with the node loader,
+//                               single flight across the cluster
+//   put(put_request)         -> version
+//   invalidated              -> entries removed (central rules)
+//   tag_invalidated / keys_invalidated / pattern_invalidated -> removed
+//   stats()                  -> shard_stats (node total)
+//   lock_stats()             -> lock_stats (single flight counters)
+#pragma once
+
+#include "caf/typed_actor.hpp"
+
+#include "cachebus/actors/node/node.hpp"
+
+namespace cachebus {
+
+using node_frontend_actor = caf::typed_actor<
+  caf::replies_to<caf::get_atom, std::string>::with<std::string>,
+  caf::replies_to<fetch_atom, std::string>::with<std::string>,
+  caf::replies_to<caf::put_atom, put_request>::with<uint64_t>,
+  caf::replies_to<invalidated>::with<uint64_t>,
+  caf::replies_to<tag_invalidated>::with<uint64_t>,
+  caf::replies_to<keys_invalidated>::with<uint64_t>,
+  caf::replies_to<pattern_invalidated>::with<uint64_t>,
+  caf::replies_to<stats_atom>::with<shard_stats>,
+  caf::replies_to<lock_stats_atom>::with<lock_stats>>;
+
+/// Spawns a frontend for `n`. REQUIRES: `n` outlives the frontend (stop the
+/// frontend first).
+node_frontend_actor spawn_node_frontend(caf::actor_system& sys, node* n);
+
+} // namespace cachebus

@@ -1,0 +1,120 @@
+#include "cachebus/actors/node/runtime.hpp"
+
+#include "caf/send.hpp"
+
+#include "cachebus/actors/flight/store_loader.hpp"
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_transport.hpp"
+#include "cachebus/actors/node/option_reader.hpp"
+#include "cachebus/actors/node/tls_setup.hpp"
+#include "cachebus/actors/writepaths/store_setup.hpp"
+#include "cachebus/actors/writepaths/write_back_options.hpp"
+
+namespace cachebus {
+
+namespace {
+
+caf::error parse_error(caf::actor_system_config& cfg, const caf::error& err) {
+  return make_error(errc::invalid_config,
+                    "cannot parse configuration: " + cfg.render(err));
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<runtime>> runtime::start(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i)
+    args.emplace_back(argv[i]);
+  return start(std::move(args));
+}
+
+caf::expected<std::unique_ptr<runtime>>
+runtime::start(std::vector<std::string> args) {
+  // CAF's --help lists only its "global" group; the cachebus.* options live
+  // in their own groups, which --long-help shows.
+  for (auto& a : args)
+    if (a == "--help" || a == "-h" || a == "-?")
+      a = "--long-help";
+  auto cfg = std::make_unique<cachebus::config>();
+  // Before CAF parses: it drops mistyped ini values and wraps durations.
+  if (auto err = cfg->check_sources(args))
+    return err;
+  if (auto err = cfg->parse(std::move(args)))
+    return parse_error(*cfg, err);
+  return finish(std::move(cfg));
+}
+
+caf::expected<std::unique_ptr<runtime>>
+runtime::finish(std::unique_ptr<cachebus::config> cfg) {
+  std::unique_ptr<runtime> rt{new runtime};
+  if (cfg->cli_helptext_printed) {
+    rt->cfg_ = std::move(cfg);
+    return rt;
+  }
+  // Validate before spawning anything, so a bad option starts nothing.
+  auto opts = node_options::from(*cfg);
+  if (!opts)
+    return std::move(opts.error());
+  if (auto t = transport_options_from(*cfg); !t)
+    return std::move(t.error());
+  // CAF's OpenSSL module only when cachebus.tls asks for it (it costs a
+  // thread), and only with usable credentials (CAF's own checks throw).
+  if (auto err = enable_tls(*cfg))
+    return err;
+  // The system of record (cachebus.store), checked and opened before the
+  // actor system starts; write-back options too, and a journal without a
+  // store (write-back would be silently off).
+  auto wb = write_back_options::from(*cfg);
+  if (!wb)
+    return std::move(wb.error());
+  std::string store_text;
+  if (auto err = read_option(*cfg, "cachebus.store", store_text))
+    return err;
+  if (!wb->journal.empty() && store_text.empty())
+    return make_error(errc::invalid_config,
+                      "cachebus.write-back.journal is set (\"" + wb->journal
+                        + "\") but cachebus.store is not: write-back writes "
+                          "into a system of record; set cachebus.store or "
+                          "remove the journal");
+  auto store = open_store(*cfg);
+  if (!store)
+    return std::move(store.error());
+  rt->cfg_ = std::move(cfg);
+  rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
+  node_setup setup;
+  if (*store) {
+    rt->store_ = (*store)->store;
+    setup.rules = (*store)->rules;
+    rt->pending_ = std::make_shared<pending_writes>();
+    rt->loader_ = spawn_store_loader(*rt->sys_, rt->store_,
+                                     std::move((*store)->rules), rt->pending_);
+    setup.loader = rt->loader_;
+    setup.pending = rt->pending_;
+  }
+  auto n = cachebus::node::start(*rt->sys_, std::move(setup));
+  if (!n)
+    return std::move(n.error()); // ~runtime ends the loader
+  rt->node_ = std::move(*n);
+  if (rt->store_) {
+    auto rc = record_cache::start(*rt->node_, rt->store_, rt->pending_);
+    if (!rc)
+      return std::move(rc.error());
+    rt->records_ = std::move(*rc);
+  }
+  return rt;
+}
+
+runtime::~runtime() {
+  // Members die in reverse order anyway; spelled out because the order is the
+  // contract: record cache (its final flush), node, store loader, system,
+  // config.
+  records_.reset();
+  node_.reset();
+  if (loader_)
+    caf::anon_send_exit(loader_, caf::exit_reason::user_shutdown);
+  loader_ = nullptr;
+  sys_.reset();
+  cfg_.reset();
+}
+
+} // namespace cachebus

@@ -1,0 +1,70 @@
+// cachebus::runtime: a node together with the actor system it runs in, for
+// programs that do not have a CAF actor system of their own. It parses its
+// configuration like any CAF program (command line, then caf-application.ini),
+// so `--help` lists every `cachebus.*` option, and loads CAF's OpenSSL module
+// when `cachebus.tls` is set (tls_setup.hpp). With `cachebus.store` set
+// (store_setup.hpp) it also opens the node's system of record before
+// anything starts, makes a store loader the node loader (store_loader.hpp)
+// and runs a record_cache over the store (write-through; write-back with
+// cachebus.write-back.journal). Destroying it stops the record cache
+// (flushing write-back), the node, then the system, in that order, without
+// hanging.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/expected.hpp"
+
+#include "cachebus/actors/node/config.hpp"
+#include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/writepaths/record_cache.hpp"
+
+namespace cachebus {
+
+class runtime {
+ public:
+  /// Parses `argc`/`argv` and starts the system and the node. If the
+  /// arguments asked for --help, the help text is printed and the returned
+  /// runtime has no node (help_printed() is true).
+  static caf::expected<std::unique_ptr<runtime>> start(int argc, char** argv);
+
+  /// Same, with arguments given in code, e.g. {"--cachebus.shards=4"}.
+  static caf::expected<std::unique_ptr<runtime>>
+  start(std::vector<std::string> args = {});
+
+  ~runtime();
+
+  bool help_printed() const noexcept { return node_ == nullptr; }
+
+  /// REQUIRES: !help_printed()
+  cachebus::node& node() noexcept { return *node_; }
+
+  caf::actor_system& system() noexcept { return *sys_; }
+
+  cachebus::config& config() noexcept { return *cfg_; }
+
+  /// The record cache over the store of `cachebus.store`, or nullptr if no
+  /// store is configured (or help was printed).
+  cachebus::record_cache* records() noexcept { return records_.get(); }
+
+ private:
+  runtime() = default;
+
+  static caf::expected<std::unique_ptr<runtime>>
+  finish(std::unique_ptr<cachebus::config> cfg);
+
+  std::unique_ptr<cachebus::config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<cachebus::node> node_;
+  // cachebus.store: the store, its loader (the node loader) and the record
+  // cache over both.
+  std::shared_ptr<stores::record_store> store_;
+  std::shared_ptr<pending_writes> pending_;
+  loader_actor loader_;
+  std::unique_ptr<cachebus::record_cache> records_;
+};
+
+} // namespace cachebus
