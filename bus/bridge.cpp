@@ -23,6 +23,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/system_messages.hpp"
 
+#include "cachebus/bus/event_handlers.hpp"
 #include "cachebus/bus/event_route.hpp"
 #include "cachebus/bus/peer_address.hpp"
 #include "cachebus/bus/reorder_buffer.hpp"
@@ -556,14 +557,9 @@ void on_remote(bridge_pointer self, const caf::message& ev) {
 // -- behavior -----------------------------------------------------------------
 
 caf::behavior running(bridge_pointer self) {
-  return {
-    // From the local bus (anonymous deliveries of "cache:*").
-    [=](const invalidated& ev) { on_local(self, ev.origin, ev.sequence); },
-    [=](const tag_invalidated& ev) { on_local(self, ev.origin, ev.sequence); },
-    [=](const keys_invalidated& ev) { on_local(self, ev.origin, ev.sequence); },
-    [=](const pattern_invalidated& ev) {
-      on_local(self, ev.origin, ev.sequence);
-    },
+  return with_const_event_handlers<caf::behavior>(
+    // From the local bus (anonymous deliveries of "cache:*"), every kind.
+    [=](const auto& ev) { on_local(self, ev.origin, ev.sequence); },
     // From peers' bridges.
     [=](bridge_hello_atom,
         const bridge_handshake& h) -> caf::result<bridge_handshake> {
@@ -663,8 +659,7 @@ caf::behavior running(bridge_pointer self) {
         result.seeds.push_back({to_string(sd.address), sd.resolved, sd.refused,
                                 sd.resolved ? std::string{} : sd.last_error});
       return result;
-    },
-  };
+    });
 }
 
 caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,

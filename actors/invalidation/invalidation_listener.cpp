@@ -75,11 +75,8 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
   self->state.applied = std::move(applied);
   // Events arrive anonymously from the bus; nothing they carry may kill us.
   self->set_default_handler(caf::drop);
-  return {
-    [=](invalidated& ev) { return handle(self, ev); },
-    [=](tag_invalidated& ev) { return handle(self, ev); },
-    [=](keys_invalidated& ev) { return handle(self, ev); },
-    [=](pattern_invalidated& ev) { return handle(self, ev); },
+  return with_event_handlers<invalidation_listener_actor::behavior_type>(
+    [=](auto& ev) { return handle(self, ev); },
     [=](peer_event& ev) {
       auto& st = self->state;
       bool drop
@@ -111,8 +108,7 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
       for (auto& kv : self->state.lags)
         s.lag.push_back(kv.second);
       return s;
-    },
-  };
+    });
 }
 
 } // namespace

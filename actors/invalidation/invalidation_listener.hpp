@@ -5,7 +5,7 @@
 // an empty origin is a request from a local actor: it is applied, published
 // with this node's origin and sequence, and answered with the count removed.
 //
-//   invalidated / tag_invalidated / keys_invalidated / pattern_invalidated
+//   every invalidation kind (bus/events.hpp: invalidation_events)
 //                          -> entries removed, or a cachebus error
 //   peer_event             -  the partition rule: after a peer was lost, left
 //                             a gap or rejoined, drop the whole local cache
@@ -22,19 +22,17 @@
 #include "cachebus/actors/invalidation/event_source.hpp"
 #include "cachebus/actors/invalidation/invalidator.hpp"
 #include "cachebus/actors/node/type_ids.hpp"
+#include "cachebus/bus/event_handlers.hpp"
 #include "cachebus/bus/peer_event.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
 
+/// Answers every invalidation kind (bus/events.hpp) with the count removed.
 using invalidation_listener_actor
-  = caf::typed_actor<caf::replies_to<invalidated>::with<uint64_t>,
-                     caf::replies_to<tag_invalidated>::with<uint64_t>,
-                     caf::replies_to<keys_invalidated>::with<uint64_t>,
-                     caf::replies_to<pattern_invalidated>::with<uint64_t>,
-                     caf::reacts_to<peer_event>,
-                     caf::reacts_to<observe_atom, caf::actor>,
-                     caf::replies_to<stats_atom>::with<listener_stats>>;
+  = answers_events<uint64_t, caf::reacts_to<peer_event>,
+                   caf::reacts_to<observe_atom, caf::actor>,
+                   caf::replies_to<stats_atom>::with<listener_stats>>;
 
 /// `applied` (may be null) learns of every event before it is applied.
 invalidation_listener_actor

@@ -256,6 +256,17 @@ caf::expected<size_t> node::publish_invalidation(std::string resource,
   return invalidate_and_publish(std::move(ev));
 }
 
+caf::expected<size_t> node::invalidate_event(invalidation_event ev) {
+  return std::visit(
+    [this](auto& x) {
+      x.origin.clear();
+      x.sequence = 0;
+      x.sent_ns = 0;
+      return invalidate_and_publish(std::move(x));
+    },
+    ev);
+}
+
 caf::error node::track_dependency(const std::string& parent,
                                   const std::string& dependent) {
   if (auto err = check_running())

@@ -198,6 +198,11 @@ class node {
                                              std::string id,
                                              uint64_t version = 0);
 
+  /// Any invalidation event (bus/events.hpp), as the call of its kind above
+  /// would apply it: its origin, sequence and send time are ignored (this
+  /// node stamps its own). What the frontends use, generic over the kinds.
+  caf::expected<size_t> invalidate_event(invalidation_event ev);
+
   /// Invalidating `parent` will also invalidate `dependent` (transitively,
   /// cycle-safe). The edge lives as long as dependent's entry: errc::miss if
   /// `dependent` is not cached.

@@ -17,7 +17,8 @@ caf::result<uint64_t> count(caf::expected<T> x) {
 
 node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer self,
                                             node* n) {
-  return {
+  return with_event_handlers<node_frontend_actor::behavior_type>(
+    [=](auto& ev) { return count(n->invalidate_event(std::move(ev))); },
     [=](caf::get_atom, const std::string& key) -> caf::result<std::string> {
       auto v = n->get(key);
       if (!v)
@@ -43,19 +44,10 @@ node_frontend_actor::behavior_type frontend(node_frontend_actor::pointer self,
       o.version = req.version;
       return count(n->set(req.key, std::move(req.value), o));
     },
-    [=](invalidated& ev) {
-      return count(n->publish_invalidation(ev.resource, ev.id, ev.version));
-    },
-    [=](tag_invalidated& ev) { return count(n->invalidate_tag(ev.tag)); },
-    [=](keys_invalidated& ev) { return count(n->invalidate(ev.keys)); },
-    [=](pattern_invalidated& ev) {
-      return count(n->invalidate_pattern(ev.glob));
-    },
     [=](stats_atom) { return n->stats().total; },
     [=](lock_stats_atom) -> caf::result<lock_stats> {
       return self->delegate(n->lock_manager(), stats_atom_v);
-    },
-  };
+    });
 }
 
 } // namespace

@@ -8,8 +8,8 @@
 //   fetch(key)               -> value: cache-aside with the node loader,
 //                               single flight across the cluster
 //   put(put_request)         -> version
-//   invalidated              -> entries removed (central rules)
-//   tag_invalidated / keys_invalidated / pattern_invalidated -> removed
+//   every invalidation kind  -> entries removed (bus/events.hpp; a resource
+//                               event through the central rules)
 //   stats()                  -> shard_stats (node total)
 //   lock_stats()             -> lock_stats (single flight counters)
 #pragma once
@@ -17,17 +17,14 @@
 #include "caf/typed_actor.hpp"
 
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/bus/event_handlers.hpp"
 
 namespace cachebus {
 
-using node_frontend_actor = caf::typed_actor<
-  caf::replies_to<caf::get_atom, std::string>::with<std::string>,
+using node_frontend_actor = answers_events<
+  uint64_t, caf::replies_to<caf::get_atom, std::string>::with<std::string>,
   caf::replies_to<fetch_atom, std::string>::with<std::string>,
   caf::replies_to<caf::put_atom, put_request>::with<uint64_t>,
-  caf::replies_to<invalidated>::with<uint64_t>,
-  caf::replies_to<tag_invalidated>::with<uint64_t>,
-  caf::replies_to<keys_invalidated>::with<uint64_t>,
-  caf::replies_to<pattern_invalidated>::with<uint64_t>,
   caf::replies_to<stats_atom>::with<shard_stats>,
   caf::replies_to<lock_stats_atom>::with<lock_stats>>;
 

@@ -107,7 +107,10 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
     auto& st = self->state;
     return st.workers[st.next++ % st.workers.size()];
   };
-  return {
+  return with_event_handlers<record_frontend_actor::behavior_type>(
+    [self](auto& ev) {
+      return self->delegate(self->state.inner, std::move(ev));
+    },
     [self](caf::get_atom, std::string& key) {
       return self->delegate(self->state.inner, caf::get_atom_v, std::move(key));
     },
@@ -116,18 +119,6 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
     },
     [self](caf::put_atom, put_request& req) {
       return self->delegate(self->state.inner, caf::put_atom_v, std::move(req));
-    },
-    [self](invalidated& ev) {
-      return self->delegate(self->state.inner, std::move(ev));
-    },
-    [self](tag_invalidated& ev) {
-      return self->delegate(self->state.inner, std::move(ev));
-    },
-    [self](keys_invalidated& ev) {
-      return self->delegate(self->state.inner, std::move(ev));
-    },
-    [self](pattern_invalidated& ev) {
-      return self->delegate(self->state.inner, std::move(ev));
     },
     [self](stats_atom) {
       return self->delegate(self->state.inner, stats_atom_v);
@@ -155,8 +146,7 @@ record_frontend(frontend_ptr self, node* n, record_cache* rc, size_t workers) {
         return no_store();
       return self->delegate(worker(), record_atom_v, std::move(resource),
                             std::move(id));
-    },
-  };
+    });
 }
 
 } // namespace
