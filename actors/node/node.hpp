@@ -234,6 +234,13 @@ class node {
 
   const bus_actor& bus() const noexcept { return source_->bus(); }
 
+  /// How many invalidation events this node has published (its sequence
+  /// counter): every other member has applied them all once its listener
+  /// counts that many from this origin (cluster quiescence).
+  uint64_t events_published() const noexcept {
+    return source_->next_sequence() - 1;
+  }
+
   /// The port this node's bridge listens on (cluster mode), else 0.
   uint16_t cluster_port() const noexcept { return bridge_.port; }
 
