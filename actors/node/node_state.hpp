@@ -1,0 +1,47 @@
+// What a cachebus::node owns (private to the node's implementation files:
+// node.hpp keeps it behind a pointer, so that embedders' translation units
+// do not include the shard tables, the invalidator or the bridge). Every
+// member is set by node::start and constant afterwards, except `stopped`.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+
+#include "cachebus/actors/cache/local_cache.hpp"
+#include "cachebus/actors/cache/shard.hpp"
+#include "cachebus/actors/cache/time_source.hpp"
+#include "cachebus/actors/flight/lock_manager.hpp"
+#include "cachebus/actors/invalidation/applied_events.hpp"
+#include "cachebus/actors/invalidation/event_source.hpp"
+#include "cachebus/actors/invalidation/invalidation_listener.hpp"
+#include "cachebus/actors/invalidation/invalidator.hpp"
+#include "cachebus/actors/node/options.hpp"
+#include "cachebus/bus/bridge.hpp"
+
+namespace cachebus {
+
+struct node_state {
+  node_state(caf::actor_system& sys, node_options opts)
+      : sys(sys), opts(std::move(opts)) {
+    // nop
+  }
+
+  caf::actor_system& sys;
+  node_options opts;
+  std::shared_ptr<cachebus::time_source> clock;
+  std::shared_ptr<local_cache> cache;
+  std::vector<shard_actor> shards;
+  std::shared_ptr<event_source> source;
+  std::shared_ptr<applied_events> applied;
+  std::shared_ptr<invalidator> inv;
+  invalidation_listener_actor listener;
+  lock_manager_actor lock_manager;
+  bridge_handle bridge;
+  bool owns_bus = false;
+  std::atomic<bool> stopped{false};
+};
+
+} // namespace cachebus
