@@ -26,7 +26,10 @@ struct shard_table::tag_link {
   tag_link* next = nullptr;
 };
 
-struct shard_table::entry {
+// An entry is linked into each part through the part's hook, a base class:
+// the parts hand hooks back (a victim, a due entry, a dead tag member) and the
+// table turns them into entries with a static_cast.
+struct shard_table::entry : sieve_queue::hook {
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
@@ -42,10 +45,6 @@ struct shard_table::entry {
   // says nothing about freshness, so versioned invalidations always remove
   // such an entry.
   bool sourced = false;
-  // SIEVE queue links: `newer` points toward head_, `older` toward tail_.
-  entry* newer = nullptr;
-  entry* older = nullptr;
-  mutable std::atomic<bool> visited{false}; // set by readers
   // Expiry bucket links (tick < 0: not scheduled).
   entry* x_prev = nullptr;
   entry* x_next = nullptr;
@@ -96,9 +95,7 @@ bool shard_table::get(std::string_view key, std::string& out,
     auto it = map_.find(key);
     if (it != map_.end() && alive(it->second, clock_->now_ns())) {
       auto& e = it->second;
-      // Avoid dirtying the cache line when the bit is already set.
-      if (!e.visited.load(std::memory_order_relaxed))
-        e.visited.store(true, std::memory_order_relaxed);
+      sieve_queue::mark_visited(e);
       out.assign(e.value);
       version = e.sourced ? e.version : 0;
       guard.unlock();
@@ -122,8 +119,7 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
       bool tags_ok = tags_live(e);
       if (tags_ok && e.expires_ns > now) {
         r.state = lookup_result::fresh;
-        if (!e.visited.load(std::memory_order_relaxed))
-          e.visited.store(true, std::memory_order_relaxed);
+        sieve_queue::mark_visited(e);
       } else if (tags_ok && reclaim_at(e.expires_ns, e.grace_ns) > now) {
         r.state = lookup_result::stale;
       }
@@ -254,7 +250,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     if (lim_.ordered_index)
       e.ordered_pos = ordered_.emplace(*e.key).first;
     link_tags(e, std::move(tags));
-    queue_push(e);
+    queue_.push(e);
     schedule(e);
     bytes_ += e.charge();
     entries_.store(map_.size(), std::memory_order_relaxed);
@@ -280,7 +276,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
       unlink_tags(e);
       link_tags(e, std::move(tags));
     }
-    e.visited.store(true, std::memory_order_relaxed);
+    sieve_queue::mark_written(e);
     bytes_ += e.charge();
   }
   sets_.fetch_add(1, std::memory_order_relaxed);
@@ -553,7 +549,7 @@ void shard_table::remove(map_type::iterator it) {
   auto& e = it->second;
   bytes_ -= e.charge();
   unschedule(e);
-  queue_unlink(e);
+  queue_.unlink(e);
   unlink_tags(e);
   if (lim_.ordered_index)
     ordered_.erase(e.ordered_pos);
@@ -606,40 +602,9 @@ void shard_table::unschedule(entry& e) {
   e.tick = -1;
 }
 
-void shard_table::queue_push(entry& e) {
-  e.older = head_;
-  e.newer = nullptr;
-  if (head_)
-    head_->newer = &e;
-  head_ = &e;
-  if (!tail_)
-    tail_ = &e;
-}
-
-void shard_table::queue_unlink(entry& e) {
-  if (hand_ == &e)
-    hand_ = e.newer;
-  if (e.newer)
-    e.newer->older = e.older;
-  else
-    head_ = e.older;
-  if (e.older)
-    e.older->newer = e.newer;
-  else
-    tail_ = e.newer;
-  e.newer = e.older = nullptr;
-}
-
 void shard_table::evict_one() {
-  // SIEVE: walk from the hand (or the tail) toward the head, clearing visited
-  // bits, and evict the first unvisited entry; wrap to the tail at the head.
-  auto* obj = hand_ ? hand_ : tail_;
-  while (obj->visited.load(std::memory_order_relaxed)) {
-    obj->visited.store(false, std::memory_order_relaxed);
-    obj = obj->newer ? obj->newer : tail_;
-  }
-  hand_ = obj->newer;
-  remove(map_.find(*obj->key));
+  auto& victim = static_cast<entry&>(queue_.victim());
+  remove(map_.find(*victim.key));
   evictions_.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -61,6 +61,7 @@
 #include <vector>
 
 #include "cachebus/actors/cache/shard_messages.hpp"
+#include "cachebus/actors/cache/sieve_queue.hpp"
 
 namespace cachebus {
 
@@ -235,8 +236,6 @@ class shard_table {
   static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
   void schedule(entry& e);
   void unschedule(entry& e);
-  void queue_push(entry& e);
-  void queue_unlink(entry& e);
   void evict_one();
   void enforce_limits();
   void link_tags(entry& e, std::vector<std::string> tags);
@@ -255,10 +254,7 @@ class shard_table {
   const time_source* clock_;
   mutable std::shared_mutex mtx_;
   map_type map_;
-  // SIEVE queue: head_ newest, tail_ oldest; hand_ walks from tail to head.
-  entry* head_ = nullptr;
-  entry* tail_ = nullptr;
-  entry* hand_ = nullptr;
+  sieve_queue queue_;
   // Expiry wheel: bucket tick -> first entry of an intrusive list.
   std::map<int64_t, entry*> buckets_;
   dependency_graph* graph_;
