@@ -29,7 +29,7 @@ struct shard_table::tag_link {
 // An entry is linked into each part through the part's hook, a base class:
 // the parts hand hooks back (a victim, a due entry, a dead tag member) and the
 // table turns them into entries with a static_cast.
-struct shard_table::entry : sieve_queue::hook {
+struct shard_table::entry : sieve_queue::hook, expiry_wheel::hook {
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
@@ -45,10 +45,6 @@ struct shard_table::entry : sieve_queue::hook {
   // says nothing about freshness, so versioned invalidations always remove
   // such an entry.
   bool sourced = false;
-  // Expiry bucket links (tick < 0: not scheduled).
-  entry* x_prev = nullptr;
-  entry* x_next = nullptr;
-  int64_t tick = -1;
 
   size_t charge() const noexcept {
     return key->size() + value.size() + entry_overhead + tag_bytes;
@@ -60,7 +56,7 @@ struct shard_table::entry : sieve_queue::hook {
 
 shard_table::shard_table(limits lim, const time_source* clk,
                          dependency_graph* graph)
-    : lim_(lim), clock_(clk), graph_(graph) {
+    : lim_(lim), clock_(clk), wheel_(lim.tick_ns), graph_(graph) {
   // nop
 }
 
@@ -198,7 +194,7 @@ shard_table::index_sizes shard_table::indexes() const {
   x.live_tags = tags_.size();
   x.dead_tags = dead_tags_.size();
   x.tag_links = tag_links_;
-  x.buckets = buckets_.size();
+  x.buckets = wheel_.buckets();
   return x;
 }
 
@@ -251,23 +247,16 @@ uint64_t shard_table::install(std::string_view key, std::string value,
       e.ordered_pos = ordered_.emplace(*e.key).first;
     link_tags(e, std::move(tags));
     queue_.push(e);
-    schedule(e);
+    wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
     bytes_ += e.charge();
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
     auto& e = it->second;
     bytes_ -= e.charge();
-    // Overwrites usually land in the same expiry bucket: keep the entry's
-    // place instead of re-filing it.
-    if (tick_of(reclaim_at(expires_ns, grace_ns)) != e.tick) {
-      unschedule(e);
-      e.expires_ns = expires_ns;
-      e.grace_ns = grace_ns;
-      schedule(e);
-    } else {
-      e.expires_ns = expires_ns;
-      e.grace_ns = grace_ns;
-    }
+    // Memory goes once the grace window after expiry has passed.
+    wheel_.reschedule(e, reclaim_at(expires_ns, grace_ns));
+    e.expires_ns = expires_ns;
+    e.grace_ns = grace_ns;
     e.value = std::move(value);
     e.version = version;
     e.sourced = sourced;
@@ -450,22 +439,18 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
   std::unique_lock guard{mtx_};
   size_t freed = reclaim_dead_tags(budget);
   size_t expired = 0;
-  while (!buckets_.empty() && freed < budget) {
-    auto first = buckets_.begin();
-    // A bucket is due once its whole span lies in the past.
-    if (first->first * lim_.tick_ns > now_ns)
+  while (freed < budget) {
+    auto* due = wheel_.due(now_ns);
+    if (!due)
       break;
-    auto* e = first->second;
-    // remove() unlinks e from the bucket and drops the bucket when empty.
-    remove(map_.find(*e->key));
+    // remove() unschedules the entry (dropping its bucket when empty).
+    remove(map_.find(*static_cast<entry&>(*due).key));
     ++freed;
     ++expired;
   }
   expirations_.fetch_add(expired, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
-  return !dead_tags_.empty()
-         || (!buckets_.empty()
-             && buckets_.begin()->first * lim_.tick_ns <= now_ns);
+  return !dead_tags_.empty() || wheel_.due(now_ns) != nullptr;
 }
 
 // -- private helpers ----------------------------------------------------------
@@ -548,7 +533,7 @@ void shard_table::unlink_tags(entry& e) {
 void shard_table::remove(map_type::iterator it) {
   auto& e = it->second;
   bytes_ -= e.charge();
-  unschedule(e);
+  wheel_.unschedule(e);
   queue_.unlink(e);
   unlink_tags(e);
   if (lim_.ordered_index)
@@ -563,43 +548,6 @@ int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
   if (expires_ns == no_expiry || grace_ns >= no_expiry - expires_ns)
     return no_expiry;
   return expires_ns + grace_ns;
-}
-
-int64_t shard_table::tick_of(int64_t expires_ns) const noexcept {
-  // Bucket T holds expiries in [(T-1)*tick, T*tick); -1 means "no bucket".
-  return expires_ns == no_expiry ? -1 : expires_ns / lim_.tick_ns + 1;
-}
-
-void shard_table::schedule(entry& e) {
-  // Memory goes once the grace window after expiry has passed.
-  auto tick = tick_of(reclaim_at(e.expires_ns, e.grace_ns));
-  if (tick < 0)
-    return;
-  e.tick = tick;
-  auto& head = buckets_[tick];
-  e.x_prev = nullptr;
-  e.x_next = head;
-  if (head)
-    head->x_prev = &e;
-  head = &e;
-}
-
-void shard_table::unschedule(entry& e) {
-  if (e.tick < 0)
-    return;
-  if (e.x_prev) {
-    e.x_prev->x_next = e.x_next;
-  } else {
-    auto i = buckets_.find(e.tick);
-    if (e.x_next)
-      i->second = e.x_next;
-    else
-      buckets_.erase(i);
-  }
-  if (e.x_next)
-    e.x_next->x_prev = e.x_prev;
-  e.x_prev = e.x_next = nullptr;
-  e.tick = -1;
 }
 
 void shard_table::evict_one() {

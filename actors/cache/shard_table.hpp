@@ -50,7 +50,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -60,6 +59,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cachebus/actors/cache/expiry_wheel.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
 #include "cachebus/actors/cache/sieve_queue.hpp"
 
@@ -232,10 +232,7 @@ class shard_table {
   // All private helpers REQUIRE: mtx_ held exclusively.
   void unlink(entry& e);
   void remove(map_type::iterator it);
-  int64_t tick_of(int64_t expires_ns) const noexcept;
   static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
-  void schedule(entry& e);
-  void unschedule(entry& e);
   void evict_one();
   void enforce_limits();
   void link_tags(entry& e, std::vector<std::string> tags);
@@ -255,8 +252,7 @@ class shard_table {
   mutable std::shared_mutex mtx_;
   map_type map_;
   sieve_queue queue_;
-  // Expiry wheel: bucket tick -> first entry of an intrusive list.
-  std::map<int64_t, entry*> buckets_;
+  expiry_wheel wheel_;
   dependency_graph* graph_;
   // Ordered view of the keys (pointing into map_) for pattern invalidation.
   std::set<std::string_view> ordered_;
