@@ -209,7 +209,7 @@ uint64_t shard_table::put(std::string_view key, std::string value,
                           int64_t expires_ns, std::vector<std::string> tags,
                           uint64_t version) {
   std::unique_lock guard{mtx_};
-  cancel_fills_of(key);
+  fills_.cancel_key(key);
   return install(key, std::move(value), expires_ns, 0, std::move(tags), version,
                  0);
 }
@@ -276,7 +276,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
 
 size_t shard_table::erase(std::string_view key) {
   std::unique_lock guard{mtx_};
-  cancel_fills_of(key);
+  fills_.cancel_key(key);
   auto it = map_.find(key);
   if (it == map_.end())
     return 0;
@@ -297,7 +297,7 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
   for (auto& key : keys) {
     // A fill in flight may hold a value read before this invalidation, so it
     // must not be installed, whatever its version turns out to be.
-    cancel_fills_of(key);
+    fills_.cancel_key(key);
     auto it = map_.find(key);
     if (it != map_.end() && it->second.older_than(version)) {
       remove(it);
@@ -315,12 +315,7 @@ size_t shard_table::erase_matching(std::string_view glob,
   if (!lim_.ordered_index)
     return 0;
   auto prefix = glob_prefix(glob);
-  for (auto i = fills_.begin(); i != fills_.end();) {
-    if (glob_match(glob, i->first))
-      i = fills_.erase(i);
-    else
-      ++i;
-  }
+  fills_.cancel_matching(glob);
   std::vector<std::string_view> hits;
   for (auto i = ordered_.lower_bound(prefix);
        i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
@@ -339,7 +334,7 @@ size_t shard_table::erase_matching(std::string_view glob,
 size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   std::unique_lock guard{mtx_};
   // Even a tag without entries here may be on a value being loaded.
-  ++tag_epoch_;
+  fills_.cancel_tagged();
   auto it = tags_.find(tag);
   if (it == tags_.end())
     return 0;
@@ -360,8 +355,7 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
 
 size_t shard_table::clear() {
   std::unique_lock guard{mtx_};
-  fills_.clear();
-  ++tag_epoch_; // tagged fills that began before are refused too
+  fills_.cancel_all(); // tagged fills that began before are refused too
   size_t n = map_.size();
   while (!map_.empty())
     remove(map_.begin());
@@ -383,13 +377,7 @@ bool shard_table::attach_parent(std::string_view dependent,
 
 uint64_t shard_table::begin_fill(std::string_view key) {
   std::unique_lock guard{mtx_};
-  auto id = next_fill_++;
-  auto i = fills_.find(key);
-  if (i == fills_.end())
-    fills_.emplace(std::string{key}, fill_state{id, tag_epoch_});
-  else
-    i->second = fill_state{id, tag_epoch_};
-  return id;
+  return fills_.begin(key);
 }
 
 bool shard_table::complete_fill(std::string_view key, uint64_t id,
@@ -397,16 +385,9 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
                                 int64_t grace_ns, std::vector<std::string> tags,
                                 uint64_t version, int64_t load_ns) {
   std::unique_lock guard{mtx_};
-  auto i = fills_.find(key);
-  if (i == fills_.end() || i->second.id != id) {
-    // Cancelled by a write or an invalidation, or replaced by a later fill.
-    stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
-  auto epoch = i->second.tag_epoch;
-  fills_.erase(i);
-  if (!tags.empty() && epoch != tag_epoch_) {
-    // A tag was invalidated while the value was loading.
+  if (!fills_.finish(key, id, !tags.empty())) {
+    // Cancelled by a write or an invalidation, replaced by a later fill, or
+    // tagged while a tag was invalidated.
     stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -417,22 +398,12 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
 
 void shard_table::cancel_fill(std::string_view key, uint64_t id) {
   std::unique_lock guard{mtx_};
-  auto i = fills_.find(key);
-  if (i != fills_.end() && i->second.id == id)
-    fills_.erase(i);
+  fills_.cancel(key, id);
 }
 
 size_t shard_table::fills() const {
   std::shared_lock guard{mtx_};
   return fills_.size();
-}
-
-void shard_table::cancel_fills_of(std::string_view key) {
-  if (fills_.empty())
-    return;
-  auto i = fills_.find(key);
-  if (i != fills_.end())
-    fills_.erase(i);
 }
 
 bool shard_table::sweep(int64_t now_ns, size_t budget) {

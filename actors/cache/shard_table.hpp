@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "cachebus/actors/cache/expiry_wheel.hpp"
+#include "cachebus/actors/cache/fill_leases.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
 #include "cachebus/actors/cache/sieve_queue.hpp"
 
@@ -240,7 +241,6 @@ class shard_table {
   bool alive(const entry& e, int64_t now) const noexcept;
   static bool tags_live(const entry& e) noexcept;
   size_t reclaim_dead_tags(size_t budget);
-  void cancel_fills_of(std::string_view key);
   // Returns 0 (and changes nothing) if `version` is older than the sourced
   // version cached under `key`.
   uint64_t install(std::string_view key, std::string value, int64_t expires_ns,
@@ -262,17 +262,7 @@ class shard_table {
     tags_;
   std::deque<std::unique_ptr<tag_state>> dead_tags_;
   size_t tag_links_ = 0;
-  // Fills in flight: key -> (fill id, tag epoch at begin_fill).
-  struct fill_state {
-    uint64_t id;
-    uint64_t tag_epoch;
-  };
-  std::unordered_map<std::string, fill_state, string_hash, std::equal_to<>>
-    fills_;
-  uint64_t next_fill_ = 1;
-  // Bumped by every tag invalidation: a tagged fill that began before it
-  // might carry a tag that was invalidated meanwhile, so it is refused.
-  uint64_t tag_epoch_ = 0;
+  fill_leases fills_;
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
   // Counters, readable without the lock.
