@@ -9,35 +9,17 @@
 
 namespace cachebus {
 
-// A tag's state: the entries that carry the tag, linked through their
-// tag_links. `dead_below` is 0 while the state is live; an invalidation sets it
-// (entries with a lower version are dead) and retires the state.
-struct shard_table::tag_state {
-  std::string name;
-  uint64_t dead_below = 0;
-  tag_link* head = nullptr;
-  size_t members = 0;
-};
-
-struct shard_table::tag_link {
-  tag_state* state = nullptr;
-  entry* owner = nullptr;
-  tag_link* prev = nullptr;
-  tag_link* next = nullptr;
-};
-
 // An entry is linked into each part through the part's hook, a base class:
 // the parts hand hooks back (a victim, a due entry, a dead tag member) and the
 // table turns them into entries with a static_cast.
-struct shard_table::entry : sieve_queue::hook, expiry_wheel::hook {
+struct shard_table::entry : sieve_queue::hook,
+                            expiry_wheel::hook,
+                            tag_index::member {
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
   int64_t grace_ns = 0; // kept this long after expiry for stale reads
   int64_t load_ns = 0;  // how long the value took to load
-  // Never resized while linked: tag_links point into it.
-  std::vector<tag_link> tags;
-  size_t tag_bytes = 0;
   const std::string* key = nullptr; // the map node's key; stable
   std::set<std::string_view>::iterator ordered_pos;
   bool has_parents = false;
@@ -67,10 +49,10 @@ shard_table::~shard_table() {
 }
 
 bool shard_table::tags_live(const entry& e) noexcept {
-  for (auto& link : e.tags)
-    if (link.state->dead_below != 0 && e.older_than(link.state->dead_below))
-      return false;
-  return true;
+  // older_than() grows with its argument, so checking the highest dead_below
+  // of the entry's tags is checking every one of them.
+  auto below = tag_index::dead_below(e);
+  return below == 0 || !e.older_than(below);
 }
 
 bool shard_table::alive(const entry& e, int64_t now) const noexcept {
@@ -191,16 +173,16 @@ shard_table::index_sizes shard_table::indexes() const {
   index_sizes x;
   x.entries = map_.size();
   x.ordered = ordered_.size();
-  x.live_tags = tags_.size();
-  x.dead_tags = dead_tags_.size();
-  x.tag_links = tag_links_;
+  x.live_tags = tags_.live_tags();
+  x.dead_tags = tags_.dead_tags();
+  x.tag_links = tags_.links();
   x.buckets = wheel_.buckets();
   return x;
 }
 
 bool shard_table::has_dead_tags() const {
   std::shared_lock guard{mtx_};
-  return !dead_tags_.empty();
+  return tags_.has_dead();
 }
 
 // -- mutations ----------------------------------------------------------------
@@ -245,7 +227,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     e.load_ns = load_ns;
     if (lim_.ordered_index)
       e.ordered_pos = ordered_.emplace(*e.key).first;
-    link_tags(e, std::move(tags));
+    tags_.link(e, std::move(tags));
     queue_.push(e);
     wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
     bytes_ += e.charge();
@@ -262,8 +244,8 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     e.sourced = sourced;
     e.load_ns = load_ns;
     if (!tags.empty() || !e.tags.empty()) {
-      unlink_tags(e);
-      link_tags(e, std::move(tags));
+      tags_.unlink(e);
+      tags_.link(e, std::move(tags));
     }
     sieve_queue::mark_written(e);
     bytes_ += e.charge();
@@ -335,20 +317,16 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   std::unique_lock guard{mtx_};
   // Even a tag without entries here may be on a value being loaded.
   fills_.cancel_tagged();
-  auto it = tags_.find(tag);
-  if (it == tags_.end())
+  auto* state = tags_.invalidate(tag, version);
+  if (!state)
     return 0;
-  auto state = std::move(it->second);
-  tags_.erase(it);
-  state->dead_below = version;
   size_t n = state->members;
   if (version != UINT64_MAX) {
     n = 0;
     for (auto* l = state->head; l; l = l->next)
-      if (l->owner->older_than(version))
+      if (static_cast<const entry&>(*l->owner).older_than(version))
         ++n;
   }
-  dead_tags_.push_back(std::move(state));
   invalidations_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }
@@ -421,84 +399,31 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
   }
   expirations_.fetch_add(expired, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
-  return !dead_tags_.empty() || wheel_.due(now_ns) != nullptr;
+  return tags_.has_dead() || wheel_.due(now_ns) != nullptr;
 }
 
 // -- private helpers ----------------------------------------------------------
 
 size_t shard_table::reclaim_dead_tags(size_t budget) {
   size_t freed = 0;
-  while (!dead_tags_.empty() && freed < budget) {
-    auto& state = *dead_tags_.front();
-    if (!state.head) {
-      dead_tags_.pop_front();
-      continue;
-    }
-    auto* link = state.head;
-    auto* e = link->owner;
-    if (e->older_than(state.dead_below)) {
+  while (freed < budget) {
+    uint64_t dead_below = 0;
+    auto* m = tags_.next_dead(dead_below);
+    if (!m)
+      break;
+    auto& e = static_cast<entry&>(*m);
+    if (e.older_than(dead_below)) {
       // Dead: free it (this unlinks it from every tag, this one included).
-      remove(map_.find(*e->key));
-      ++freed;
+      remove(map_.find(*e.key));
     } else {
-      // Newer than the invalidation: move its link to the live state.
-      std::vector<std::string> names;
-      for (auto& l : e->tags)
-        names.emplace_back(l.state->name);
-      bytes_ -= e->charge();
-      unlink_tags(*e);
-      link_tags(*e, std::move(names));
-      bytes_ += e->charge();
-      ++freed; // counts as work done
+      // Newer than the invalidation: move its links to the live states.
+      bytes_ -= e.charge();
+      tags_.relink(e);
+      bytes_ += e.charge();
     }
+    ++freed; // either way, work done
   }
   return freed;
-}
-
-void shard_table::link_tags(entry& e, std::vector<std::string> tags) {
-  e.tags.clear();
-  e.tag_bytes = 0;
-  e.tags.resize(tags.size());
-  for (size_t i = 0; i < tags.size(); ++i) {
-    auto found = tags_.find(tags[i]);
-    if (found == tags_.end()) {
-      auto state = std::make_unique<tag_state>();
-      state->name = std::move(tags[i]);
-      std::string_view name = state->name;
-      found = tags_.emplace(name, std::move(state)).first;
-    }
-    auto* state = found->second.get();
-    auto& link = e.tags[i];
-    link.state = state;
-    link.owner = &e;
-    link.prev = nullptr;
-    link.next = state->head;
-    if (state->head)
-      state->head->prev = &link;
-    state->head = &link;
-    ++state->members;
-    ++tag_links_;
-    e.tag_bytes += state->name.size() + sizeof(tag_link);
-  }
-}
-
-void shard_table::unlink_tags(entry& e) {
-  for (auto& link : e.tags) {
-    auto* state = link.state;
-    if (link.prev)
-      link.prev->next = link.next;
-    else
-      state->head = link.next;
-    if (link.next)
-      link.next->prev = link.prev;
-    --state->members;
-    --tag_links_;
-    // A live state without members goes; dead ones go in reclaim_dead_tags.
-    if (state->members == 0 && state->dead_below == 0)
-      tags_.erase(std::string_view{state->name});
-  }
-  e.tags.clear();
-  e.tag_bytes = 0;
 }
 
 void shard_table::remove(map_type::iterator it) {
@@ -506,7 +431,7 @@ void shard_table::remove(map_type::iterator it) {
   bytes_ -= e.charge();
   wheel_.unschedule(e);
   queue_.unlink(e);
-  unlink_tags(e);
+  tags_.unlink(e);
   if (lim_.ordered_index)
     ordered_.erase(e.ordered_pos);
   if (e.has_parents && graph_)

@@ -48,10 +48,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <memory>
-#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -63,6 +60,7 @@
 #include "cachebus/actors/cache/fill_leases.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
 #include "cachebus/actors/cache/sieve_queue.hpp"
+#include "cachebus/actors/cache/tag_index.hpp"
 
 namespace cachebus {
 
@@ -217,8 +215,6 @@ class shard_table {
 
  private:
   struct entry;
-  struct tag_state;
-  struct tag_link;
 
   struct string_hash {
     using is_transparent = void;
@@ -230,14 +226,12 @@ class shard_table {
   using map_type
     = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
 
-  // All private helpers REQUIRE: mtx_ held exclusively.
-  void unlink(entry& e);
+  // All private helpers REQUIRE: mtx_ held exclusively (alive() and
+  // tags_live(): at least shared).
   void remove(map_type::iterator it);
   static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
   void evict_one();
   void enforce_limits();
-  void link_tags(entry& e, std::vector<std::string> tags);
-  void unlink_tags(entry& e);
   bool alive(const entry& e, int64_t now) const noexcept;
   static bool tags_live(const entry& e) noexcept;
   size_t reclaim_dead_tags(size_t budget);
@@ -256,12 +250,7 @@ class shard_table {
   dependency_graph* graph_;
   // Ordered view of the keys (pointing into map_) for pattern invalidation.
   std::set<std::string_view> ordered_;
-  // Live tag states by name, and dead ones awaiting reclamation.
-  std::unordered_map<std::string_view, std::unique_ptr<tag_state>, string_hash,
-                     std::equal_to<>>
-    tags_;
-  std::deque<std::unique_ptr<tag_state>> dead_tags_;
-  size_t tag_links_ = 0;
+  tag_index tags_;
   fill_leases fills_;
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
