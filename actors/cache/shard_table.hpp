@@ -1,41 +1,28 @@
-// One shard's table: the entries of one partition of the key space, their
-// expiry schedule and their eviction order. It plays the role of an ETS table
-// owned by a GenServer: any thread may read it directly (shared lock, no actor
-// round trip), and every mutation takes the exclusive lock, so all writes,
-// erasures, evictions and sweeps of a key happen in one order. The shard actor
-// that owns the table runs its sweeps; callers on plain threads write through
-// the node facade. Thread-safe. Keys and values are validated by the caller
-// (node_options::check_*); the table trusts them.
+// One shard's table: the entries of one partition of the key space. It plays
+// the role of an ETS table owned by a GenServer: any thread may read it
+// directly (shared lock, no actor round trip), and every mutation takes the
+// exclusive lock, so all writes, erasures, evictions and sweeps of a key
+// happen in one order. The shard actor that owns the table runs its sweeps;
+// callers on plain threads write through the node facade. Thread-safe. Keys
+// and values are validated by the caller (node_options::check_*); the table
+// trusts them.
 //
-// Eviction is SIEVE (Zhang et al., NSDI 2024): a FIFO queue plus one "visited"
-// bit per entry and a hand that sweeps from old to new. A hit only sets the bit
-// (a relaxed atomic store under the shared lock), so reads never reorder a
-// list, unlike LRU; on skewed workloads SIEVE also keeps more of the hot set
-// (see the `hit` bench scenario, eviction_hit_ratio against LRU).
+// The table holds the lock, the entry map, the optional ordered index of the
+// keys (a glob is served from its literal prefix: O(log n + matching range),
+// never a full scan), the dependency edges of its entries (dependency_graph;
+// removing an entry for any reason removes its edges) and the counters, and
+// orchestrates its parts, each in its own file and each guarded by this lock:
+//   sieve_queue   the eviction order (SIEVE: a hit only sets a bit)
+//   expiry_wheel  when each entry's memory goes; sweep() frees due buckets
+//   tag_index     tag states: O(1) tag invalidation, reclaimed by sweep()
+//   fill_leases   loads in flight, and what cancels them
 //
-// Expiry: every entry with a finite expiry sits in a bucket of the expiry wheel
-// (one bucket per sweep interval). sweep() frees the entries of due buckets, at
-// most `budget` per call, so a reader waits for at most one small batch.
-//
-// Tags: each tag has a state object that its entries point to. Invalidating a
-// tag marks that state dead (entries below a version, or all) and replaces it
-// with a fresh one: O(1) per shard, and readers treat entries of a dead state
-// as missing at once. sweep() then reclaims the dead state's entries in
-// batches, so every tag index shrinks back to what is live.
-//
-// Patterns: an ordered index of all keys (optional) serves a glob from its
-// literal prefix: cost O(log n + matching range), never a full scan.
-//
-// Dependencies: an entry may name parents (dependency_graph); removing the
-// entry for any reason removes its edges.
-//
-// Fills (no stale fill; every write wins, in the spirit of memcache leases):
-// a loader registers a fill before it reads the source. Any later write of
-// the key (put, or a later begin_fill) and any invalidation of it (or of any
-// tag, pattern or dependency reaching it) cancels the fill, and complete_fill()
-// then refuses to install the value it loaded. An entry may also keep a
-// grace window after expiry, during which only lookup() (for
-// stale-while-revalidate / stale-if-error) still sees it.
+// Fills (no stale fill; every write wins): a loader registers a fill before it
+// reads the source. Any later write of the key (put, or a later begin_fill)
+// and any invalidation of it (or of any tag, pattern or dependency reaching
+// it) cancels the fill, and complete_fill() then refuses to install the value
+// it loaded. An entry may also keep a grace window after expiry, during which
+// only lookup() (for stale-while-revalidate / stale-if-error) still sees it.
 //
 // Versions never go backwards: a value with a source version ("sourced")
 // older than the sourced version cached under its key is refused, whether
