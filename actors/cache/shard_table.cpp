@@ -9,32 +9,17 @@
 
 namespace cachebus {
 
-// A tag's state: the entries that carry the tag, linked through their
-// tag_links. `dead_below` is 0 while the state is live; an invalidation sets it
-// (entries with a lower version are dead) and retires the state.
-struct shard_table::tag_state {
-  std::string name;
-  uint64_t dead_below = 0;
-  tag_link* head = nullptr;
-  size_t members = 0;
-};
-
-struct shard_table::tag_link {
-  tag_state* state = nullptr;
-  entry* owner = nullptr;
-  tag_link* prev = nullptr;
-  tag_link* next = nullptr;
-};
-
-struct shard_table::entry {
+// An entry is linked into each part through the part's hook, a base class:
+// the parts hand hooks back (a victim, a due entry, a dead tag member) and the
+// table turns them into entries with a static_cast.
+struct shard_table::entry : sieve_queue::hook,
+                            expiry_wheel::hook,
+                            tag_index::member {
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
   int64_t grace_ns = 0; // kept this long after expiry for stale reads
   int64_t load_ns = 0;  // how long the value took to load
-  // Never resized while linked: tag_links point into it.
-  std::vector<tag_link> tags;
-  size_t tag_bytes = 0;
   const std::string* key = nullptr; // the map node's key; stable
   std::set<std::string_view>::iterator ordered_pos;
   bool has_parents = false;
@@ -42,14 +27,6 @@ struct shard_table::entry {
   // says nothing about freshness, so versioned invalidations always remove
   // such an entry.
   bool sourced = false;
-  // SIEVE queue links: `newer` points toward head_, `older` toward tail_.
-  entry* newer = nullptr;
-  entry* older = nullptr;
-  mutable std::atomic<bool> visited{false}; // set by readers
-  // Expiry bucket links (tick < 0: not scheduled).
-  entry* x_prev = nullptr;
-  entry* x_next = nullptr;
-  int64_t tick = -1;
 
   size_t charge() const noexcept {
     return key->size() + value.size() + entry_overhead + tag_bytes;
@@ -61,7 +38,7 @@ struct shard_table::entry {
 
 shard_table::shard_table(limits lim, const time_source* clk,
                          dependency_graph* graph)
-    : lim_(lim), clock_(clk), graph_(graph) {
+    : lim_(lim), clock_(clk), wheel_(lim.tick_ns), graph_(graph) {
   // nop
 }
 
@@ -72,10 +49,10 @@ shard_table::~shard_table() {
 }
 
 bool shard_table::tags_live(const entry& e) noexcept {
-  for (auto& link : e.tags)
-    if (link.state->dead_below != 0 && e.older_than(link.state->dead_below))
-      return false;
-  return true;
+  // older_than() grows with its argument, so checking the highest dead_below
+  // of the entry's tags is checking every one of them.
+  auto below = tag_index::dead_below(e);
+  return below == 0 || !e.older_than(below);
 }
 
 bool shard_table::alive(const entry& e, int64_t now) const noexcept {
@@ -96,9 +73,7 @@ bool shard_table::get(std::string_view key, std::string& out,
     auto it = map_.find(key);
     if (it != map_.end() && alive(it->second, clock_->now_ns())) {
       auto& e = it->second;
-      // Avoid dirtying the cache line when the bit is already set.
-      if (!e.visited.load(std::memory_order_relaxed))
-        e.visited.store(true, std::memory_order_relaxed);
+      sieve_queue::mark_visited(e);
       out.assign(e.value);
       version = e.sourced ? e.version : 0;
       guard.unlock();
@@ -122,8 +97,7 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
       bool tags_ok = tags_live(e);
       if (tags_ok && e.expires_ns > now) {
         r.state = lookup_result::fresh;
-        if (!e.visited.load(std::memory_order_relaxed))
-          e.visited.store(true, std::memory_order_relaxed);
+        sieve_queue::mark_visited(e);
       } else if (tags_ok && reclaim_at(e.expires_ns, e.grace_ns) > now) {
         r.state = lookup_result::stale;
       }
@@ -199,16 +173,16 @@ shard_table::index_sizes shard_table::indexes() const {
   index_sizes x;
   x.entries = map_.size();
   x.ordered = ordered_.size();
-  x.live_tags = tags_.size();
-  x.dead_tags = dead_tags_.size();
-  x.tag_links = tag_links_;
-  x.buckets = buckets_.size();
+  x.live_tags = tags_.live_tags();
+  x.dead_tags = tags_.dead_tags();
+  x.tag_links = tags_.links();
+  x.buckets = wheel_.buckets();
   return x;
 }
 
 bool shard_table::has_dead_tags() const {
   std::shared_lock guard{mtx_};
-  return !dead_tags_.empty();
+  return tags_.has_dead();
 }
 
 // -- mutations ----------------------------------------------------------------
@@ -217,7 +191,7 @@ uint64_t shard_table::put(std::string_view key, std::string value,
                           int64_t expires_ns, std::vector<std::string> tags,
                           uint64_t version) {
   std::unique_lock guard{mtx_};
-  cancel_fills_of(key);
+  fills_.cancel_key(key);
   return install(key, std::move(value), expires_ns, 0, std::move(tags), version,
                  0);
 }
@@ -253,34 +227,27 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     e.load_ns = load_ns;
     if (lim_.ordered_index)
       e.ordered_pos = ordered_.emplace(*e.key).first;
-    link_tags(e, std::move(tags));
-    queue_push(e);
-    schedule(e);
+    tags_.link(e, std::move(tags));
+    queue_.push(e);
+    wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
     bytes_ += e.charge();
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
     auto& e = it->second;
     bytes_ -= e.charge();
-    // Overwrites usually land in the same expiry bucket: keep the entry's
-    // place instead of re-filing it.
-    if (tick_of(reclaim_at(expires_ns, grace_ns)) != e.tick) {
-      unschedule(e);
-      e.expires_ns = expires_ns;
-      e.grace_ns = grace_ns;
-      schedule(e);
-    } else {
-      e.expires_ns = expires_ns;
-      e.grace_ns = grace_ns;
-    }
+    // Memory goes once the grace window after expiry has passed.
+    wheel_.reschedule(e, reclaim_at(expires_ns, grace_ns));
+    e.expires_ns = expires_ns;
+    e.grace_ns = grace_ns;
     e.value = std::move(value);
     e.version = version;
     e.sourced = sourced;
     e.load_ns = load_ns;
     if (!tags.empty() || !e.tags.empty()) {
-      unlink_tags(e);
-      link_tags(e, std::move(tags));
+      tags_.unlink(e);
+      tags_.link(e, std::move(tags));
     }
-    e.visited.store(true, std::memory_order_relaxed);
+    sieve_queue::mark_written(e);
     bytes_ += e.charge();
   }
   sets_.fetch_add(1, std::memory_order_relaxed);
@@ -291,7 +258,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
 
 size_t shard_table::erase(std::string_view key) {
   std::unique_lock guard{mtx_};
-  cancel_fills_of(key);
+  fills_.cancel_key(key);
   auto it = map_.find(key);
   if (it == map_.end())
     return 0;
@@ -312,7 +279,7 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
   for (auto& key : keys) {
     // A fill in flight may hold a value read before this invalidation, so it
     // must not be installed, whatever its version turns out to be.
-    cancel_fills_of(key);
+    fills_.cancel_key(key);
     auto it = map_.find(key);
     if (it != map_.end() && it->second.older_than(version)) {
       remove(it);
@@ -330,12 +297,7 @@ size_t shard_table::erase_matching(std::string_view glob,
   if (!lim_.ordered_index)
     return 0;
   auto prefix = glob_prefix(glob);
-  for (auto i = fills_.begin(); i != fills_.end();) {
-    if (glob_match(glob, i->first))
-      i = fills_.erase(i);
-    else
-      ++i;
-  }
+  fills_.cancel_matching(glob);
   std::vector<std::string_view> hits;
   for (auto i = ordered_.lower_bound(prefix);
        i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
@@ -354,29 +316,24 @@ size_t shard_table::erase_matching(std::string_view glob,
 size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   std::unique_lock guard{mtx_};
   // Even a tag without entries here may be on a value being loaded.
-  ++tag_epoch_;
-  auto it = tags_.find(tag);
-  if (it == tags_.end())
+  fills_.cancel_tagged();
+  auto* state = tags_.invalidate(tag, version);
+  if (!state)
     return 0;
-  auto state = std::move(it->second);
-  tags_.erase(it);
-  state->dead_below = version;
   size_t n = state->members;
   if (version != UINT64_MAX) {
     n = 0;
     for (auto* l = state->head; l; l = l->next)
-      if (l->owner->older_than(version))
+      if (static_cast<const entry&>(*l->owner).older_than(version))
         ++n;
   }
-  dead_tags_.push_back(std::move(state));
   invalidations_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }
 
 size_t shard_table::clear() {
   std::unique_lock guard{mtx_};
-  fills_.clear();
-  ++tag_epoch_; // tagged fills that began before are refused too
+  fills_.cancel_all(); // tagged fills that began before are refused too
   size_t n = map_.size();
   while (!map_.empty())
     remove(map_.begin());
@@ -398,13 +355,7 @@ bool shard_table::attach_parent(std::string_view dependent,
 
 uint64_t shard_table::begin_fill(std::string_view key) {
   std::unique_lock guard{mtx_};
-  auto id = next_fill_++;
-  auto i = fills_.find(key);
-  if (i == fills_.end())
-    fills_.emplace(std::string{key}, fill_state{id, tag_epoch_});
-  else
-    i->second = fill_state{id, tag_epoch_};
-  return id;
+  return fills_.begin(key);
 }
 
 bool shard_table::complete_fill(std::string_view key, uint64_t id,
@@ -412,16 +363,9 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
                                 int64_t grace_ns, std::vector<std::string> tags,
                                 uint64_t version, int64_t load_ns) {
   std::unique_lock guard{mtx_};
-  auto i = fills_.find(key);
-  if (i == fills_.end() || i->second.id != id) {
-    // Cancelled by a write or an invalidation, or replaced by a later fill.
-    stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
-  auto epoch = i->second.tag_epoch;
-  fills_.erase(i);
-  if (!tags.empty() && epoch != tag_epoch_) {
-    // A tag was invalidated while the value was loading.
+  if (!fills_.finish(key, id, !tags.empty())) {
+    // Cancelled by a write or an invalidation, replaced by a later fill, or
+    // tagged while a tag was invalidated.
     stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -432,9 +376,7 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
 
 void shard_table::cancel_fill(std::string_view key, uint64_t id) {
   std::unique_lock guard{mtx_};
-  auto i = fills_.find(key);
-  if (i != fills_.end() && i->second.id == id)
-    fills_.erase(i);
+  fills_.cancel(key, id);
 }
 
 size_t shard_table::fills() const {
@@ -442,119 +384,54 @@ size_t shard_table::fills() const {
   return fills_.size();
 }
 
-void shard_table::cancel_fills_of(std::string_view key) {
-  if (fills_.empty())
-    return;
-  auto i = fills_.find(key);
-  if (i != fills_.end())
-    fills_.erase(i);
-}
-
 bool shard_table::sweep(int64_t now_ns, size_t budget) {
   std::unique_lock guard{mtx_};
   size_t freed = reclaim_dead_tags(budget);
   size_t expired = 0;
-  while (!buckets_.empty() && freed < budget) {
-    auto first = buckets_.begin();
-    // A bucket is due once its whole span lies in the past.
-    if (first->first * lim_.tick_ns > now_ns)
+  while (freed < budget) {
+    auto* due = wheel_.due(now_ns);
+    if (!due)
       break;
-    auto* e = first->second;
-    // remove() unlinks e from the bucket and drops the bucket when empty.
-    remove(map_.find(*e->key));
+    // remove() unschedules the entry (dropping its bucket when empty).
+    remove(map_.find(*static_cast<entry&>(*due).key));
     ++freed;
     ++expired;
   }
   expirations_.fetch_add(expired, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
-  return !dead_tags_.empty()
-         || (!buckets_.empty()
-             && buckets_.begin()->first * lim_.tick_ns <= now_ns);
+  return tags_.has_dead() || wheel_.due(now_ns) != nullptr;
 }
 
 // -- private helpers ----------------------------------------------------------
 
 size_t shard_table::reclaim_dead_tags(size_t budget) {
   size_t freed = 0;
-  while (!dead_tags_.empty() && freed < budget) {
-    auto& state = *dead_tags_.front();
-    if (!state.head) {
-      dead_tags_.pop_front();
-      continue;
-    }
-    auto* link = state.head;
-    auto* e = link->owner;
-    if (e->older_than(state.dead_below)) {
+  while (freed < budget) {
+    uint64_t dead_below = 0;
+    auto* m = tags_.next_dead(dead_below);
+    if (!m)
+      break;
+    auto& e = static_cast<entry&>(*m);
+    if (e.older_than(dead_below)) {
       // Dead: free it (this unlinks it from every tag, this one included).
-      remove(map_.find(*e->key));
-      ++freed;
+      remove(map_.find(*e.key));
     } else {
-      // Newer than the invalidation: move its link to the live state.
-      std::vector<std::string> names;
-      for (auto& l : e->tags)
-        names.emplace_back(l.state->name);
-      bytes_ -= e->charge();
-      unlink_tags(*e);
-      link_tags(*e, std::move(names));
-      bytes_ += e->charge();
-      ++freed; // counts as work done
+      // Newer than the invalidation: move its links to the live states.
+      bytes_ -= e.charge();
+      tags_.relink(e);
+      bytes_ += e.charge();
     }
+    ++freed; // either way, work done
   }
   return freed;
-}
-
-void shard_table::link_tags(entry& e, std::vector<std::string> tags) {
-  e.tags.clear();
-  e.tag_bytes = 0;
-  e.tags.resize(tags.size());
-  for (size_t i = 0; i < tags.size(); ++i) {
-    auto found = tags_.find(tags[i]);
-    if (found == tags_.end()) {
-      auto state = std::make_unique<tag_state>();
-      state->name = std::move(tags[i]);
-      std::string_view name = state->name;
-      found = tags_.emplace(name, std::move(state)).first;
-    }
-    auto* state = found->second.get();
-    auto& link = e.tags[i];
-    link.state = state;
-    link.owner = &e;
-    link.prev = nullptr;
-    link.next = state->head;
-    if (state->head)
-      state->head->prev = &link;
-    state->head = &link;
-    ++state->members;
-    ++tag_links_;
-    e.tag_bytes += state->name.size() + sizeof(tag_link);
-  }
-}
-
-void shard_table::unlink_tags(entry& e) {
-  for (auto& link : e.tags) {
-    auto* state = link.state;
-    if (link.prev)
-      link.prev->next = link.next;
-    else
-      state->head = link.next;
-    if (link.next)
-      link.next->prev = link.prev;
-    --state->members;
-    --tag_links_;
-    // A live state without members goes; dead ones go in reclaim_dead_tags.
-    if (state->members == 0 && state->dead_below == 0)
-      tags_.erase(std::string_view{state->name});
-  }
-  e.tags.clear();
-  e.tag_bytes = 0;
 }
 
 void shard_table::remove(map_type::iterator it) {
   auto& e = it->second;
   bytes_ -= e.charge();
-  unschedule(e);
-  queue_unlink(e);
-  unlink_tags(e);
+  wheel_.unschedule(e);
+  queue_.unlink(e);
+  tags_.unlink(e);
   if (lim_.ordered_index)
     ordered_.erase(e.ordered_pos);
   if (e.has_parents && graph_)
@@ -569,77 +446,9 @@ int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
   return expires_ns + grace_ns;
 }
 
-int64_t shard_table::tick_of(int64_t expires_ns) const noexcept {
-  // Bucket T holds expiries in [(T-1)*tick, T*tick); -1 means "no bucket".
-  return expires_ns == no_expiry ? -1 : expires_ns / lim_.tick_ns + 1;
-}
-
-void shard_table::schedule(entry& e) {
-  // Memory goes once the grace window after expiry has passed.
-  auto tick = tick_of(reclaim_at(e.expires_ns, e.grace_ns));
-  if (tick < 0)
-    return;
-  e.tick = tick;
-  auto& head = buckets_[tick];
-  e.x_prev = nullptr;
-  e.x_next = head;
-  if (head)
-    head->x_prev = &e;
-  head = &e;
-}
-
-void shard_table::unschedule(entry& e) {
-  if (e.tick < 0)
-    return;
-  if (e.x_prev) {
-    e.x_prev->x_next = e.x_next;
-  } else {
-    auto i = buckets_.find(e.tick);
-    if (e.x_next)
-      i->second = e.x_next;
-    else
-      buckets_.erase(i);
-  }
-  if (e.x_next)
-    e.x_next->x_prev = e.x_prev;
-  e.x_prev = e.x_next = nullptr;
-  e.tick = -1;
-}
-
-void shard_table::queue_push(entry& e) {
-  e.older = head_;
-  e.newer = nullptr;
-  if (head_)
-    head_->newer = &e;
-  head_ = &e;
-  if (!tail_)
-    tail_ = &e;
-}
-
-void shard_table::queue_unlink(entry& e) {
-  if (hand_ == &e)
-    hand_ = e.newer;
-  if (e.newer)
-    e.newer->older = e.older;
-  else
-    head_ = e.older;
-  if (e.older)
-    e.older->newer = e.newer;
-  else
-    tail_ = e.newer;
-  e.newer = e.older = nullptr;
-}
-
 void shard_table::evict_one() {
-  // SIEVE: walk from the hand (or the tail) toward the head, clearing visited
-  // bits, and evict the first unvisited entry; wrap to the tail at the head.
-  auto* obj = hand_ ? hand_ : tail_;
-  while (obj->visited.load(std::memory_order_relaxed)) {
-    obj->visited.store(false, std::memory_order_relaxed);
-    obj = obj->newer ? obj->newer : tail_;
-  }
-  hand_ = obj->newer;
-  remove(map_.find(*obj->key));
+  auto& victim = static_cast<entry&>(queue_.victim());
+  remove(map_.find(*victim.key));
   evictions_.fetch_add(1, std::memory_order_relaxed);
 }
 

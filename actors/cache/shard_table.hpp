@@ -1,41 +1,28 @@
-// One shard's table: the entries of one partition of the key space, their
-// expiry schedule and their eviction order. It plays the role of an ETS table
-// owned by a GenServer: any thread may read it directly (shared lock, no actor
-// round trip), and every mutation takes the exclusive lock, so all writes,
-// erasures, evictions and sweeps of a key happen in one order. The shard actor
-// that owns the table runs its sweeps; callers on plain threads write through
-// the node facade. Thread-safe. Keys and values are validated by the caller
-// (node_options::check_*); the table trusts them.
+// One shard's table: the entries of one partition of the key space. It plays
+// the role of an ETS table owned by a GenServer: any thread may read it
+// directly (shared lock, no actor round trip), and every mutation takes the
+// exclusive lock, so all writes, erasures, evictions and sweeps of a key
+// happen in one order. The shard actor that owns the table runs its sweeps;
+// callers on plain threads write through the node facade. Thread-safe. Keys
+// and values are validated by the caller (node_options::check_*); the table
+// trusts them.
 //
-// Eviction is SIEVE (Zhang et al., NSDI 2024): a FIFO queue plus one "visited"
-// bit per entry and a hand that sweeps from old to new. A hit only sets the bit
-// (a relaxed atomic store under the shared lock), so reads never reorder a
-// list, unlike LRU; on skewed workloads SIEVE also keeps more of the hot set
-// (see the `hit` bench scenario, eviction_hit_ratio against LRU).
+// The table holds the lock, the entry map, the optional ordered index of the
+// keys (a glob is served from its literal prefix: O(log n + matching range),
+// never a full scan), the dependency edges of its entries (dependency_graph;
+// removing an entry for any reason removes its edges) and the counters, and
+// orchestrates its parts, each in its own file and each guarded by this lock:
+//   sieve_queue   the eviction order (SIEVE: a hit only sets a bit)
+//   expiry_wheel  when each entry's memory goes; sweep() frees due buckets
+//   tag_index     tag states: O(1) tag invalidation, reclaimed by sweep()
+//   fill_leases   loads in flight, and what cancels them
 //
-// Expiry: every entry with a finite expiry sits in a bucket of the expiry wheel
-// (one bucket per sweep interval). sweep() frees the entries of due buckets, at
-// most `budget` per call, so a reader waits for at most one small batch.
-//
-// Tags: each tag has a state object that its entries point to. Invalidating a
-// tag marks that state dead (entries below a version, or all) and replaces it
-// with a fresh one: O(1) per shard, and readers treat entries of a dead state
-// as missing at once. sweep() then reclaims the dead state's entries in
-// batches, so every tag index shrinks back to what is live.
-//
-// Patterns: an ordered index of all keys (optional) serves a glob from its
-// literal prefix: cost O(log n + matching range), never a full scan.
-//
-// Dependencies: an entry may name parents (dependency_graph); removing the
-// entry for any reason removes its edges.
-//
-// Fills (no stale fill; every write wins, in the spirit of memcache leases):
-// a loader registers a fill before it reads the source. Any later write of
-// the key (put, or a later begin_fill) and any invalidation of it (or of any
-// tag, pattern or dependency reaching it) cancels the fill, and complete_fill()
-// then refuses to install the value it loaded. An entry may also keep a
-// grace window after expiry, during which only lookup() (for
-// stale-while-revalidate / stale-if-error) still sees it.
+// Fills (no stale fill; every write wins): a loader registers a fill before it
+// reads the source. Any later write of the key (put, or a later begin_fill)
+// and any invalidation of it (or of any tag, pattern or dependency reaching
+// it) cancels the fill, and complete_fill() then refuses to install the value
+// it loaded. An entry may also keep a grace window after expiry, during which
+// only lookup() (for stale-while-revalidate / stale-if-error) still sees it.
 //
 // Versions never go backwards: a value with a source version ("sourced")
 // older than the sourced version cached under its key is refused, whether
@@ -48,11 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
-#include <memory>
-#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -60,7 +43,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cachebus/actors/cache/expiry_wheel.hpp"
+#include "cachebus/actors/cache/fill_leases.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
+#include "cachebus/actors/cache/sieve_queue.hpp"
+#include "cachebus/actors/cache/tag_index.hpp"
 
 namespace cachebus {
 
@@ -215,8 +202,6 @@ class shard_table {
 
  private:
   struct entry;
-  struct tag_state;
-  struct tag_link;
 
   struct string_hash {
     using is_transparent = void;
@@ -228,23 +213,15 @@ class shard_table {
   using map_type
     = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
 
-  // All private helpers REQUIRE: mtx_ held exclusively.
-  void unlink(entry& e);
+  // All private helpers REQUIRE: mtx_ held exclusively (alive() and
+  // tags_live(): at least shared).
   void remove(map_type::iterator it);
-  int64_t tick_of(int64_t expires_ns) const noexcept;
   static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
-  void schedule(entry& e);
-  void unschedule(entry& e);
-  void queue_push(entry& e);
-  void queue_unlink(entry& e);
   void evict_one();
   void enforce_limits();
-  void link_tags(entry& e, std::vector<std::string> tags);
-  void unlink_tags(entry& e);
   bool alive(const entry& e, int64_t now) const noexcept;
   static bool tags_live(const entry& e) noexcept;
   size_t reclaim_dead_tags(size_t budget);
-  void cancel_fills_of(std::string_view key);
   // Returns 0 (and changes nothing) if `version` is older than the sourced
   // version cached under `key`.
   uint64_t install(std::string_view key, std::string value, int64_t expires_ns,
@@ -255,32 +232,13 @@ class shard_table {
   const time_source* clock_;
   mutable std::shared_mutex mtx_;
   map_type map_;
-  // SIEVE queue: head_ newest, tail_ oldest; hand_ walks from tail to head.
-  entry* head_ = nullptr;
-  entry* tail_ = nullptr;
-  entry* hand_ = nullptr;
-  // Expiry wheel: bucket tick -> first entry of an intrusive list.
-  std::map<int64_t, entry*> buckets_;
+  sieve_queue queue_;
+  expiry_wheel wheel_;
   dependency_graph* graph_;
   // Ordered view of the keys (pointing into map_) for pattern invalidation.
   std::set<std::string_view> ordered_;
-  // Live tag states by name, and dead ones awaiting reclamation.
-  std::unordered_map<std::string_view, std::unique_ptr<tag_state>, string_hash,
-                     std::equal_to<>>
-    tags_;
-  std::deque<std::unique_ptr<tag_state>> dead_tags_;
-  size_t tag_links_ = 0;
-  // Fills in flight: key -> (fill id, tag epoch at begin_fill).
-  struct fill_state {
-    uint64_t id;
-    uint64_t tag_epoch;
-  };
-  std::unordered_map<std::string, fill_state, string_hash, std::equal_to<>>
-    fills_;
-  uint64_t next_fill_ = 1;
-  // Bumped by every tag invalidation: a tagged fill that began before it
-  // might carry a tag that was invalidated meanwhile, so it is refused.
-  uint64_t tag_epoch_ = 0;
+  tag_index tags_;
+  fill_leases fills_;
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
   // Counters, readable without the lock.
