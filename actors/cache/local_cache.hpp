@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cachebus/actors/cache/node_stats.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
 #include "cachebus/actors/cache/shard_table.hpp"
 #include "cachebus/actors/invalidation/dependency_graph.hpp"
@@ -21,12 +22,6 @@
 namespace cachebus {
 
 class time_source;
-
-/// Counters of a node: the sum and each shard.
-struct node_stats {
-  shard_stats total;
-  std::vector<shard_stats> shards;
-};
 
 class local_cache {
  public:

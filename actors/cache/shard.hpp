@@ -21,12 +21,12 @@
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
 
-#include "cachebus/actors/cache/shard_table.hpp"
 #include "cachebus/actors/node/options.hpp"
 #include "cachebus/actors/node/type_ids.hpp"
 
 namespace cachebus {
 
+class shard_table;
 class time_source;
 
 using shard_actor = caf::typed_actor<

@@ -1,5 +1,6 @@
 #include "cachebus/actors/cache/shard_table.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "cachebus/actors/cache/time_source.hpp"
@@ -412,7 +413,9 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
     if (!m)
       break;
     auto& e = static_cast<entry&>(*m);
-    if (e.older_than(dead_below)) {
+    // Dead if this state or any other retired state it is linked to says so:
+    // relinking would move it off those states and revive it.
+    if (e.older_than(std::max(dead_below, tag_index::dead_below(e)))) {
       // Dead: free it (this unlinks it from every tag, this one included).
       remove(map_.find(*e.key));
     } else {

@@ -1,4 +1,6 @@
 #include "cachebus/actors/flight/lock_manager.hpp"
+#include "cachebus/actors/cache/local_cache.hpp"
+#include "cachebus/actors/writepaths/pending_writes.hpp"
 
 #include <deque>
 #include <map>

@@ -69,16 +69,17 @@
 
 #include "caf/typed_actor.hpp"
 
-#include "cachebus/actors/cache/local_cache.hpp"
 #include "cachebus/actors/flight/fetch_options.hpp"
 #include "cachebus/actors/flight/lock_messages.hpp"
 #include "cachebus/actors/node/options.hpp"
 #include "cachebus/actors/node/type_ids.hpp"
-#include "cachebus/actors/writepaths/pending_writes.hpp"
 #include "cachebus/bus/peer_event.hpp"
 
 namespace cachebus {
 
+class applied_events;
+class local_cache;
+class pending_writes;
 class time_source;
 
 /// An actor that loads values for the lock manager's fetch: (load, key) ->

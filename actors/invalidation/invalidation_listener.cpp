@@ -1,4 +1,6 @@
 #include "cachebus/actors/invalidation/invalidation_listener.hpp"
+#include "cachebus/actors/invalidation/event_source.hpp"
+#include "cachebus/actors/invalidation/invalidator.hpp"
 
 #include <map>
 #include <optional>

@@ -18,15 +18,17 @@
 
 #include "caf/typed_actor.hpp"
 
-#include "cachebus/actors/invalidation/applied_events.hpp"
-#include "cachebus/actors/invalidation/event_source.hpp"
-#include "cachebus/actors/invalidation/invalidator.hpp"
+#include "cachebus/actors/invalidation/listener_stats.hpp"
 #include "cachebus/actors/node/type_ids.hpp"
 #include "cachebus/bus/event_handlers.hpp"
 #include "cachebus/bus/peer_event.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
+
+class applied_events;
+class event_source;
+class invalidator;
 
 /// Answers every invalidation kind (bus/events.hpp) with the count removed.
 using invalidation_listener_actor

@@ -9,6 +9,7 @@
 #include "cachebus/actors/cache/checked_put.hpp"
 #include "cachebus/actors/invalidation/glob.hpp"
 #include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node_state.hpp"
 #include "cachebus/actors/node/node_transport.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
 #include "cachebus/actors/node/tls_setup.hpp"
@@ -18,7 +19,7 @@ namespace cachebus {
 // -- construction -------------------------------------------------------------
 
 node::node(caf::actor_system& sys, node_options opts)
-    : sys_(sys), opts_(std::move(opts)) {
+    : s_(std::make_unique<node_state>(sys, std::move(opts))) {
   // nop
 }
 
@@ -32,39 +33,40 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   if (auto err = rs->validate())
     return err;
   std::unique_ptr<node> n{new node(sys, opts)};
-  n->clock_ = setup.clock ? std::move(setup.clock)
-                          : std::make_shared<cachebus::time_source>();
-  n->cache_ = std::make_shared<local_cache>(n->opts_, n->clock_.get());
+  n->s_->clock = setup.clock ? std::move(setup.clock)
+                             : std::make_shared<cachebus::time_source>();
+  n->s_->cache = std::make_shared<local_cache>(n->s_->opts, n->s_->clock.get());
   for (size_t i = 0; i < opts.shards; ++i)
-    n->shards_.emplace_back(
-      spawn_shard(sys, i, opts.shards, n->cache_->table(i), opts, n->clock_));
+    n->s_->shards.emplace_back(spawn_shard(
+      sys, i, opts.shards, n->s_->cache->table(i), opts, n->s_->clock));
   bus_actor bus;
   if (setup.bus) {
     bus = std::move(*setup.bus);
   } else {
     bus = spawn_bus(sys);
-    n->owns_bus_ = true;
+    n->s_->owns_bus = true;
   }
-  n->source_ = std::make_shared<event_source>(opts.name, bus);
-  n->applied_ = std::make_shared<applied_events>(n->source_);
-  n->inv_ = std::make_shared<invalidator>(n->cache_, rs, opts);
-  n->listener_
-    = spawn_invalidation_listener(sys, n->inv_, n->source_, n->applied_);
-  n->lock_manager_ = spawn_lock_manager(
-    sys, n->cache_, opts, n->clock_, setup.loader, setup.pending, n->applied_);
+  n->s_->source = std::make_shared<event_source>(opts.name, bus);
+  n->s_->applied = std::make_shared<applied_events>(n->s_->source);
+  n->s_->inv = std::make_shared<invalidator>(n->s_->cache, rs, opts);
+  n->s_->listener = spawn_invalidation_listener(sys, n->s_->inv, n->s_->source,
+                                                n->s_->applied);
+  n->s_->lock_manager
+    = spawn_lock_manager(sys, n->s_->cache, opts, n->s_->clock, setup.loader,
+                         setup.pending, n->s_->applied);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's
   // deterministic test coordinator.)
   caf::anon_send(bus, caf::subscribe_atom_v, std::string{all_cache_topics},
-                 caf::actor_cast<caf::strong_actor_ptr>(n->listener_));
+                 caf::actor_cast<caf::strong_actor_ptr>(n->s_->listener));
   if (setup.cluster) {
     // Peers' lock managers join and leave with their bridges' sessions: the
     // lock manager learns them from the peer events (cluster single flight).
     caf::anon_send(bus, caf::subscribe_atom_v, std::string{peers_topic},
-                   caf::actor_cast<caf::strong_actor_ptr>(n->lock_manager_));
+                   caf::actor_cast<caf::strong_actor_ptr>(n->s_->lock_manager));
     setup.cluster->node = opts.name;
-    setup.cluster->endpoint = caf::actor_cast<caf::actor>(n->lock_manager_);
+    setup.cluster->endpoint = caf::actor_cast<caf::actor>(n->s_->lock_manager);
     auto b = spawn_bridge(sys, bus, std::move(*setup.cluster));
     if (!b) {
       n->stop();
@@ -72,7 +74,7 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
                         "cannot start the cluster bridge: "
                           + describe(b.error()));
     }
-    n->bridge_ = std::move(*b);
+    n->s_->bridge = std::move(*b);
   }
   return n;
 }
@@ -129,24 +131,82 @@ node::~node() {
 }
 
 void node::stop() {
-  if (stopped_.exchange(true, std::memory_order_acq_rel))
+  if (s_->stopped.exchange(true, std::memory_order_acq_rel))
     return;
-  caf::scoped_actor self{sys_};
+  caf::scoped_actor self{s_->sys};
   std::vector<caf::actor> all;
   // The bridge first: no more events from other nodes once we stop.
-  if (bridge_.actor)
-    all.push_back(bridge_.actor);
-  for (auto& s : shards_)
+  if (s_->bridge.actor)
+    all.push_back(s_->bridge.actor);
+  for (auto& s : s_->shards)
     all.push_back(caf::actor_cast<caf::actor>(s));
-  if (listener_)
-    all.push_back(caf::actor_cast<caf::actor>(listener_));
-  if (lock_manager_)
-    all.push_back(caf::actor_cast<caf::actor>(lock_manager_));
-  if (owns_bus_ && source_)
-    all.push_back(caf::actor_cast<caf::actor>(source_->bus()));
+  if (s_->listener)
+    all.push_back(caf::actor_cast<caf::actor>(s_->listener));
+  if (s_->lock_manager)
+    all.push_back(caf::actor_cast<caf::actor>(s_->lock_manager));
+  if (s_->owns_bus && s_->source)
+    all.push_back(caf::actor_cast<caf::actor>(s_->source->bus()));
   for (auto& a : all)
     self->send_exit(a, caf::exit_reason::user_shutdown);
   self->wait_for(all);
+}
+
+// -- handles and properties ---------------------------------------------------
+
+const std::vector<shard_actor>& node::shards() const noexcept {
+  return s_->shards;
+}
+
+const shard_actor& node::shard_for(std::string_view key) const noexcept {
+  return s_->shards[shard_index(key)];
+}
+
+const bus_actor& node::bus() const noexcept {
+  return s_->source->bus();
+}
+
+uint64_t node::events_published() const noexcept {
+  return s_->source->next_sequence() - 1;
+}
+
+uint16_t node::cluster_port() const noexcept {
+  return s_->bridge.port;
+}
+
+const std::shared_ptr<cachebus::transport>& node::transport() const noexcept {
+  return s_->bridge.transport;
+}
+
+const caf::actor& node::bridge() const noexcept {
+  return s_->bridge.actor;
+}
+
+const invalidation_listener_actor& node::listener() const noexcept {
+  return s_->listener;
+}
+
+const lock_manager_actor& node::lock_manager() const noexcept {
+  return s_->lock_manager;
+}
+
+const node_options& node::options() const noexcept {
+  return s_->opts;
+}
+
+const cachebus::rules& node::rules() const noexcept {
+  return s_->inv->rule_set();
+}
+
+cachebus::time_source& node::time() noexcept {
+  return *s_->clock;
+}
+
+caf::actor_system& node::system() noexcept {
+  return s_->sys;
+}
+
+bool node::stopped() const noexcept {
+  return s_->stopped.load(std::memory_order_acquire);
 }
 
 caf::error node::check_running() const {
@@ -158,16 +218,16 @@ caf::error node::check_running() const {
 // -- reads and writes ---------------------------------------------------------
 
 size_t node::shard_index(std::string_view key) const noexcept {
-  return cache_->shard_index(key);
+  return s_->cache->shard_index(key);
 }
 
 caf::expected<std::string> node::get(std::string_view key) const {
   if (auto err = check_running())
     return err;
-  if (auto err = opts_.check_key(key))
+  if (auto err = s_->opts.check_key(key))
     return err;
   std::string out;
-  if (cache_->table_for(key).get(key, out))
+  if (s_->cache->table_for(key).get(key, out))
     return out;
   return make_error(errc::miss);
 }
@@ -176,19 +236,19 @@ caf::expected<uint64_t> node::set(std::string_view key, std::string value,
                                   const set_options& opts) {
   if (auto err = check_running())
     return err;
-  if (auto err = opts_.check_key(key))
+  if (auto err = s_->opts.check_key(key))
     return err;
-  return checked_put(cache_->table_for(key), opts_, clock_->now_ns(), key,
-                     std::move(value), opts.ttl, opts.tags, opts.version);
+  return checked_put(s_->cache->table_for(key), s_->opts, s_->clock->now_ns(),
+                     key, std::move(value), opts.ttl, opts.tags, opts.version);
 }
 
 uint64_t node::begin_install(std::string_view key) {
-  return cache_->table_for(key).begin_fill(key);
+  return s_->cache->table_for(key).begin_fill(key);
 }
 
 caf::expected<bool> node::install(std::string_view key, uint64_t lease,
                                   std::string value, const set_options& opts) {
-  auto& table = cache_->table_for(key);
+  auto& table = s_->cache->table_for(key);
   auto fail = [&](caf::error err) -> caf::expected<bool> {
     table.cancel_fill(key, lease);
     return err;
@@ -196,7 +256,7 @@ caf::expected<bool> node::install(std::string_view key, uint64_t lease,
   if (auto err = check_running())
     return fail(std::move(err));
   auto expiry
-    = check_write(opts_, clock_->now_ns(), value, opts.tags, opts.ttl);
+    = check_write(s_->opts, s_->clock->now_ns(), value, opts.tags, opts.ttl);
   if (!expiry)
     return fail(std::move(expiry.error()));
   return table.complete_fill(key, lease, std::move(value), *expiry, 0,
@@ -204,7 +264,7 @@ caf::expected<bool> node::install(std::string_view key, uint64_t lease,
 }
 
 void node::cancel_install(std::string_view key, uint64_t lease) {
-  cache_->table_for(key).cancel_fill(key, lease);
+  s_->cache->table_for(key).cancel_fill(key, lease);
 }
 
 caf::expected<size_t> node::erase(std::string_view key) {
@@ -221,10 +281,10 @@ template <class Event>
 caf::expected<size_t> node::invalidate_and_publish(Event ev) {
   if (auto err = check_running())
     return err;
-  local_invalidation running{*applied_};
-  auto n = inv_->apply(ev);
+  local_invalidation running{*s_->applied};
+  auto n = s_->inv->apply(ev);
   if (n)
-    source_->publish(std::move(ev));
+    s_->source->publish(std::move(ev));
   return n;
 }
 
@@ -271,25 +331,25 @@ caf::error node::track_dependency(const std::string& parent,
                                   const std::string& dependent) {
   if (auto err = check_running())
     return err;
-  if (auto err = opts_.check_key(parent))
+  if (auto err = s_->opts.check_key(parent))
     return err;
-  if (auto err = opts_.check_key(dependent))
+  if (auto err = s_->opts.check_key(dependent))
     return err;
   if (parent == dependent)
     return make_error(errc::invalid_argument,
                       "a key cannot depend on itself: \"" + parent + "\"");
-  if (!cache_->table_for(dependent).attach_parent(dependent, parent))
+  if (!s_->cache->table_for(dependent).attach_parent(dependent, parent))
     return make_error(errc::miss, "dependent \"" + dependent
                                     + "\" is not cached; cache it first");
   return {};
 }
 
 size_t node::clear() {
-  return inv_->drop_everything();
+  return s_->inv->drop_everything();
 }
 
 node_stats node::stats() const {
-  return cache_->stats();
+  return s_->cache->stats();
 }
 
 } // namespace cachebus

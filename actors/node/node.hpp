@@ -13,7 +13,6 @@
 // must be stopped (or destroyed) before its actor_system is destroyed.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,25 +20,27 @@
 #include <string_view>
 #include <vector>
 
-#include "caf/actor_system.hpp"
+#include "caf/actor.hpp"
 #include "caf/expected.hpp"
+#include "caf/fwd.hpp"
 
-#include "cachebus/actors/cache/local_cache.hpp"
+#include "cachebus/actors/cache/node_stats.hpp"
 #include "cachebus/actors/cache/shard.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
 #include "cachebus/actors/flight/fetch_options.hpp"
 #include "cachebus/actors/flight/lock_manager.hpp"
-#include "cachebus/actors/invalidation/applied_events.hpp"
-#include "cachebus/actors/invalidation/event_source.hpp"
 #include "cachebus/actors/invalidation/invalidation_listener.hpp"
-#include "cachebus/actors/invalidation/invalidator.hpp"
 #include "cachebus/actors/invalidation/rules.hpp"
 #include "cachebus/actors/node/options.hpp"
-#include "cachebus/actors/writepaths/pending_writes.hpp"
-#include "cachebus/bus/bridge.hpp"
+#include "cachebus/bus/bridge_options.hpp"
 #include "cachebus/bus/bus.hpp"
+#include "cachebus/bus/events.hpp"
 
 namespace cachebus {
+
+class pending_writes;
+class transport;
+struct node_state;
 
 /// Options of one write.
 struct set_options {
@@ -218,64 +219,54 @@ class node {
 
   node_stats stats() const;
 
-  local_cache::index_sizes indexes() const { return cache_->indexes(); }
+  /// The node's parts, for in-tree tests and tools: the type is private
+  /// (actors/node/node_state.hpp, not installed).
+  node_state& internals() noexcept { return *s_; }
 
   // -- actor handles
   // ------------------------------------------------------------
 
-  const std::vector<shard_actor>& shards() const noexcept { return shards_; }
+  const std::vector<shard_actor>& shards() const noexcept;
 
   /// The shard that owns `key`.
   size_t shard_index(std::string_view key) const noexcept;
 
-  const shard_actor& shard_for(std::string_view key) const noexcept {
-    return shards_[shard_index(key)];
-  }
+  const shard_actor& shard_for(std::string_view key) const noexcept;
 
-  const bus_actor& bus() const noexcept { return source_->bus(); }
+  const bus_actor& bus() const noexcept;
 
   /// How many invalidation events this node has published (its sequence
   /// counter): every other member has applied them all once its listener
   /// counts that many from this origin (cluster quiescence).
-  uint64_t events_published() const noexcept {
-    return source_->next_sequence() - 1;
-  }
+  uint64_t events_published() const noexcept;
 
   /// The port this node's bridge listens on (cluster mode), else 0.
-  uint16_t cluster_port() const noexcept { return bridge_.port; }
+  uint16_t cluster_port() const noexcept;
 
   /// The transport the bridge listens and dials on (cluster mode), else
   /// nullptr: publish other ports of this node through it too, so that they
   /// get the same frame checks, handshake bounds and TLS credentials.
-  const std::shared_ptr<cachebus::transport>& transport() const noexcept {
-    return bridge_.transport;
-  }
+  const std::shared_ptr<cachebus::transport>& transport() const noexcept;
 
   /// The bridge (cluster mode), else an invalid handle.
-  const caf::actor& bridge() const noexcept { return bridge_.actor; }
+  const caf::actor& bridge() const noexcept;
 
-  const invalidation_listener_actor& listener() const noexcept {
-    return listener_;
-  }
+  const invalidation_listener_actor& listener() const noexcept;
 
   /// Single flight for actors: send it (fetch, key, loader_actor, options).
-  const lock_manager_actor& lock_manager() const noexcept {
-    return lock_manager_;
-  }
+  const lock_manager_actor& lock_manager() const noexcept;
 
   // -- properties -------------------------------------------------------------
 
-  const node_options& options() const noexcept { return opts_; }
+  const node_options& options() const noexcept;
 
-  const cachebus::rules& rules() const noexcept { return inv_->rule_set(); }
+  const cachebus::rules& rules() const noexcept;
 
-  cachebus::time_source& time() noexcept { return *clock_; }
+  cachebus::time_source& time() noexcept;
 
-  caf::actor_system& system() noexcept { return sys_; }
+  caf::actor_system& system() noexcept;
 
-  bool stopped() const noexcept {
-    return stopped_.load(std::memory_order_acquire);
-  }
+  bool stopped() const noexcept;
 
   /// Stops every actor of this node and waits until they are gone.
   /// Idempotent; safe to call from any non-actor thread.
@@ -291,25 +282,7 @@ class node {
   template <class Event>
   caf::expected<size_t> invalidate_and_publish(Event ev);
 
-  caf::expected<std::string>
-  load_as_owner(const std::string& key, acquire_reply grant,
-                const loader_fn& loader, const fetch_options& opts,
-                const shard_table::lookup_result& old,
-                const std::string& old_value);
-
-  caf::actor_system& sys_;
-  node_options opts_;
-  std::shared_ptr<cachebus::time_source> clock_;
-  std::shared_ptr<local_cache> cache_;
-  std::vector<shard_actor> shards_;
-  std::shared_ptr<event_source> source_;
-  std::shared_ptr<applied_events> applied_;
-  std::shared_ptr<invalidator> inv_;
-  invalidation_listener_actor listener_;
-  lock_manager_actor lock_manager_;
-  bridge_handle bridge_;
-  bool owns_bus_ = false;
-  std::atomic<bool> stopped_{false};
+  std::unique_ptr<node_state> s_;
 };
 
 } // namespace cachebus

@@ -4,6 +4,7 @@
 // (the lock manager's actor path, single flight cluster-wide). See node.hpp
 // and lock_manager.hpp for the contracts.
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/node/node_state.hpp"
 
 #include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
@@ -55,6 +56,67 @@ caf::error waited_too_long(caf::error err, const std::string& key) {
 
 } // namespace
 
+namespace {
+
+// The caller holds `key`: load, install under the grant's fill lease, and
+// tell the lock manager what became of it (release, fail, superseded).
+caf::expected<std::string> load_as_owner(node_state& st, const std::string& key,
+                                         acquire_reply grant,
+                                         const loader_fn& loader,
+                                         const fetch_options& fo,
+                                         const shard_table::lookup_result& old,
+                                         const std::string& old_value) {
+  auto& table = st.cache->table_for(key);
+  for (;;) {
+    auto t0 = st.clock->now_ns();
+    auto x = call_loader(loader, key);
+    auto t1 = st.clock->now_ns();
+    caf::expected<bool> installed{false};
+    if (x) {
+      installed
+        = checked_fill(table, st.opts, t1, key, grant.fill, *x, fo, t1 - t0);
+      if (!installed)
+        x = std::move(installed.error());
+    }
+    if (!x) {
+      table.cancel_fill(key, grant.fill);
+      if (old.state != shard_table::lookup_result::missing
+          && t1 < old.expires_ns + fo.stale_if_error.count()) {
+        // Stale-if-error: the old value serves this caller for its window,
+        // and the waiters too while the table still holds it (an
+        // invalidation may have removed it since this caller looked).
+        caf::anon_send(st.lock_manager, fail_atom_v, key, grant.token,
+                       x.error(), old.version);
+        return old_value;
+      }
+      caf::anon_send(st.lock_manager, fail_atom_v, key, grant.token, x.error());
+      return std::move(x.error());
+    }
+    if (*installed) {
+      caf::anon_send(st.lock_manager, release_atom_v, key, grant.token,
+                     x->value);
+      return std::move(x->value);
+    }
+    // A write or an invalidation reached the key while we loaded: the lock
+    // manager says whether we load again or return a value (the one a write
+    // left, or ours: this caller asked before the write, so ours is not
+    // stale for it).
+    acquire_reply next;
+    caf::error err;
+    caf::scoped_actor self{st.sys};
+    self
+      ->request(st.lock_manager, st.opts.request_timeout, superseded_atom_v,
+                key, grant.token, *x)
+      .receive([&](acquire_reply& r) { next = std::move(r); },
+               [&](caf::error& e) { err = std::move(e); });
+    if (err || next.outcome != acquire_reply::load)
+      return err ? std::move(x->value) : std::move(next.val);
+    grant = std::move(next);
+  }
+}
+
+} // namespace
+
 caf::expected<fetch_options>
 node::resolve_fetch(std::string_view key,
                     const fetch_options& call_opts) const {
@@ -70,19 +132,19 @@ node::resolve_fetch(std::string_view key,
   }
   if (auto err = check_running())
     return err;
-  if (auto err = opts_.check_key(key))
+  if (auto err = s_->opts.check_key(key))
     return err;
-  if (auto err = opts_.check_tags(fo.tags))
+  if (auto err = s_->opts.check_tags(fo.tags))
     return err;
-  if (auto ttl = opts_.expiry_for(fo.ttl, 0); !ttl)
+  if (auto ttl = s_->opts.expiry_for(fo.ttl, 0); !ttl)
     return std::move(ttl.error());
   if (!(fo.beta >= 0 && fo.beta < 1e6))
     return make_error(errc::invalid_argument,
                       "fetch_options.beta must be in [0, 1e6)");
   if (fo.stale_while_revalidate < caf::timespan{0}
       || fo.stale_if_error < caf::timespan{0}
-      || fo.stale_while_revalidate > opts_.max_ttl
-      || fo.stale_if_error > opts_.max_ttl)
+      || fo.stale_while_revalidate > s_->opts.max_ttl
+      || fo.stale_if_error > s_->opts.max_ttl)
     return make_error(errc::invalid_ttl,
                       "stale windows must lie in [0, cachebus.max-ttl]");
   return fo;
@@ -95,12 +157,13 @@ caf::expected<std::string> node::fetch(std::string_view key,
     return std::move(fo.error());
   std::string k{key};
   std::string cached;
-  if (cache_->table_for(k).get(k, cached))
+  if (s_->cache->table_for(k).get(k, cached))
     return cached;
   caf::expected<std::string> result{std::string{}};
-  caf::scoped_actor self{sys_};
+  caf::scoped_actor self{s_->sys};
   // The miss is counted above; the lock manager's re-check counts nothing.
-  self->request(lock_manager_, opts_.request_timeout, fetch_atom_v, k, *fo)
+  self
+    ->request(s_->lock_manager, s_->opts.request_timeout, fetch_atom_v, k, *fo)
     .receive([&](std::string& v) { result = std::move(v); },
              [&](caf::error& e) { result = waited_too_long(std::move(e), k); });
   return result;
@@ -117,8 +180,8 @@ caf::expected<std::string> node::fetch(std::string_view key,
     return make_error(errc::invalid_argument, "fetch needs a loader");
   std::string k{key};
   std::string cached;
-  auto lk = cache_->table_for(k).lookup(k, cached);
-  auto now = clock_->now_ns();
+  auto lk = s_->cache->table_for(k).lookup(k, cached);
+  auto now = s_->clock->now_ns();
   acquire_request req;
   req.key = k;
   if (lk.state == shard_table::lookup_result::fresh) {
@@ -137,8 +200,9 @@ caf::expected<std::string> node::fetch(std::string_view key,
   acquire_reply reply;
   caf::error err;
   {
-    caf::scoped_actor self{sys_};
-    self->request(lock_manager_, opts_.request_timeout, acquire_atom_v, req)
+    caf::scoped_actor self{s_->sys};
+    self
+      ->request(s_->lock_manager, s_->opts.request_timeout, acquire_atom_v, req)
       .receive([&](acquire_reply& r) { reply = std::move(r); },
                [&](caf::error& e) { err = std::move(e); });
     if (err)
@@ -151,61 +215,8 @@ caf::expected<std::string> node::fetch(std::string_view key,
     default:
       // We hold the key. `self` is the monitored owner: if this thread
       // unwinds without releasing, its death releases the key.
-      return load_as_owner(k, std::move(reply), loader, fo, lk, cached);
+      return load_as_owner(*s_, k, std::move(reply), loader, fo, lk, cached);
     }
-  }
-}
-
-caf::expected<std::string>
-node::load_as_owner(const std::string& key, acquire_reply grant,
-                    const loader_fn& loader, const fetch_options& fo,
-                    const shard_table::lookup_result& old,
-                    const std::string& old_value) {
-  auto& table = cache_->table_for(key);
-  for (;;) {
-    auto t0 = clock_->now_ns();
-    auto x = call_loader(loader, key);
-    auto t1 = clock_->now_ns();
-    caf::expected<bool> installed{false};
-    if (x) {
-      installed
-        = checked_fill(table, opts_, t1, key, grant.fill, *x, fo, t1 - t0);
-      if (!installed)
-        x = std::move(installed.error());
-    }
-    if (!x) {
-      table.cancel_fill(key, grant.fill);
-      if (old.state != shard_table::lookup_result::missing
-          && t1 < old.expires_ns + fo.stale_if_error.count()) {
-        // Stale-if-error: the old value serves this caller for its window,
-        // and the waiters too while the table still holds it (an
-        // invalidation may have removed it since this caller looked).
-        caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error(),
-                       old.version);
-        return old_value;
-      }
-      caf::anon_send(lock_manager_, fail_atom_v, key, grant.token, x.error());
-      return std::move(x.error());
-    }
-    if (*installed) {
-      caf::anon_send(lock_manager_, release_atom_v, key, grant.token, x->value);
-      return std::move(x->value);
-    }
-    // A write or an invalidation reached the key while we loaded: the lock
-    // manager says whether we load again or return a value (the one a write
-    // left, or ours: this caller asked before the write, so ours is not
-    // stale for it).
-    acquire_reply next;
-    caf::error err;
-    caf::scoped_actor self{sys_};
-    self
-      ->request(lock_manager_, opts_.request_timeout, superseded_atom_v, key,
-                grant.token, *x)
-      .receive([&](acquire_reply& r) { next = std::move(r); },
-               [&](caf::error& e) { err = std::move(e); });
-    if (err || next.outcome != acquire_reply::load)
-      return err ? std::move(x->value) : std::move(next.val);
-    grant = std::move(next);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "cachebus/actors/node/config.hpp"
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/node/node_state.hpp"
 
 #include "support/eventually.hpp"
 
@@ -117,7 +118,8 @@ TEST_CASE_METHOD(fixture,
   put("post:7", "new body", {"post:7"});
   CHECK(*n->get("post:7") == "new body");
   // The shards reclaim the invalidated entries in the background.
-  CHECK(eventually([&] { return n->indexes().tables.dead_tags == 0; }));
+  CHECK(eventually(
+    [&] { return n->internals().cache->indexes().tables.dead_tags == 0; }));
   CHECK(n->stats().total.entries == 2);
 }
 
@@ -174,7 +176,7 @@ TEST_CASE_METHOD(fixture,
     CHECK_FALSE(cached(k));
   CHECK(cached("unrelated"));
   // Every edge died with its dependent's entry.
-  CHECK(n->indexes().dependency_edges == 0);
+  CHECK(n->internals().cache->indexes().dependency_edges == 0);
 }
 
 TEST_CASE_METHOD(fixture,
@@ -184,7 +186,7 @@ TEST_CASE_METHOD(fixture,
   CHECK(is(n->track_dependency("parent", "ghost"), errc::miss));
   CHECK(is(n->track_dependency("parent", "parent"), errc::invalid_argument));
   CHECK(is(n->track_dependency("", "parent"), errc::invalid_key));
-  CHECK(n->indexes().dependency_edges == 0);
+  CHECK(n->internals().cache->indexes().dependency_edges == 0);
 }
 
 TEST_CASE_METHOD(fixture, "a dependent's edges die with its entry",
@@ -192,10 +194,10 @@ TEST_CASE_METHOD(fixture, "a dependent's edges die with its entry",
   put("parent");
   put("child");
   REQUIRE_FALSE(n->track_dependency("parent", "child"));
-  CHECK(n->indexes().dependency_edges == 1);
+  CHECK(n->internals().cache->indexes().dependency_edges == 1);
   REQUIRE(n->erase("child"));
-  CHECK(n->indexes().dependency_edges == 0);
-  CHECK(n->indexes().dependency_parents == 0);
+  CHECK(n->internals().cache->indexes().dependency_edges == 0);
+  CHECK(n->internals().cache->indexes().dependency_parents == 0);
 }
 
 TEST_CASE_METHOD(fixture,
@@ -222,7 +224,8 @@ TEST_CASE_METHOD(fixture,
   CHECK_FALSE(cached("a"));
   CHECK(*n->get("b") == "new");
   // After reclamation the survivor is still reachable through its tag.
-  CHECK(eventually([&] { return n->indexes().tables.dead_tags == 0; }));
+  CHECK(eventually(
+    [&] { return n->internals().cache->indexes().tables.dead_tags == 0; }));
   CHECK(*n->invalidate_tag("user:1") == 1);
   CHECK_FALSE(cached("b"));
 }
@@ -430,7 +433,7 @@ TEST_CASE("every index is back to zero after a million tagged, dependent "
     if (i % 10 == 9)
       REQUIRE_FALSE(n->track_dependency("e:" + std::to_string(i - 1), key));
   }
-  auto full = n->indexes();
+  auto full = n->internals().cache->indexes();
   CHECK(full.tables.entries == count);
   CHECK(full.tables.ordered == count);
   CHECK(full.tables.tag_links == 2 * count);
@@ -439,8 +442,9 @@ TEST_CASE("every index is back to zero after a million tagged, dependent "
   REQUIRE(*n->invalidate_tag("all-0") == count / 2);
   REQUIRE(n->invalidate_pattern("e:1*"));
   clk->advance(2h);
-  CHECK(eventually([&] { return n->indexes().tables.entries == 0; }, 120s));
-  auto empty = n->indexes();
+  CHECK(eventually(
+    [&] { return n->internals().cache->indexes().tables.entries == 0; }, 120s));
+  auto empty = n->internals().cache->indexes();
   CHECK(empty.tables.ordered == 0);
   CHECK(empty.tables.live_tags == 0);
   CHECK(empty.tables.dead_tags == 0);

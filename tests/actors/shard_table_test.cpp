@@ -204,3 +204,23 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(get(t, "k") == "unsourced");
   CHECK(t.put("k", "v5", in(1h), {}, 5) == 5); // over an unsourced entry
 }
+
+TEST_CASE_METHOD(table_fixture,
+                 "reclaiming one invalidated tag never revives an entry that "
+                 "another invalidated tag removed",
+                 "[table]") {
+  auto t = make(100);
+  t.put("k", "v", in(1h), {"a", "b"}, 5);
+  // "a" below version 3 spares k (version 5); "b" entirely removes it.
+  t.invalidate_tag("a", 3);
+  CHECK(get(t, "k") == "v");
+  t.invalidate_tag("b");
+  CHECK(get(t, "k") == "<miss>");
+  // The sweep reclaims "a" first: k must stay gone, and go for good.
+  while (t.sweep(clk.now_ns(), 1)) {
+    CHECK(get(t, "k") == "<miss>");
+  }
+  CHECK(get(t, "k") == "<miss>");
+  CHECK(t.indexes().entries == 0);
+  CHECK(t.indexes().dead_tags == 0);
+}
