@@ -51,8 +51,13 @@ expiry_wheel::hook* expiry_wheel::due(int64_t now_ns) const noexcept {
   if (buckets_.empty())
     return nullptr;
   auto first = buckets_.begin();
-  // A bucket is due once its whole span lies in the past.
-  if (first->first * tick_ns_ > now_ns)
+  // A bucket is due once its whole span lies in the past: T * tick <= now,
+  // compared as T <= floor(now / tick) (the product overflows for expiries
+  // near the end of time).
+  auto now_tick = now_ns / tick_ns_;
+  if (now_ns % tick_ns_ < 0)
+    --now_tick;
+  if (first->first > now_tick)
     return nullptr;
   return first->second;
 }

@@ -2,6 +2,7 @@
 // driven by a manual clock so every timing is exact.
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 
 #include "cachebus/actors/cache/shard_table.hpp"
@@ -223,4 +224,16 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(get(t, "k") == "<miss>");
   CHECK(t.indexes().entries == 0);
   CHECK(t.indexes().dead_tags == 0);
+}
+
+TEST_CASE_METHOD(
+  table_fixture,
+  "an expiry near the end of time is not swept as if it were due", "[table]") {
+  auto t = make(100);
+  t.put("far", "v", std::numeric_limits<int64_t>::max() - 1, {});
+  t.put("soon", "v", in(1s), {});
+  clk.advance(3s);
+  t.sweep(clk.now_ns(), 100);
+  CHECK(get(t, "far") == "v");
+  CHECK(get(t, "soon") == "<miss>");
 }
