@@ -6,6 +6,8 @@
 #   2. Layering: stores/ and bus/ include no other cachebus layer, actors/
 #      includes no app; nothing includes upward (DESIGN: stores/ and bus/ <-
 #      actors/ <- apps/).
+#   3. Namespaces: every file of stores/ is in cachebus::stores, no file of
+#      bus/ or actors/ is (README: the public API).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -38,6 +40,17 @@ for layer in "${!allowed[@]}"; do
     status=1
   done < <(git grep -n '#include "cachebus/' -- "$layer/" || true)
 done
+
+while IFS= read -r f; do
+  if ! grep -q '^namespace cachebus::stores' "$f"; then
+    echo "lint: $f is not in namespace cachebus::stores (every stores/ file is)" >&2
+    status=1
+  fi
+done < <(git ls-files 'stores/*.cpp' 'stores/*.hpp')
+while IFS= read -r hit; do
+  echo "lint: ${hit%%:*} opens namespace cachebus::stores outside stores/" >&2
+  status=1
+done < <(git grep -n '^namespace cachebus::stores' -- bus/ actors/ || true)
 
 if ((status == 0)); then
   echo "lint: ${#sources[@]} files formatted; layering holds"
