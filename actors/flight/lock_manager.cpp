@@ -46,6 +46,17 @@ struct remote_waiter {
   fetch_options opts;
 };
 
+// Who runs the current attempt of a key's load.
+enum class load_phase : uint8_t {
+  /// A plain thread holds the key (the acquire protocol): `owner` is it, and
+  /// a lease timer bounds it.
+  thread_holds,
+  /// This lock manager runs `loader` (an actor) here.
+  loading_here,
+  /// The key's owner node loads it; `forwarded_to` names that node.
+  forwarded,
+};
+
 // One key being loaded.
 struct lock_entry {
   uint64_t token = 0;
@@ -58,8 +69,7 @@ struct lock_entry {
   event_clock needed;
   event_clock clock;
   caf::actor_addr owner;
-  // Set when the load runs inside the lock manager (fetch from an actor).
-  bool actor_path = false;
+  load_phase phase = load_phase::thread_holds;
   loader_actor loader;
   fetch_options opts;
   int64_t started_ns = 0;
@@ -68,9 +78,9 @@ struct lock_entry {
   /// Loads with the node loader, on the key's owner node (cluster-wide).
   bool routed = false;
   /// Routed, but load here: this node was asked as owner, or the owner could
-  /// not be reached.
+  /// not be reached. Sticky for the entry's life.
   bool local_only = false;
-  /// The peer the current attempt waits for; empty while loading here.
+  /// The peer the current attempt waits for (phase forwarded), else empty.
   std::string forwarded_to;
   /// Peers' lock managers that asked this node as the key's owner.
   std::deque<remote_waiter> remotes;
@@ -183,7 +193,7 @@ void load_for_waiters(lm_ptr self, const std::string& key) {
   if (!entry.acquirers.empty()) {
     auto w = std::move(entry.acquirers.front());
     entry.acquirers.pop_front();
-    entry.actor_path = false;
+    entry.phase = load_phase::thread_holds;
     entry.owner = caf::actor_cast<caf::actor_addr>(w.who);
     watch(self, entry.owner);
     acquire_reply r;
@@ -196,7 +206,7 @@ void load_for_waiters(lm_ptr self, const std::string& key) {
     w.promise.deliver(std::move(r));
     return;
   }
-  entry.actor_path = true;
+  entry.phase = load_phase::loading_here;
   if (!entry.fetchers.empty()) {
     auto& next = entry.fetchers.front();
     entry.loader = next.loader;
@@ -226,13 +236,16 @@ void failed(lm_ptr self, const std::string& key, caf::error err) {
   unwatch(self, entry.owner);
   entry.owner = nullptr;
   ++st.stats.failures;
+  bool actor_path = entry.phase != load_phase::thread_holds;
+  if (entry.phase == load_phase::forwarded)
+    entry.phase = load_phase::loading_here;
   entry.forwarded_to.clear();
-  if (entry.actor_path && !entry.fetchers.empty()) {
+  if (actor_path && !entry.fetchers.empty()) {
     // The fetcher whose loader failed gets that failure; a retry uses the
     // next waiter's loader, so a dead loader cannot loop.
     entry.fetchers.front().promise.deliver(err);
     entry.fetchers.pop_front();
-  } else if (entry.actor_path && !entry.remotes.empty()) {
+  } else if (actor_path && !entry.remotes.empty()) {
     entry.remotes.front().promise.deliver(err);
     entry.remotes.pop_front();
   }
@@ -420,6 +433,7 @@ void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
   if (!found)
     return;
   auto& e = *found;
+  e.phase = load_phase::loading_here;
   e.forwarded_to.clear();
   auto now = st.clk->now_ns();
   auto installed = checked_fill(st.cache->table_for(key), st.opts, now, key,
@@ -443,6 +457,7 @@ void reroute(lm_ptr self, const std::string& key, bool here) {
   auto& e = st.locks[key];
   ++st.stats.rerouted;
   e.local_only = e.local_only || here;
+  e.phase = load_phase::loading_here;
   e.forwarded_to.clear();
   // A fresh attempt: the new load starts now, so only invalidations from now
   // on can make it stale (the partition rule that usually comes with a
@@ -466,6 +481,7 @@ void start_actor_load(lm_ptr self, const std::string& key) {
       && !(st.pending && st.pending->holds(key))) {
     auto& owner = owner_of(self, key);
     if (owner != st.opts.name) {
+      entry.phase = load_phase::forwarded;
       entry.forwarded_to = owner;
       ++st.stats.forwarded;
       self
@@ -509,6 +525,7 @@ void start_actor_load(lm_ptr self, const std::string& key) {
       return;
     }
   }
+  entry.phase = load_phase::loading_here;
   entry.owner = caf::actor_cast<caf::actor_addr>(entry.loader);
   watch(self, entry.owner);
   ++st.stats.grants;
@@ -552,7 +569,7 @@ lock_entry& open_entry(lm_ptr self, const std::string& key, loader_actor loader,
                        fetch_options fo, bool routed) {
   auto& entry = self->state.locks[key];
   new_attempt(self, key, entry);
-  entry.actor_path = true;
+  entry.phase = load_phase::loading_here;
   entry.routed = routed;
   entry.loader = std::move(loader);
   entry.opts = std::move(fo);
@@ -622,7 +639,7 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
     auto& e = i->second;
     ++st.stats.waits;
     e.remotes.push_back({rp, e.attempt, fo});
-    if (!e.forwarded_to.empty()) {
+    if (e.phase == load_phase::forwarded) {
       // Our entry waits for another node while that node (or a third)
       // waits for us: membership views differ. Asked as owner, we load.
       reroute(self, key, true);
@@ -666,7 +683,7 @@ void on_peer_event(lm_ptr self, const peer_event& ev) {
   // waiters stay.
   std::vector<std::string> orphaned;
   for (auto& [key, entry] : st.locks)
-    if (entry.forwarded_to == ev.peer)
+    if (entry.phase == load_phase::forwarded && entry.forwarded_to == ev.peer)
       orphaned.push_back(key);
   for (auto& key : orphaned)
     reroute(self, key, false);
@@ -733,6 +750,7 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       }
       auto& entry = st.locks[req.key];
       new_attempt(self, req.key, entry);
+      entry.phase = load_phase::thread_holds;
       entry.owner = caf::actor_cast<caf::actor_addr>(self->current_sender());
       watch(self, entry.owner);
       self->delayed_send(self, st.opts.lease_timeout, lease_atom_v, req.key,
@@ -798,7 +816,7 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
       auto& st = self->state;
       auto i = st.locks.find(key);
       if (i == st.locks.end() || i->second.token != token
-          || i->second.actor_path)
+          || i->second.phase != load_phase::thread_holds)
         return;
       ++st.stats.expired;
       failed(self, key,
