@@ -1,5 +1,6 @@
 #include "cachebus/actors/flight/lock_manager.hpp"
 #include "cachebus/actors/cache/local_cache.hpp"
+#include "cachebus/actors/flight/lock_state.hpp"
 #include "cachebus/actors/writepaths/pending_writes.hpp"
 
 #include <deque>
@@ -13,105 +14,11 @@
 
 #include "cachebus/actors/cache/checked_put.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
-#include "cachebus/actors/flight/rendezvous.hpp"
 #include "cachebus/actors/node/error.hpp"
 
 namespace cachebus {
 
-namespace {
-
-// Every waiter remembers the attempt that was current when it joined: an
-// attempt whose value the table refused may answer only the waiters that
-// joined before it began (see lock_manager.hpp).
-struct acquire_waiter {
-  caf::typed_response_promise<acquire_reply> promise;
-  caf::strong_actor_ptr who;
-  uint64_t joined = 0;
-};
-
-struct fetch_waiter {
-  caf::typed_response_promise<std::string> promise;
-  loader_actor loader;
-  fetch_options opts;
-  /// Fetched with the node loader: routed to the key's owner.
-  bool routed = false;
-  uint64_t joined = 0;
-};
-
-struct remote_waiter {
-  caf::typed_response_promise<owner_reply> promise;
-  uint64_t joined = 0;
-  /// The asker's options: TTL and, above all, tags, which the load checks
-  /// (a tag invalidation during an untagged load would go unnoticed).
-  fetch_options opts;
-};
-
-// Who runs the current attempt of a key's load.
-enum class load_phase : uint8_t {
-  /// A plain thread holds the key (the acquire protocol): `owner` is it, and
-  /// a lease timer bounds it.
-  thread_holds,
-  /// This lock manager runs `loader` (an actor) here.
-  loading_here,
-  /// The key's owner node loads it; `forwarded_to` names that node.
-  forwarded,
-};
-
-// One key being loaded.
-struct lock_entry {
-  uint64_t token = 0;
-  uint64_t fill = 0;
-  /// Counts the attempts (loads) of this entry: 1 for the first.
-  uint64_t attempt = 0;
-  /// This node's clocks when the attempt began (after its fill lease): what
-  /// an owner's answer must cover, and what this node's answers as owner
-  /// carry (applied_events.hpp).
-  event_clock needed;
-  event_clock clock;
-  caf::actor_addr owner;
-  load_phase phase = load_phase::thread_holds;
-  loader_actor loader;
-  fetch_options opts;
-  int64_t started_ns = 0;
-  std::deque<acquire_waiter> acquirers;
-  std::deque<fetch_waiter> fetchers;
-  /// Loads with the node loader, on the key's owner node (cluster-wide).
-  bool routed = false;
-  /// Routed, but load here: this node was asked as owner, or the owner could
-  /// not be reached. Sticky for the entry's life.
-  bool local_only = false;
-  /// The peer the current attempt waits for (phase forwarded), else empty.
-  std::string forwarded_to;
-  /// Peers' lock managers that asked this node as the key's owner.
-  std::deque<remote_waiter> remotes;
-
-  size_t waiters() const {
-    return acquirers.size() + fetchers.size() + remotes.size();
-  }
-};
-
-struct lock_state {
-  std::shared_ptr<local_cache> cache;
-  node_options opts;
-  std::shared_ptr<time_source> clk;
-  std::unordered_map<std::string, lock_entry> locks;
-  std::unordered_map<caf::actor_addr, size_t> monitored;
-  uint64_t next_token = 1;
-  lock_stats stats;
-  /// Serves fetch(key, options) and owner_fetch; may be invalid.
-  loader_actor node_loader;
-  /// This node's unflushed write-back writes; may be null.
-  std::shared_ptr<const pending_writes> pending;
-  /// This node's clock of applied events; may be null (no clock checks).
-  std::shared_ptr<const applied_events> applied;
-  /// The peers whose lock managers joined, by node name.
-  std::map<std::string, lock_manager_actor> peers;
-  /// This node and the peers: the candidates of rendezvous hashing.
-  std::vector<std::string> members;
-  static inline const char* name = "cachebus.lock_manager";
-};
-
-using lm_ptr = lock_manager_actor::stateful_pointer<lock_state>;
+namespace lock_detail {
 
 void watch(lm_ptr self, const caf::actor_addr& who) {
   if (!who)
@@ -131,8 +38,6 @@ void unwatch(lm_ptr self, const caf::actor_addr& who) {
     self->state.monitored.erase(i);
   }
 }
-
-void start_actor_load(lm_ptr self, const std::string& key);
 
 // Delivers `value` to every waiter of `key` and forgets the lock. Peers get
 // `version` too (0 when unknown: their copy then yields to any versioned
@@ -406,16 +311,6 @@ void failed_with_fallback(lm_ptr self, const std::string& key, caf::error err,
   failed(self, key, std::move(err));
 }
 
-// The owner of a routed key's loads: this node or a peer in session.
-const std::string& owner_of(lm_ptr self, const std::string& key) {
-  auto& st = self->state;
-  auto owner = rendezvous_owner(key, st.members);
-  for (auto& m : st.members)
-    if (m == owner)
-      return m;
-  return st.opts.name; // no members known yet
-}
-
 // The entry of `key` if the attempt `token` is still its current one (not
 // released, failed or routed again meanwhile), else nullptr.
 lock_entry* current(lm_ptr self, const std::string& key, uint64_t token) {
@@ -448,105 +343,6 @@ void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
   }
   if (superseded(self, key, x))
     start_actor_load(self, key); // a new attempt for everyone
-}
-
-// Moves the load of `key` elsewhere (the owner it waited for is gone, or
-// the entry must load here): the answer of the old attempt is ignored.
-void reroute(lm_ptr self, const std::string& key, bool here) {
-  auto& st = self->state;
-  auto& e = st.locks[key];
-  ++st.stats.rerouted;
-  e.local_only = e.local_only || here;
-  e.phase = load_phase::loading_here;
-  e.forwarded_to.clear();
-  // A fresh attempt: the new load starts now, so only invalidations from now
-  // on can make it stale (the partition rule that usually comes with a
-  // lost owner cancelled the old fill anyway).
-  new_attempt(self, key, e);
-  start_actor_load(self, key);
-}
-
-// Runs the load of `key` through its loader actor (fetch from an actor), or,
-// for a routed key that another node owns, asks that node's lock manager.
-void start_actor_load(lm_ptr self, const std::string& key) {
-  auto& st = self->state;
-  auto& entry = st.locks[key];
-  unwatch(self, entry.owner);
-  entry.owner = nullptr;
-  entry.started_ns = st.clk->now_ns();
-  auto token = entry.token;
-  // A record with writes queued here loads here: its owner's store row
-  // lacks them (write-back reads its own writes).
-  if (entry.routed && !entry.local_only
-      && !(st.pending && st.pending->holds(key))) {
-    auto& owner = owner_of(self, key);
-    if (owner != st.opts.name) {
-      entry.phase = load_phase::forwarded;
-      entry.forwarded_to = owner;
-      ++st.stats.forwarded;
-      self
-        ->request(st.peers[owner], st.opts.lease_timeout, owner_fetch_atom_v,
-                  key, entry.opts)
-        .then(
-          [=](owner_reply& r) {
-            auto* e = current(self, key, token);
-            if (!e)
-              return;
-            auto& st = self->state;
-            if (st.applied && !r.clock.covers(e->needed)) {
-              // The owner had not applied an invalidation this node had
-              // when its load began: its value may predate it. Load here.
-              ++st.stats.owner_behind;
-              reroute(self, key, true);
-              return;
-            }
-            loaded_value(self, key, token, r.value);
-          },
-          [=](caf::error& err) {
-            auto* e = current(self, key, token);
-            if (!e)
-              return;
-            if (err.category() == error_category) {
-              // The owner answered: its load failed, or it refused.
-              failed(self, key, std::move(err));
-            } else if (err == caf::sec::request_timeout) {
-              ++self->state.stats.expired;
-              failed(self, key,
-                     make_error(errc::lease_expired,
-                                "owner node \"" + e->forwarded_to
-                                  + "\" did not load \"" + key
-                                  + "\" within cachebus.lease-timeout"));
-            } else {
-              // The link failed: load here rather than wait for the
-              // membership to catch up.
-              reroute(self, key, true);
-            }
-          });
-      return;
-    }
-  }
-  entry.phase = load_phase::loading_here;
-  entry.owner = caf::actor_cast<caf::actor_addr>(entry.loader);
-  watch(self, entry.owner);
-  ++st.stats.grants;
-  self->request(entry.loader, st.opts.lease_timeout, load_atom_v, key)
-    .then([=](loaded& x) { loaded_value(self, key, token, x); },
-          [=](caf::error& err) {
-            if (!current(self, key, token))
-              return;
-            if (err == caf::sec::request_timeout) {
-              ++self->state.stats.expired;
-              err = make_error(errc::lease_expired,
-                               "loader of \"" + key
-                                 + "\" did not answer "
-                                   "within cachebus.lease-timeout");
-            } else if (err.category() != error_category) {
-              err = make_error(errc::load_failed,
-                               "loader of \"" + key
-                                 + "\" failed: " + caf::to_string(err));
-            }
-            failed(self, key, std::move(err));
-          });
 }
 
 // The waiter bound of cachebus.max-waiters: an error if `key`'s entry `i`
@@ -609,84 +405,6 @@ caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
     .fetchers.push_back({rp, std::move(loader), std::move(fo), routed, 0});
   start_actor_load(self, key);
   return rp;
-}
-
-// A peer's lock manager asks this node, the key's owner, for its value.
-caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
-                                     fetch_options fo) {
-  auto& st = self->state;
-  if (auto err = st.opts.check_key(key))
-    return err;
-  if (auto err = st.opts.check_tags(fo.tags))
-    return err;
-  if (!st.node_loader)
-    return make_error(errc::invalid_config, "node \"" + st.opts.name
-                                              + "\" has no node loader to "
-                                                "load \""
-                                              + key + "\" as its owner");
-  ++st.stats.owner_requests;
-  owner_reply hit;
-  // The clock before the value (see finish_with_cached).
-  if (st.applied)
-    hit.clock = st.applied->applied();
-  if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version))
-    return hit;
-  auto i = st.locks.find(key);
-  if (auto err = check_room(self, key, i))
-    return err;
-  auto rp = self->make_response_promise<owner_reply>();
-  if (i != st.locks.end()) {
-    auto& e = i->second;
-    ++st.stats.waits;
-    e.remotes.push_back({rp, e.attempt, fo});
-    if (e.phase == load_phase::forwarded) {
-      // Our entry waits for another node while that node (or a third)
-      // waits for us: membership views differ. Asked as owner, we load.
-      reroute(self, key, true);
-    } else {
-      e.local_only = true;
-    }
-    return rp;
-  }
-  auto& entry = open_entry(self, key, st.node_loader, fo, true);
-  entry.local_only = true;
-  entry.remotes.push_back({rp, 0, std::move(fo)});
-  start_actor_load(self, key);
-  return rp;
-}
-
-// Membership from the bridge: peers whose lock managers can own keys.
-void on_peer_event(lm_ptr self, const peer_event& ev) {
-  auto& st = self->state;
-  switch (ev.kind) {
-  case peer_event_kind::joined:
-  case peer_event_kind::rejoined:
-    if (ev.endpoint)
-      st.peers[ev.peer] = caf::actor_cast<lock_manager_actor>(ev.endpoint);
-    else
-      st.peers.erase(ev.peer);
-    break;
-  case peer_event_kind::lost:
-  case peer_event_kind::refused:
-    st.peers.erase(ev.peer);
-    break;
-  case peer_event_kind::gap:
-    return;
-  }
-  st.members.clear();
-  st.members.push_back(st.opts.name);
-  for (auto& kv : st.peers)
-    st.members.push_back(kv.first);
-  if (st.peers.count(ev.peer) != 0)
-    return;
-  // Loads that wait for the departed peer move to the new owner; their
-  // waiters stay.
-  std::vector<std::string> orphaned;
-  for (auto& [key, entry] : st.locks)
-    if (entry.phase == load_phase::forwarded && entry.forwarded_to == ev.peer)
-      orphaned.push_back(key);
-  for (auto& key : orphaned)
-    reroute(self, key, false);
 }
 
 lock_manager_actor::behavior_type
@@ -837,7 +555,9 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
   };
 }
 
-} // namespace
+} // namespace lock_detail
+
+using lock_detail::lock_manager_impl;
 
 lock_manager_actor
 spawn_lock_manager(caf::actor_system& sys, std::shared_ptr<local_cache> cache,
