@@ -32,9 +32,8 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/writepaths/record_cache.hpp # (entry)
   actors/writepaths/record_codec.hpp
   actors/writepaths/pending_writes.hpp
-  actors/writepaths/write_back_flusher.hpp
+  actors/writepaths/write_back_flusher_actor.hpp
   actors/writepaths/write_back_options.hpp
-  actors/writepaths/write_back_queue.hpp
   actors/writepaths/write_back_stats.hpp
   # the bus: events and the bus actor
   bus/bus.hpp                        # (entry)

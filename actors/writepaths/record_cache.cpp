@@ -1,4 +1,7 @@
 #include "cachebus/actors/writepaths/record_cache.hpp"
+#include "cachebus/actors/writepaths/pending_writes.hpp"
+#include "cachebus/actors/writepaths/write_back_flusher.hpp"
+#include "cachebus/actors/writepaths/write_back_queue.hpp"
 
 #include <chrono>
 #include <functional>

@@ -44,16 +44,18 @@
 #include "caf/expected.hpp"
 
 #include "cachebus/actors/node/node.hpp"
-#include "cachebus/actors/writepaths/pending_writes.hpp"
 #include "cachebus/actors/writepaths/record_codec.hpp"
-#include "cachebus/actors/writepaths/write_back_flusher.hpp"
+#include "cachebus/actors/writepaths/write_back_flusher_actor.hpp"
 #include "cachebus/actors/writepaths/write_back_options.hpp"
-#include "cachebus/actors/writepaths/write_back_queue.hpp"
 #include "cachebus/actors/writepaths/write_back_stats.hpp"
 #include "cachebus/stores/record_store.hpp"
 #include "cachebus/stores/schema.hpp"
 
 namespace cachebus {
+
+class pending_writes;
+class write_back_queue;
+struct write_back_counters;
 
 class record_cache {
  public:

@@ -21,23 +21,13 @@
 #include "caf/typed_actor.hpp"
 
 #include "cachebus/actors/node/type_ids.hpp"
+#include "cachebus/actors/writepaths/write_back_flusher_actor.hpp"
 #include "cachebus/actors/writepaths/write_back_options.hpp"
 #include "cachebus/actors/writepaths/write_back_queue.hpp"
 #include "cachebus/actors/writepaths/write_back_stats.hpp"
 #include "cachebus/stores/record_store.hpp"
 
 namespace cachebus {
-
-using write_back_flusher_actor = caf::typed_actor<
-  /// Flush soon: the queue holds a full batch (anon_send it).
-  caf::reacts_to<wb_flush_atom>,
-  /// Internal: the flush timer and the retry timer.
-  caf::reacts_to<wb_tick_atom>, caf::reacts_to<wb_retry_atom>,
-  /// Replies (with the rows flushed so far) once every write queued before
-  /// the request is in the store. Never times out by itself: request it with
-  /// a timeout.
-  caf::replies_to<wb_drain_atom>::with<uint64_t>,
-  caf::replies_to<stats_atom>::with<write_back_stats>>;
 
 /// Counters the flusher updates and the facade reads without a round trip.
 struct write_back_counters {
