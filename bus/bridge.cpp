@@ -61,8 +61,10 @@ bridge_stats stats_of(const bridge_state& st) {
   return result;
 }
 
-caf::behavior running(bridge_pointer self) {
-  return with_const_event_handlers<caf::behavior>(
+/// The behavior after the start signal: one handler per message of
+/// bridge_impl_actor (CAF checks the set against the type).
+bridge_impl_actor::behavior_type running(bridge_pointer self) {
+  return with_const_event_handlers<bridge_impl_actor::behavior_type>(
     // From the local bus (anonymous deliveries of "cache:*"), every kind.
     [=](const auto& ev) { on_local(self, ev.origin, ev.sequence); },
     // From peers' bridges.
@@ -72,6 +74,11 @@ caf::behavior running(bridge_pointer self) {
     [=](bridge_beat_atom, uint64_t next) { on_beat(self, next); },
     [=](bridge_members_atom, const std::vector<bridge_member>& list) {
       on_members(self, list);
+    },
+    // The start signal again: spawn_bridge sends it once, so this never
+    // runs (before, the default handler dropped it just the same).
+    [=](bridge_start_atom, uint16_t) {
+      // nop
     },
     // Timers.
     [=](bridge_tick_atom) { on_tick(self); },
@@ -92,9 +99,9 @@ caf::behavior running(bridge_pointer self) {
     });
 }
 
-caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
-                          bridge_options opts,
-                          std::vector<peer_address> seeds) {
+bridge_impl_actor::behavior_type bridge_impl(bridge_pointer self, bus_actor bus,
+                                             bridge_options opts,
+                                             std::vector<peer_address> seeds) {
   auto& st = self->state;
   st.bus = std::move(bus);
   // Dials go through the transport the bridge was published with
@@ -128,10 +135,15 @@ caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
     // nop
   });
   // Until it knows its port it cannot introduce itself: keep everything
-  // (bus events included) in the mailbox until the start signal.
+  // (bus events included) in the mailbox until the start signal. A typed
+  // behavior must handle its whole interface, so this one, which handles
+  // the start signal only, is built unchecked (unsafe_init); running() is
+  // the checked one.
   self->set_default_handler(caf::skip);
-  return {
-    [=](bridge_start_atom, uint16_t port) {
+  using behavior_type = bridge_impl_actor::behavior_type;
+  return behavior_type{
+    behavior_type::unsafe_init{},
+    caf::behavior{[=](bridge_start_atom, uint16_t port) {
       auto& st = self->state;
       st.peers.set_port(port);
       self->attach_functor([mm = self->system().middleman().actor_handle(),
@@ -151,8 +163,7 @@ caf::behavior bridge_impl(bridge_pointer self, bus_actor bus,
                          bridge_tick_atom::value);
       for (size_t i = 0; i < st.seeds.size(); ++i)
         start_seed(self, i);
-    },
-  };
+    }}};
 }
 
 } // namespace
@@ -195,8 +206,10 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
   auto host = opts.host;
   auto port = opts.port;
   auto timeout = opts.connect_timeout;
-  auto bridge
+  auto impl
     = sys.spawn(bridge_impl, local_bus, std::move(opts), std::move(seeds));
+  // The handle users get: the public interface only.
+  bridge_actor bridge = impl;
   auto fail = [&](caf::error err) -> caf::expected<bridge_handle> {
     caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
     return err;
@@ -217,13 +230,17 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
                         + sys.render(sub_err)));
   // SO_REUSEADDR: a restarted node may rebind its fixed port while the old
   // connections linger in TIME_WAIT.
-  auto bound = tr->publish(bridge, port, host, true);
+  // Published untyped, as before the bridge had a type: the handshake that
+  // CAF's middleman sends every connecting node carries no interface, and
+  // peers (which never check it) see the same bytes as from older nodes.
+  auto bound
+    = tr->publish(caf::actor_cast<caf::actor>(bridge), port, host, true);
   if (!bound)
     return fail(caf::make_error(
       caf::sec::cannot_open_port,
       "bridge cannot listen on " + host + ":" + std::to_string(port)
         + (tls ? " (TLS): " : ": ") + sys.render(bound.error())));
-  caf::anon_send(bridge, bridge_start_atom::value, *bound);
+  caf::anon_send(impl, bridge_start_atom::value, *bound);
   return bridge_handle{bridge, *bound, std::move(tr)};
 }
 

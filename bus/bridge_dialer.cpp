@@ -57,7 +57,7 @@ void dial_failed(bridge_pointer self, const dial_target& t,
 }
 
 void dial_succeeded(bridge_pointer self, const dial_target& t,
-                    const caf::actor& handle, const bridge_handshake& h) {
+                    const bridge_actor& handle, const bridge_handshake& h) {
   auto& st = self->state;
   if (auto err = accept(self, h, handle)) {
     dial_failed(self, t, err);
@@ -101,7 +101,9 @@ void dial(bridge_pointer self, dial_target t, const std::string& host,
                                       "no bridge listens there"));
           return;
         }
-        auto peer = caf::actor_cast<caf::actor>(std::move(ptr));
+        // Whatever is published there is taken for a bridge; the handshake
+        // tells (a wrong answer or a timeout fails the dial).
+        auto peer = caf::actor_cast<bridge_actor>(std::move(ptr));
         auto& entry = self->state.handshaking[peer.address()];
         entry.first = peer;
         ++entry.second;

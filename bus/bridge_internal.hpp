@@ -70,7 +70,7 @@ bridge_handshake make_handshake(bridge_pointer self);
 /// Starts (or confirms) a session with the peer that sent `h` from `handle`.
 /// Refuses, changing nothing, when the name cannot be ours to accept.
 caf::error accept(bridge_pointer self, const bridge_handshake& h,
-                  const caf::actor& handle);
+                  const bridge_actor& handle);
 
 /// Dials every member of `list` this bridge is not in session with.
 void learn(bridge_pointer self, const std::vector<bridge_member>& list);

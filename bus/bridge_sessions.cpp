@@ -51,7 +51,7 @@ bridge_handshake make_handshake(bridge_pointer self) {
 }
 
 caf::error accept(bridge_pointer self, const bridge_handshake& h,
-                  const caf::actor& handle) {
+                  const bridge_actor& handle) {
   auto& st = self->state;
   using sender = peer_directory::sender;
   auto link = st.links.find(h.name);
@@ -116,7 +116,7 @@ caf::result<bridge_handshake> on_hello(bridge_pointer self,
                                        const bridge_handshake& h) {
   if (!self->current_message_id().is_request())
     return caf::delegated<bridge_handshake>{};
-  auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+  auto sender = caf::actor_cast<bridge_actor>(self->current_sender());
   if (auto err = accept(self, h, sender))
     return err;
   return make_handshake(self);

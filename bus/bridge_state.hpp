@@ -3,7 +3,9 @@
 // peers (the CAF-free peer_directory plus the CAF handles it leaves out,
 // keyed by the same names), its seeds, the handshakes in flight and its
 // outbound ordering; and the private messages it sends itself (its start
-// signal and timers), which never go on the wire.
+// signal and timers), which never go on the wire. The actor's own type,
+// bridge_impl_actor, is the public bridge_actor extended by those private
+// messages: spawn_bridge hands out only the bridge_actor view of it.
 #pragma once
 
 #include <cstddef>
@@ -18,11 +20,13 @@
 #include "caf/actor.hpp"
 #include "caf/actor_addr.hpp"
 #include "caf/atom.hpp"
-#include "caf/event_based_actor.hpp"
 #include "caf/io/middleman_actor.hpp"
 #include "caf/message.hpp"
+#include "caf/replies_to.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/timespan.hpp"
+#include "caf/typed_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
 #include "cachebus/bus/bridge.hpp"
 #include "cachebus/bus/bridge_options.hpp"
@@ -40,11 +44,20 @@ using bridge_tick_atom = caf::atom_constant<caf::atom("br_tick")>;
 using bridge_dial_atom = caf::atom_constant<caf::atom("br_dial")>;
 using bridge_reorder_atom = caf::atom_constant<caf::atom("br_reorder")>;
 
+/// The bridge as it sends itself messages: bridge_actor plus its start
+/// signal (the port it listens on) and its timers (heartbeat tick, redial of
+/// a peer by name or of a seed by index, reorder timeout).
+using bridge_impl_actor = bridge_actor::extend<
+  caf::reacts_to<bridge_start_atom, uint16_t>, caf::reacts_to<bridge_tick_atom>,
+  caf::reacts_to<bridge_dial_atom, std::string, uint64_t>,
+  caf::reacts_to<bridge_dial_atom, uint64_t, uint64_t>,
+  caf::reacts_to<bridge_reorder_atom, uint64_t>>;
+
 /// The CAF side of a peer of the directory (same name).
 struct peer_link {
   /// Its bridge in the current or last session. Kept after a loss so that a
   /// heartbeat from a peer we gave up on is recognized (and redialed at once).
-  caf::actor handle;
+  bridge_actor handle;
   /// What it advertised for direct talk in its last handshake.
   caf::actor endpoint;
 };
@@ -84,7 +97,7 @@ struct bridge_state {
   /// such hellos in flight. We forward own events to them already: the
   /// responder starts tracking at our hello's next_sequence, so anything we
   /// published while the reply travels must follow the hello.
-  std::map<caf::actor_addr, std::pair<caf::actor, int>> handshaking;
+  std::map<caf::actor_addr, std::pair<bridge_actor, int>> handshaking;
   std::vector<seed_record> seeds;
   reorder_buffer outbound;
   /// The sequence a pending reorder timer waits for, if one is pending.
@@ -95,6 +108,6 @@ struct bridge_state {
   static inline const char* name = "cachebus.bridge";
 };
 
-using bridge_pointer = caf::stateful_actor<bridge_state>*;
+using bridge_pointer = bridge_impl_actor::stateful_pointer<bridge_state>;
 
 } // namespace cachebus::bridge_detail

@@ -135,7 +135,7 @@ void node::stop() {
   std::vector<caf::actor> all;
   // The bridge first: no more events from other nodes once we stop.
   if (bridge_.actor)
-    all.push_back(bridge_.actor);
+    all.push_back(caf::actor_cast<caf::actor>(bridge_.actor));
   for (auto& s : shards_)
     all.push_back(caf::actor_cast<caf::actor>(s));
   if (listener_)

@@ -252,7 +252,7 @@ class node {
   }
 
   /// The bridge (cluster mode), else an invalid handle.
-  const caf::actor& bridge() const noexcept { return bridge_.actor; }
+  const bridge_actor& bridge() const noexcept { return bridge_.actor; }
 
   const invalidation_listener_actor& listener() const noexcept {
     return listener_;
