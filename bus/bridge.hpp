@@ -36,7 +36,7 @@ namespace cachebus {
 /// - Every invalidation kind (bus/events.hpp), no reply: what the bus
 ///   delivers to it (it subscribes to "cache:*"); do not send it events
 ///   directly. The bus also hands it its own peer_events (on "cache:!peers");
-///   it ignores them, as it does any other message (a request for something
+///   it ignores them, as it does any other message (once started, a request
 ///   it does not answer gets `sec::unexpected_message`).
 /// - The peer protocol of bridge_protocol.hpp, which only other bridges
 ///   speak: hello (request, answered with the receiver's handshake or a
