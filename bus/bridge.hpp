@@ -8,29 +8,49 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "caf/actor.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
+#include "caf/message.hpp"
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
 
 #include "cachebus/bus/bridge_options.hpp"
 #include "cachebus/bus/bridge_protocol.hpp"
 #include "cachebus/bus/bridge_stats.hpp"
 #include "cachebus/bus/bus.hpp"
+#include "cachebus/bus/event_handlers.hpp"
 #include "cachebus/bus/peer_event.hpp"
+#include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
 
+/// Everything a bridge takes:
+/// - Local interface:
+///     (bridge_stats_atom) -> bridge_stats  requests only; a plain send gets
+///                                          no reply
+///     exit message                         stops it: it unpublishes its
+///                                          port, peers see it `lost`
+/// - Every invalidation kind (bus/events.hpp), no reply: what the bus
+///   delivers to it (it subscribes to "cache:*"); do not send it events
+///   directly. The bus also hands it its own peer_events (on "cache:!peers");
+///   it ignores them, as it does any other message (once started, a request
+///   it does not answer gets `sec::unexpected_message`).
+/// - The peer protocol of bridge_protocol.hpp, which only other bridges
+///   speak: hello (request, answered with the receiver's handshake or a
+///   refusal), event, heartbeat, member list.
+/// Its timers and start signal are private to its implementation and not
+/// part of this type.
+using bridge_actor = reacts_to_events<
+  caf::replies_to<bridge_stats_atom>::with<bridge_stats>,
+  caf::replies_to<bridge_hello_atom, bridge_handshake>::with<bridge_handshake>,
+  caf::reacts_to<bridge_event_atom, caf::message>,
+  caf::reacts_to<bridge_beat_atom, uint64_t>,
+  caf::reacts_to<bridge_members_atom, std::vector<bridge_member>>>;
+
 /// A running bridge: the actor (published on `port`) and the port it bound.
-///
-/// Local interface of `actor` (besides the peer protocol of
-/// bridge_protocol.hpp, which only other bridges speak):
-///   (bridge_stats_atom) -> bridge_stats   requests only; a plain send gets
-///                                         no reply
-///   exit message                          stops it: it unpublishes its port,
-///                                         peers see it `lost`
-/// Events reach it from the bus (it subscribes to "cache:*"); do not send it
-/// events directly.
 ///
 /// Rules, as peers see them:
 /// - Membership: dialing any member joins the cluster. The handshake carries
@@ -61,7 +81,7 @@ namespace cachebus {
 /// - Events published while a peer is not connected are not replayed to it;
 ///   `lost`/`rejoined` on its side account for them.
 struct bridge_handle {
-  caf::actor actor;
+  bridge_actor actor;
   uint16_t port = 0;
   /// What it listens and dials on (opts.transport, or the one it started).
   std::shared_ptr<cachebus::transport> transport;

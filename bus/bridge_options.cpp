@@ -46,14 +46,20 @@ std::string ms(caf::timespan x) {
 
 } // namespace
 
-caf::error check_node_name(const std::string& name) {
+std::string node_name_problem(const std::string& name) {
   if (name.empty())
-    return invalid("bridge node name: must not be empty");
+    return "bridge node name: must not be empty";
   if (name.size() > 255)
-    return invalid("bridge node name: longer than 255 bytes");
+    return "bridge node name: longer than 255 bytes";
   if (!visible(name))
-    return invalid("bridge node name \"" + name
-                   + "\": only visible ASCII (0x21-0x7E) is allowed");
+    return "bridge node name \"" + name
+           + "\": only visible ASCII (0x21-0x7E) is allowed";
+  return {};
+}
+
+caf::error check_node_name(const std::string& name) {
+  if (auto why = node_name_problem(name); !why.empty())
+    return invalid(std::move(why));
   return {};
 }
 

@@ -76,4 +76,8 @@ caf::error check_bridge_options(const bridge_options& opts);
 /// Returns an empty error if `name` is a valid node name.
 caf::error check_node_name(const std::string& name);
 
+/// The same rule without CAF: why `name` is not a valid node name, or an
+/// empty string if it is (check_node_name's message).
+std::string node_name_problem(const std::string& name);
+
 } // namespace cachebus

@@ -1,7 +1,8 @@
 // Actors generic over the invalidation kinds (events.hpp): the typed-actor
-// signatures "answers every kind of event with R" and a behavior with one
-// handler per kind, so that no actor lists the kinds by hand. Adding a kind to
-// `invalidation_events` adds it to every interface and behavior built here.
+// signatures "answers every kind of event with R" (or "takes every kind and
+// replies nothing") and a behavior with one handler per kind, so that no actor
+// lists the kinds by hand. Adding a kind to `invalidation_events` adds it to
+// every interface and behavior built here.
 #pragma once
 
 #include <tuple>
@@ -49,6 +50,13 @@ Behavior behavior_of(F on_event, Handlers... others) {
 template <class Result, class... Sigs>
 using answers_events =
   typename detail::answering_events<Result, invalidation_events, Sigs...>::type;
+
+/// A typed actor that takes every invalidation event without a reply
+/// (`caf::reacts_to<Event>` for each kind: how an actor that only forwards
+/// or records what the bus delivers, anonymously, sees them) and also speaks
+/// `Sigs...`.
+template <class... Sigs>
+using reacts_to_events = answers_events<void, Sigs...>;
 
 /// A behavior (`Behavior`: caf::behavior or a typed behavior type) of one
 /// handler per invalidation kind, each calling `on_event(ev)` (a generic

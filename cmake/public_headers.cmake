@@ -40,6 +40,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   bus/events.hpp                     # (entry)
   bus/event_handlers.hpp
   bus/bus_stats.hpp
+  bus/bridge.hpp
   bus/bridge_options.hpp
   bus/bridge_protocol.hpp
   bus/bridge_stats.hpp

@@ -137,7 +137,7 @@ void node::stop() {
   std::vector<caf::actor> all;
   // The bridge first: no more events from other nodes once we stop.
   if (s_->bridge.actor)
-    all.push_back(s_->bridge.actor);
+    all.push_back(caf::actor_cast<caf::actor>(s_->bridge.actor));
   for (auto& s : s_->shards)
     all.push_back(caf::actor_cast<caf::actor>(s));
   if (s_->listener)
@@ -177,7 +177,7 @@ const std::shared_ptr<cachebus::transport>& node::transport() const noexcept {
   return s_->bridge.transport;
 }
 
-const caf::actor& node::bridge() const noexcept {
+const bridge_actor& node::bridge() const noexcept {
   return s_->bridge.actor;
 }
 

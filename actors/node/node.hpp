@@ -32,6 +32,7 @@
 #include "cachebus/actors/invalidation/invalidation_listener.hpp"
 #include "cachebus/actors/invalidation/rules.hpp"
 #include "cachebus/actors/node/options.hpp"
+#include "cachebus/bus/bridge.hpp"
 #include "cachebus/bus/bridge_options.hpp"
 #include "cachebus/bus/bus.hpp"
 #include "cachebus/bus/events.hpp"
@@ -249,7 +250,7 @@ class node {
   const std::shared_ptr<cachebus::transport>& transport() const noexcept;
 
   /// The bridge (cluster mode), else an invalid handle.
-  const caf::actor& bridge() const noexcept;
+  const bridge_actor& bridge() const noexcept;
 
   const invalidation_listener_actor& listener() const noexcept;
 

@@ -209,9 +209,7 @@ std::string render_metrics(node& n, const record_cache* records) {
              "Deliveries to subscribers of this node's bus.", bs.delivered);
   }
   bridge_stats br;
-  if (n.bridge()
-      && ask(sys, caf::actor_cast<caf::actor>(n.bridge()), br,
-             bridge_stats_atom_v)) {
+  if (n.bridge() && ask(sys, n.bridge(), br, bridge_stats_atom_v)) {
     w.single("cachebus_cluster_events_out_total", "counter",
              "Own events sent to peers.", br.events_out);
     w.single("cachebus_cluster_events_in_total", "counter",
