@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
+#include "cachebus/apps/common/temp_dir.hpp"
 #include "cluster_fixture.hpp"
 #include "scenario.hpp"
 
@@ -48,27 +50,27 @@ struct stampede_run {
   int errors = 0;
 };
 
-// A temporary directory with the shared SQLite file and its rules.
+// A temporary directory with the shared SQLite file and its rules, removed
+// with everything in it at the end. Throws if it cannot be created.
 struct store_dir {
-  std::string path;
+  app::temp_dir dir{"cachebus-bench-store"};
   store_dir() {
-    char tmpl[] = "/tmp/cachebus-bench-store-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr)
-      return;
-    path = tmpl;
-    std::ofstream{path + "/rules.ini"} << "[users]\nkeys = user:{id}\n"
-                                          "fields = name\n";
+    std::ofstream{rules()} << "[users]\nkeys = user:{id}\n"
+                              "fields = name\n";
   }
-  ~store_dir() {
-    if (path.empty())
-      return;
-    for (auto f :
-         {"/rules.ini", "/records.db", "/records.db-wal", "/records.db-shm"})
-      std::remove((path + f).c_str());
-    rmdir(path.c_str());
-  }
-  std::string db() const { return path + "/records.db"; }
+  std::string rules() const { return dir.file("rules.ini"); }
+  std::string db() const { return dir.file("records.db"); }
 };
+
+// A store_dir, or nullopt and the reason in `why`.
+std::optional<store_dir> make_store_dir(std::string& why) {
+  try {
+    return std::optional<store_dir>{std::in_place};
+  } catch (const std::exception& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
 
 // Sends `per_node` fetches of `key` to each frontend at once and reports
 // (latencies, errors) to `sink` when every reply is in.
@@ -114,7 +116,7 @@ bool stampede_cluster(const std::string& bin, const store_dir& dir, bool linked,
   std::vector<std::unique_ptr<node_child>> nodes;
   for (int k = 0; k < 3; ++k) {
     std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
-                                  "--cachebus.rules=" + dir.path + "/rules.ini",
+                                  "--cachebus.rules=" + dir.rules(),
                                   "--cachebus.store=sqlite:" + dir.db(),
                                   "--cachebus.shards=1",
                                   "--scheduler.max-threads=1",
@@ -235,18 +237,18 @@ void run_cluster_stampede() {
   stampede_run ours, base;
   std::string why;
   {
-    store_dir dir;
-    if (dir.path.empty()
-        || !stampede_cluster(bin, dir, true, rounds, per_node, ours, why)) {
+    auto dir = make_store_dir(why);
+    if (!dir
+        || !stampede_cluster(bin, *dir, true, rounds, per_node, ours, why)) {
       std::cerr << "cachebus-bench: " << stampede_name
                 << " skipped (cluster): " << why << "\n";
       return;
     }
   }
   {
-    store_dir dir;
-    if (dir.path.empty()
-        || !stampede_cluster(bin, dir, false, rounds, per_node, base, why)) {
+    auto dir = make_store_dir(why);
+    if (!dir
+        || !stampede_cluster(bin, *dir, false, rounds, per_node, base, why)) {
       std::cerr << "cachebus-bench: " << stampede_name
                 << " skipped (baseline): " << why << "\n";
       return;

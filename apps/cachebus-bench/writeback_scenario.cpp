@@ -12,10 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <random>
 #include <string>
-#include <unistd.h>
 
 #include "caf/all.hpp"
 
@@ -25,6 +23,7 @@
 #include "cachebus/actors/writepaths/record_cache.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
+#include "cachebus/apps/common/temp_dir.hpp"
 #include "scenario.hpp"
 
 namespace cachebus::bench {
@@ -32,20 +31,6 @@ namespace cachebus::bench {
 namespace {
 
 using std::chrono::steady_clock;
-
-struct scratch_dir {
-  std::filesystem::path path;
-  scratch_dir() {
-    std::string tmpl = "/tmp/cachebus-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      std::abort();
-    path = tmpl;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 std::shared_ptr<stores::record_store>
 open_store(const std::string& path,
@@ -73,8 +58,8 @@ struct queue_run {
 // queue_update rate and the flusher's stats.
 queue_run run_queue(stores::fsync_policy fsync, size_t updates,
                     size_t records) {
-  scratch_dir dir;
-  auto store = open_store((dir.path / "records.db").string());
+  app::temp_dir dir{"cachebus-bench"}; // throws (and so aborts) on failure
+  auto store = open_store(dir.file("records.db"));
   config cfg;
   caf::actor_system sys{cfg};
   rules r;
@@ -85,7 +70,7 @@ queue_run run_queue(stores::fsync_policy fsync, size_t updates,
   nopts.max_entries = records * 2;
   auto n = std::move(*node::start(sys, nopts, setup));
   write_back_options o;
-  o.journal = (dir.path / "journal").string();
+  o.journal = dir.file("journal");
   o.fsync = fsync;
   o.max_batch = 10'000;
   auto rc = record_cache::start(*n, store, o);
@@ -160,8 +145,8 @@ void run_writeback() {
   // ---------------
   using sync_mode = stores::sqlite_options::sync_mode;
   for (auto sync : {sync_mode::normal, sync_mode::full}) {
-    scratch_dir dir;
-    auto store = open_store((dir.path / "records.db").string(), sync);
+    app::temp_dir dir{"cachebus-bench"};
+    auto store = open_store(dir.file("records.db"), sync);
     size_t rows = std::max<size_t>(100, static_cast<size_t>(10'000 * scale()));
     // The per-row baseline with synchronous=full fsyncs every commit: fewer
     // rows keep it within seconds (rates are per row either way).

@@ -2,8 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <exception>
 #include <fstream>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -13,28 +14,11 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/record_frontend.hpp"
 #include "cachebus/apps/common/child_process.hpp"
+#include "cachebus/apps/common/temp_dir.hpp"
 
 namespace cachebus::demo {
 
 using namespace std::chrono_literals;
-
-namespace {
-
-// Removes the demo's temp dir (store, rules) however the section ends.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/cachebus-demo-XXXXXX";
-    if (mkdtemp(tmpl) != nullptr)
-      path = tmpl;
-  }
-  ~temp_dir() {
-    if (!path.empty())
-      std::filesystem::remove_all(path);
-  }
-};
-
-} // namespace
 
 bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
   out.section("Cluster: " + std::to_string(nodes)
@@ -44,12 +28,16 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
     out.line("cannot find cachebus-node at " + bin);
     return false;
   }
-  temp_dir dir;
-  if (dir.path.empty()) {
-    out.line("cannot create a temp dir");
+  // The store and the rules, removed however the section ends (after the
+  // node processes: declared before them).
+  std::optional<app::temp_dir> dir;
+  try {
+    dir.emplace("cachebus-demo");
+  } catch (const std::exception& e) {
+    out.line(e.what());
     return false;
   }
-  auto rules_path = dir.path + "/rules.ini";
+  auto rules_path = dir->file("rules.ini");
   std::ofstream{rules_path} << "[accounts]\nkeys = account:{id}, "
                                "account:{id}:profile\nfields = owner, "
                                "balance\n";
@@ -58,7 +46,7 @@ bool run_cluster_section(console& out, caf::actor_system& sys, size_t nodes) {
     std::vector<std::string> args{
       "--cachebus.name=node-" + std::to_string(i),
       "--cachebus.rules=" + rules_path,
-      "--cachebus.store=sqlite:" + dir.path + "/accounts.db",
+      "--cachebus.store=sqlite:" + dir->file("accounts.db"),
       "--cachebus.shards=1", "--scheduler.max-threads=1"};
     if (i > 0)
       args.push_back("--cachebus.seeds=[\"127.0.0.1:"

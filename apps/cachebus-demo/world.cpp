@@ -1,7 +1,6 @@
 #include "world.hpp"
 
-#include <cstdlib>
-#include <filesystem>
+#include <exception>
 
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/stores/postgres_store.hpp"
@@ -19,13 +18,14 @@ caf::error store_error(const std::string& what, const stores::status& st) {
 
 caf::expected<std::unique_ptr<world>>
 world::open(const std::string& postgres, size_t accounts, size_t posts) {
-  std::unique_ptr<world> w{new world};
-  char tmpl[] = "/tmp/cachebus-demo-XXXXXX";
-  if (!mkdtemp(tmpl))
-    return make_error(errc::invalid_config, "cannot create a temp dir");
-  w->tmp_dir_ = tmpl;
+  std::unique_ptr<world> w;
+  try {
+    w.reset(new world); // makes tmp_dir_
+  } catch (const std::exception& e) {
+    return make_error(errc::invalid_config, e.what());
+  }
   if (postgres.empty()) {
-    auto path = w->tmp_dir_ + "/world.db";
+    auto path = w->tmp_dir_.file("world.db");
     auto s = stores::sqlite_store::open(path);
     if (!s.ok())
       return store_error("cannot open SQLite at " + path, s.error());
@@ -61,11 +61,7 @@ world::open(const std::string& postgres, size_t accounts, size_t posts) {
 }
 
 world::~world() {
-  store_.reset();
-  if (!tmp_dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(tmp_dir_, ec);
-  }
+  store_.reset(); // closes the SQLite file before tmp_dir_ removes it
 }
 
 caf::expected<loaded> world::load(const std::string& resource,

@@ -13,6 +13,8 @@
 #include "cachebus/actors/flight/fetch_options.hpp"
 #include "cachebus/stores/record_store.hpp"
 
+#include "cachebus/apps/common/temp_dir.hpp"
+
 namespace cachebus::demo {
 
 class world {
@@ -35,7 +37,7 @@ class world {
   }
 
   /// A directory for files the demo needs (the write-back journal).
-  const std::string& scratch_dir() const { return tmp_dir_; }
+  std::string scratch_dir() const { return tmp_dir_.path().string(); }
 
   size_t loads() const { return loads_.load(); }
 
@@ -44,7 +46,7 @@ class world {
  private:
   world() = default;
   std::shared_ptr<stores::record_store> store_;
-  std::string tmp_dir_;
+  app::temp_dir tmp_dir_{"cachebus-demo"};
   std::string description_;
   std::atomic<size_t> loads_{0};
 };

@@ -18,6 +18,7 @@
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
+#include "cachebus/apps/common/temp_dir.hpp"
 
 #include "node_calls.hpp"
 #include "support/eventually.hpp"
@@ -33,7 +34,7 @@ constexpr std::string_view rules_text = "[users]\n"
                                         "fields = name, email\n";
 
 struct store_cluster {
-  std::filesystem::path dir;
+  app::temp_dir dir{"cachebus-store-cluster"}; // removed after the rest
   std::string db;
   config cfg;
   caf::actor_system sys{cfg};
@@ -44,11 +45,8 @@ struct store_cluster {
   std::unique_ptr<stores::sqlite_store> store;
 
   store_cluster() {
-    char tmpl[] = "/tmp/cachebus-store-cluster-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    db = (dir / "records.db").string();
-    std::ofstream{dir / "rules.ini"} << rules_text;
+    db = dir.file("records.db");
+    std::ofstream{dir.file("rules.ini")} << rules_text;
     auto s = stores::sqlite_store::open(db);
     REQUIRE(s.ok());
     store = std::move(s).value();
@@ -58,15 +56,13 @@ struct store_cluster {
   ~store_cluster() {
     nodes.clear(); // SIGTERM (then SIGKILL) + waitpid each
     store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 
   void start(size_t n) {
     for (size_t i = 0; i < n; ++i) {
       auto args = test::node_args(
         "n" + std::to_string(i), i > 0 ? nodes[0]->cluster_port : 0,
-        {"--metrics-port=0", "--cachebus.rules=" + (dir / "rules.ini").string(),
+        {"--metrics-port=0", "--cachebus.rules=" + dir.file("rules.ini"),
          "--cachebus.store=sqlite:" + db});
       auto p = std::make_unique<node_process>(CACHEBUS_NODE_BINARY, args);
       INFO(p->proc.output());
@@ -275,13 +271,13 @@ TEST_CASE("a node with a store flushes its write-back queue when it gets "
           "SIGTERM",
           "[cluster][processes][store]") {
   store_cluster c;
-  std::vector<std::string> args{
-    "--cachebus.name=wb",
-    "--cachebus.rules=" + (c.dir / "rules.ini").string(),
-    "--cachebus.store=sqlite:" + c.db,
-    "--cachebus.write-back.journal=" + (c.dir / "journal").string(),
-    "--cachebus.write-back.flush-interval=1h",
-    "--cachebus.shards=1"};
+  std::vector<std::string> args{"--cachebus.name=wb",
+                                "--cachebus.rules=" + c.dir.file("rules.ini"),
+                                "--cachebus.store=sqlite:" + c.db,
+                                "--cachebus.write-back.journal="
+                                  + c.dir.file("journal"),
+                                "--cachebus.write-back.flush-interval=1h",
+                                "--cachebus.shards=1"};
   node_process p{CACHEBUS_NODE_BINARY, args};
   INFO(p.proc.output());
   REQUIRE(p.ready());
@@ -349,13 +345,12 @@ TEST_CASE("a second node on a write-back journal another node holds refuses "
           "to start and names the holder's pid",
           "[cluster][processes][store][journal][lock]") {
   store_cluster c;
-  auto journal = (c.dir / "journal").string();
+  auto journal = c.dir.file("journal");
   auto args = [&](const std::string& name) {
-    return test::node_args(
-      name, 0,
-      {"--cachebus.rules=" + (c.dir / "rules.ini").string(),
-       "--cachebus.store=sqlite:" + c.db,
-       "--cachebus.write-back.journal=" + journal});
+    return test::node_args(name, 0,
+                           {"--cachebus.rules=" + c.dir.file("rules.ini"),
+                            "--cachebus.store=sqlite:" + c.db,
+                            "--cachebus.write-back.journal=" + journal});
   };
   node_process first{CACHEBUS_NODE_BINARY, args("first")};
   INFO(first.proc.output());
@@ -377,7 +372,7 @@ TEST_CASE("a second node on a write-back journal another node holds refuses "
 TEST_CASE("a node with a write-back journal but no store refuses to start",
           "[cluster][processes][store][input]") {
   store_cluster c;
-  auto journal = (c.dir / "journal").string();
+  auto journal = c.dir.file("journal");
   auto [rc, out] = test::run_command(
     "timeout 60 " + std::string{CACHEBUS_NODE_BINARY}
     + " --cachebus.write-back.journal=" + journal + " 2>&1");

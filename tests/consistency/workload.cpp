@@ -21,9 +21,9 @@
 #include "cachebus/stores/memory_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
+#include "cachebus/apps/common/temp_dir.hpp"
 #include "checker.hpp"
 #include "support/eventually.hpp"
-#include "temp_dir.hpp"
 
 namespace cachebus::consistency {
 
@@ -249,7 +249,7 @@ struct world {
   history h;
   load_tracker tracker{h};
   plain_truth truth;
-  test::temp_dir dir;
+  app::temp_dir dir;
   std::shared_ptr<stores::record_store> store;
   caf::actor_system* shared_sys = nullptr; // single-node histories
   std::vector<std::unique_ptr<member>> members;
@@ -1041,7 +1041,7 @@ void await_membership(world& w) {
 
 struct workbench::impl {
   store_kind kind;
-  test::temp_dir dir;
+  app::temp_dir dir;
   std::shared_ptr<stores::record_store> store;
   config cfg;
   caf::actor_system sys{cfg};

@@ -114,42 +114,35 @@ pg_cluster& pg_cluster::shared() {
   return *instance;
 }
 
-pg_cluster::pg_cluster() : bindir_(find_bindir()) {
-  // Not $TMPDIR: the postgres user must reach it, and the socket path
-  // inside it must stay short (108 bytes).
-  std::string tmpl = "/tmp/cachebus-pg-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr)
-    throw std::runtime_error("mkdtemp: " + std::string{std::strerror(errno)});
-  dir_ = tmpl;
-  datadir_ = dir_ + "/data";
-  try {
-    if (running_as_root()) {
-      // initdb refuses to run as root: the cluster belongs to `postgres`.
-      auto* pw = ::getpwnam("postgres");
-      if (pw == nullptr)
-        throw std::runtime_error("running as root, but there is no `postgres` "
-                                 "user to run the server as");
-      if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
-        throw std::runtime_error("chown " + dir_ + ": " + std::strerror(errno));
-    }
-    run_tool("initdb", {"-D", datadir_, "-U", "postgres", "--auth=trust",
-                        "--no-sync", "--encoding=UTF8", "--locale=C"});
-    std::string last_error;
-    for (int attempt = 0; attempt < 3 && !running_; ++attempt) {
-      port_ = free_port();
-      try {
-        start();
-      } catch (const std::exception& e) {
-        last_error = e.what(); // most likely the port was taken meanwhile
-      }
-    }
-    if (!running_)
-      throw std::runtime_error(last_error);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    throw;
+// Not $TMPDIR: the postgres user must reach the directory, and the socket
+// path inside it must stay short (108 bytes). If the cluster cannot be
+// started, the exception leaves and dir_'s destructor removes the directory.
+pg_cluster::pg_cluster()
+    : bindir_(find_bindir()), dir_("cachebus-pg", "/tmp"),
+      datadir_(dir_.file("data")) {
+  if (running_as_root()) {
+    // initdb refuses to run as root: the cluster belongs to `postgres`.
+    auto* pw = ::getpwnam("postgres");
+    if (pw == nullptr)
+      throw std::runtime_error("running as root, but there is no `postgres` "
+                               "user to run the server as");
+    if (::chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
+      throw std::runtime_error("chown " + dir_.path().string() + ": "
+                               + std::strerror(errno));
   }
+  run_tool("initdb", {"-D", datadir_, "-U", "postgres", "--auth=trust",
+                      "--no-sync", "--encoding=UTF8", "--locale=C"});
+  std::string last_error;
+  for (int attempt = 0; attempt < 3 && !running_; ++attempt) {
+    port_ = free_port();
+    try {
+      start();
+    } catch (const std::exception& e) {
+      last_error = e.what(); // most likely the port was taken meanwhile
+    }
+  }
+  if (!running_)
+    throw std::runtime_error(last_error);
 }
 
 pg_cluster::~pg_cluster() {
@@ -157,10 +150,8 @@ pg_cluster::~pg_cluster() {
     if (running_)
       stop();
   } catch (...) {
-    // Nothing sensible to do at exit; the directory goes anyway.
+    // Nothing sensible to do at exit; the directory goes anyway (dir_).
   }
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
 }
 
 void pg_cluster::run_tool(const std::string& tool,
@@ -174,7 +165,7 @@ void pg_cluster::run_tool(const std::string& tool,
   for (auto& arg : argv)
     cargv.push_back(arg.data());
   cargv.push_back(nullptr);
-  auto out_path = dir_ + "/" + tool + ".out";
+  auto out_path = dir_.file(tool + ".out");
   pid_t pid = ::fork();
   if (pid < 0)
     throw std::runtime_error("fork: " + std::string{std::strerror(errno)});
@@ -208,19 +199,20 @@ void pg_cluster::run_tool(const std::string& tool,
 }
 
 std::string pg_cluster::log_tail() const {
-  auto tail = read_tail(dir_ + "/server.log");
+  auto tail = read_tail(dir_.file("server.log"));
   return tail.empty() ? std::string{} : "\nserver log:\n" + tail;
 }
 
 void pg_cluster::start() {
-  auto opts = "-k " + dir_ + " -c listen_addresses=127.0.0.1 -p "
+  auto opts = "-k " + dir_.path().string()
+              + " -c listen_addresses=127.0.0.1 -p "
               + std::to_string(port_)
               // fsync off is safe here: the outage tests kill the server, not
               // the machine. Commits stay synchronous, or a killed server
               // would forget the last ones.
               + " -c fsync=off -c full_page_writes=off -c max_connections=50";
   run_tool("pg_ctl",
-           {"-D", datadir_, "-l", dir_ + "/server.log", "-w", "-t",
+           {"-D", datadir_, "-l", dir_.file("server.log"), "-w", "-t",
             std::to_string(ready_bound.count()), "-o", opts, "start"});
   running_ = true;
   wait_until_ready();

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cachebus/apps/common/temp_dir.hpp"
+
 namespace cachebus::test {
 
 class pg_cluster {
@@ -51,7 +53,7 @@ class pg_cluster {
   std::string log_tail() const;
 
   std::string bindir_;
-  std::string dir_;
+  app::temp_dir dir_; // initdb's data directory, socket, logs
   std::string datadir_;
   int port_ = 0;
   bool running_ = false;

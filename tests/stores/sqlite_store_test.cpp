@@ -13,6 +13,7 @@
 #include "store_kinds.hpp"
 
 using namespace cachebus::stores;
+using cachebus::app::temp_dir;
 using namespace cachebus::test;
 
 namespace {

@@ -13,8 +13,8 @@
 #include "cachebus/stores/record_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
+#include "cachebus/apps/common/temp_dir.hpp"
 #include "pg_cluster.hpp"
-#include "temp_dir.hpp"
 
 namespace Catch {
 
@@ -63,7 +63,7 @@ struct memory_kind {
 };
 
 struct sqlite_kind {
-  temp_dir dir;
+  app::temp_dir dir;
 
   std::unique_ptr<stores::record_store> open(stores::store_limits limits = {}) {
     stores::sqlite_options opts;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 using namespace cachebus;
+using cachebus::app::temp_dir;
 using namespace cachebus::test;
 
 namespace {

@@ -11,6 +11,7 @@
 #include "cachebus/stores/journal.hpp"
 
 using namespace cachebus;
+using cachebus::app::temp_dir;
 using namespace cachebus::test;
 
 namespace {

@@ -13,10 +13,10 @@
 
 #include "cachebus/stores/journal.hpp"
 
-#include "temp_dir.hpp"
+#include "cachebus/apps/common/temp_dir.hpp"
 
 using namespace cachebus::stores;
-using cachebus::test::temp_dir;
+using cachebus::app::temp_dir;
 
 namespace {
 

@@ -10,12 +10,12 @@
 
 #include "cachebus/stores/journal.hpp"
 
+#include "cachebus/apps/common/temp_dir.hpp"
 #include "support/eventually.hpp"
-#include "temp_dir.hpp"
 
 using cachebus::test::eventually;
 using namespace cachebus::stores;
-using cachebus::test::temp_dir;
+using cachebus::app::temp_dir;
 
 namespace {
 

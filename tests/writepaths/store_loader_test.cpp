@@ -19,6 +19,7 @@
 #include "support/cluster_member.hpp"
 
 using namespace cachebus;
+using cachebus::app::temp_dir;
 using namespace cachebus::test;
 
 namespace {

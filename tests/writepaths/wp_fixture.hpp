@@ -24,9 +24,9 @@
 #include "cachebus/stores/postgres_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
+#include "cachebus/apps/common/temp_dir.hpp"
 #include "pg_cluster.hpp"
 #include "support/eventually.hpp"
-#include "temp_dir.hpp"
 
 namespace cachebus::test {
 
@@ -49,7 +49,7 @@ inline void declare(stores::record_store& store) {
 
 struct sqlite_kind {
   static constexpr const char* name = "SQLite";
-  temp_dir dir;
+  app::temp_dir dir;
   std::string path = dir.file("records.db");
 
   std::shared_ptr<stores::record_store> open() {
@@ -119,7 +119,7 @@ struct restart_guard {
 
 /// Options for tests: a journal in `dir`, flushes only when asked (or on a
 /// full batch), fast retries.
-inline write_back_options test_options(const temp_dir& dir) {
+inline write_back_options test_options(const app::temp_dir& dir) {
   write_back_options o;
   o.journal = dir.file("journal");
   o.flush_interval = std::chrono::hours(1);
@@ -135,7 +135,7 @@ inline write_back_options test_options(const temp_dir& dir) {
 template <class Kind>
 struct env {
   Kind kind;
-  temp_dir dir;
+  app::temp_dir dir;
   config cfg;
   caf::actor_system sys{cfg};
   std::shared_ptr<stores::record_store> store;
