@@ -9,6 +9,7 @@
 #include "caf/send.hpp"
 
 #include "cachebus/bus/bridge_internal.hpp"
+#include "cachebus/bus/error_text.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus::bridge_detail {
@@ -24,9 +25,7 @@ std::string ms(caf::timespan x) {
 }
 
 std::string describe(bridge_pointer self, const caf::error& err) {
-  if (err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
-  return self->system().render(err);
+  return error_text(err, &self->system());
 }
 
 void publish_peer_event(bridge_pointer self, std::string peer,

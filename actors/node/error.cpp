@@ -3,6 +3,8 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/message.hpp"
 
+#include "cachebus/bus/error_text.hpp"
+
 namespace cachebus {
 
 const char* to_string(errc code) {
@@ -87,11 +89,9 @@ std::string describe(const caf::error& err) {
     return "no error";
   if (err.category() == error_category)
     return render(err.code(), err.context());
-  // Errors of other categories made with one readable sentence as context
-  // (the bridge's refusals, for one) read best as that sentence.
-  if (err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
-  return caf::to_string(err);
+  // Other categories (the bridge's refusals, CAF's own) by the bus layer's
+  // rule: their sentence if they carry one.
+  return error_text(err);
 }
 
 void add_error_category(caf::actor_system_config& cfg) {
