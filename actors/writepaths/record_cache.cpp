@@ -223,9 +223,17 @@ void record_cache::install(const std::string& key, uint64_t lease,
   }
   set_options so;
   so.version = version;
-  // Refused if a write or an invalidation reached the key since the lease
-  // began: what we read may predate it, so the key stays as that left it.
-  (void)node_.install(key, lease, encode_record(fields, version), so);
+  // Refused if a write, an invalidation or a load reached the key since the
+  // lease began. A write or an invalidation leaves nothing older than what
+  // we meant to install, but a load that began meanwhile (its lease replaces
+  // ours) leaves the entry we meant to replace: after a queue_update that is
+  // a value older than the write just acknowledged. So a refused install
+  // drops the key (a miss is never stale); that load's fill goes with it,
+  // and its next attempt reads the queue, our write included.
+  auto installed
+    = node_.install(key, lease, encode_record(fields, version), so);
+  if (!installed || !*installed)
+    (void)node_.erase(key);
 }
 
 // -- write-through
