@@ -126,9 +126,13 @@ class node {
   /// REQUIRES: opts.check_key(key) passed.
   uint64_t begin_install(std::string_view key);
 
-  /// Installs `value` iff no write or invalidation reached `key` since
-  /// begin_install returned `lease`; true if installed, false if refused.
-  /// The lease ends either way. Validates like set().
+  /// Installs `value` iff no write, invalidation or newer lease (a load
+  /// that began since) reached `key` since begin_install returned `lease`;
+  /// true if installed, false if refused. The lease ends either way.
+  /// Validates like set(). A refusal can leave the entry from before the
+  /// lease in place (a load that began since replaced the lease): a write
+  /// path that must not leave it readable erases the key then, as
+  /// record_cache does.
   caf::expected<bool> install(std::string_view key, uint64_t lease,
                               std::string value, const set_options& opts = {});
 
