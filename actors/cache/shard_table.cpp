@@ -375,6 +375,11 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
          != 0;
 }
 
+uint64_t shard_table::begin_write(std::string_view key) {
+  std::unique_lock guard{mtx_};
+  return fills_.begin_write(key);
+}
+
 void shard_table::cancel_fill(std::string_view key, uint64_t id) {
   std::unique_lock guard{mtx_};
   fills_.cancel(key, id);

@@ -18,10 +18,10 @@
 //   fill_leases   loads in flight, and what cancels them
 //
 // Fills (no stale fill; every write wins): a loader registers a fill before it
-// reads the source. Any later write of the key (put, or a later begin_fill)
-// and any invalidation of it (or of any tag, pattern or dependency reaching
-// it) cancels the fill, and complete_fill() then refuses to install the value
-// it loaded. An entry may also keep a grace window after expiry, during which
+// reads the source. Any later write of the key (put, begin_write, a later
+// begin_fill) and any invalidation of it (or of any tag, pattern or
+// dependency reaching it) cancels the fill, and complete_fill() then refuses
+// to install the value it loaded. An entry may also keep a grace window after expiry, during which
 // only lookup() (for stale-while-revalidate / stale-if-error) still sees it.
 //
 // Versions never go backwards: a value with a source version ("sourced")
@@ -172,10 +172,16 @@ class shard_table {
   // -- fills ------------------------------------------------------------------
 
   /// Registers a fill of `key` and returns its id; replaces any earlier fill
-  /// of the key (whose completion will then be refused).
+  /// of the key (whose completion will then be refused), but no write.
   uint64_t begin_fill(std::string_view key);
 
-  /// Installs a loaded value iff fill `id` of `key` is still current (no
+  /// Registers a write of `key` that installs later (by complete_fill) and
+  /// returns its id; supersedes every fill and write of the key in flight.
+  /// No later begin_fill replaces it, and when it completes or is cancelled
+  /// it ends the fill that began meanwhile (fill_leases.hpp says why).
+  uint64_t begin_write(std::string_view key);
+
+  /// Installs a loaded value iff fill (or write) `id` of `key` is still current (no
   /// write or invalidation reached the key, and no tag was invalidated if
   /// `tags` is not empty, since begin_fill) and `version` is not older than
   /// a cached sourced version. The fill ends either way. `grace_ns` keeps
@@ -186,7 +192,7 @@ class shard_table {
                      std::vector<std::string> tags, uint64_t version,
                      int64_t load_ns);
 
-  /// Ends fill `id` of `key` without installing anything.
+  /// Ends fill (or write) `id` of `key` without installing anything.
   void cancel_fill(std::string_view key, uint64_t id);
 
   /// Number of fills in flight (bounded by the lock manager).

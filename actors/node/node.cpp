@@ -243,7 +243,7 @@ caf::expected<uint64_t> node::set(std::string_view key, std::string value,
 }
 
 uint64_t node::begin_install(std::string_view key) {
-  return s_->cache->table_for(key).begin_fill(key);
+  return s_->cache->table_for(key).begin_write(key);
 }
 
 caf::expected<bool> node::install(std::string_view key, uint64_t lease,

@@ -121,22 +121,25 @@ class node {
   // cache, as record_cache does, installs under a lease, so that a write or
   // an invalidation that lands between its read and its install wins.
 
-  /// Begins an install of `key` and supersedes every load of it in flight
-  /// (none installs what it read). Returns the lease.
+  /// Begins an install of `key` and supersedes every load and install of it
+  /// in flight (none installs what it read). Returns the lease. A load that
+  /// begins later does not replace the lease; it may install before ours
+  /// (the write has not completed), never after it: install() and
+  /// cancel_install() end its fill too.
   /// REQUIRES: opts.check_key(key) passed.
   uint64_t begin_install(std::string_view key);
 
-  /// Installs `value` iff no write, invalidation or newer lease (a load
-  /// that began since) reached `key` since begin_install returned `lease`;
-  /// true if installed, false if refused. The lease ends either way.
-  /// Validates like set(). A refusal can leave the entry from before the
-  /// lease in place (a load that began since replaced the lease): a write
-  /// path that must not leave it readable erases the key then, as
-  /// record_cache does.
+  /// Installs `value` iff no write (set, a later begin_install) or
+  /// invalidation reached `key` since begin_install returned `lease`, and
+  /// opts.version is not older than a cached sourced version; true if
+  /// installed, false if refused. The lease ends either way. Validates like
+  /// set(). A refusal never leaves the entry from before the lease readable:
+  /// what refused it removed or replaced that entry, or is newer.
   caf::expected<bool> install(std::string_view key, uint64_t lease,
                               std::string value, const set_options& opts = {});
 
-  /// Ends `lease` without installing anything.
+  /// Ends `lease` without installing anything (and the loads of `key` that
+  /// began since, which may have read the source before the write).
   void cancel_install(std::string_view key, uint64_t lease);
 
   /// Invalidates `key` (same as invalidate({key})).

@@ -223,16 +223,14 @@ void record_cache::install(const std::string& key, uint64_t lease,
   }
   set_options so;
   so.version = version;
-  // Refused if a write, an invalidation or a load reached the key since the
-  // lease began. A write or an invalidation leaves nothing older than what
-  // we meant to install, but a load that began meanwhile (its lease replaces
-  // ours) leaves the entry we meant to replace: after a queue_update that is
-  // a value older than the write just acknowledged. So a refused install
-  // drops the key (a miss is never stale); that load's fill goes with it,
-  // and its next attempt reads the queue, our write included.
+  // Refused only if a write, an invalidation or a newer version reached the
+  // key since the lease began: none leaves anything older than what we meant
+  // to install. A load that began meanwhile cannot refuse it (a write lease
+  // is not replaced by loads; node::begin_install). An error (the node
+  // stopping) drops the key: a miss is never stale.
   auto installed
     = node_.install(key, lease, encode_record(fields, version), so);
-  if (!installed || !*installed)
+  if (!installed)
     (void)node_.erase(key);
 }
 

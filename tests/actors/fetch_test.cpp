@@ -15,6 +15,7 @@
 #include "cachebus/actors/node/config.hpp"
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/node/node_state.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -587,6 +588,59 @@ TEST_CASE_METHOD(fixture,
   CHECK(*waiter[2] == "run 4");
   CHECK(*n->get("k") == "run 4");
   CHECK(locks().reloads == 3);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "an install under a lease wins over a load that began after "
+                 "the lease, and what that load read never lands after it",
+                 "[fetch][write-wins]") {
+  // The interleaving write-back met: queue_update takes its lease and reads
+  // the cached copy; a fetch that missed before that copy was cached reaches
+  // the table only now (the lock manager begins fills on its own schedule);
+  // then queue_update installs the merged record at the same version.
+  set_options v1;
+  v1.version = 1;
+  REQUIRE(n->set("k", "before", v1));
+  auto lease = n->begin_install("k");
+  auto& table = n->internals().cache->table_for("k");
+  auto fill = table.begin_fill("k");
+  auto installed = n->install("k", lease, "written", v1);
+  REQUIRE(installed);
+  CHECK(*installed); // the load did not take the write's lease away
+  CHECK(*n->get("k") == "written");
+  // The load may have read the source before the write: refused.
+  CHECK_FALSE(table.complete_fill("k", fill, "before", INT64_MAX, 0, {}, 1, 0));
+  CHECK(*n->get("k") == "written");
+  CHECK(n->stats().total.stale_fills_refused == 1);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a load that began during an install and finished before it "
+                 "is replaced by the install",
+                 "[fetch][write-wins]") {
+  auto lease = n->begin_install("k");
+  auto& table = n->internals().cache->table_for("k");
+  auto fill = table.begin_fill("k");
+  // The write has not completed: a read may still see what the load read.
+  CHECK(table.complete_fill("k", fill, "loaded", INT64_MAX, 0, {}, 0, 0));
+  CHECK(*n->get("k") == "loaded");
+  auto installed = n->install("k", lease, "written");
+  REQUIRE(installed);
+  CHECK(*installed);
+  CHECK(*n->get("k") == "written");
+}
+
+TEST_CASE_METHOD(fixture,
+                 "an install refused by an invalidation leaves no entry from "
+                 "before its lease",
+                 "[fetch][write-wins]") {
+  REQUIRE(n->set("k", "before"));
+  auto lease = n->begin_install("k");
+  REQUIRE(n->invalidate({"k"}));
+  auto installed = n->install("k", lease, "written");
+  REQUIRE(installed);
+  CHECK_FALSE(*installed);
+  CHECK_FALSE(n->get("k"));
 }
 
 TEST_CASE_METHOD(fixture,

@@ -80,3 +80,67 @@ TEST_CASE("cancelling all leases fails every one", "[fill_leases]") {
   CHECK_FALSE(f.finish("a", a, false));
   CHECK_FALSE(f.finish("b", b, false));
 }
+
+TEST_CASE("a load that begins during a write does not replace the write's "
+          "lease",
+          "[fill_leases][write-wins]") {
+  fill_leases f;
+  auto write = f.begin_write("k");
+  auto load = f.begin("k");
+  CHECK(f.size() == 1);
+  CHECK(f.finish("k", write, false)); // the write installs
+  // The load may have read the source before the write reached it.
+  CHECK_FALSE(f.finish("k", load, false));
+  CHECK(f.size() == 0);
+}
+
+TEST_CASE("a load that began during a write may install before the write "
+          "does, and the write still installs after it",
+          "[fill_leases][write-wins]") {
+  fill_leases f;
+  auto write = f.begin_write("k");
+  auto load = f.begin("k");
+  CHECK(f.finish("k", load, false));
+  CHECK(f.size() == 1); // the write is still in flight
+  CHECK(f.finish("k", write, false));
+  CHECK(f.size() == 0);
+}
+
+TEST_CASE("a write supersedes the loads and writes of its key in flight",
+          "[fill_leases][write-wins]") {
+  fill_leases f;
+  auto load = f.begin("k");
+  auto first = f.begin_write("k");
+  auto second = f.begin_write("k");
+  CHECK_FALSE(f.finish("k", load, false));
+  CHECK_FALSE(f.finish("k", first, false));
+  CHECK(f.finish("k", second, false));
+}
+
+TEST_CASE("a write that gives up its install ends the load that began "
+          "during it",
+          "[fill_leases][write-wins]") {
+  fill_leases f;
+  auto write = f.begin_write("k");
+  auto load = f.begin("k");
+  f.cancel("k", write);
+  CHECK(f.size() == 0);
+  CHECK_FALSE(f.finish("k", load, false));
+}
+
+TEST_CASE("invalidations end write leases as they end loads, but a tag "
+          "invalidation does not refuse a write",
+          "[fill_leases][write-wins]") {
+  fill_leases f;
+  auto tagged_write = f.begin_write("a");
+  auto tagged_load = f.begin("b");
+  f.cancel_tagged();
+  CHECK(f.finish("a", tagged_write, true)); // a new value, like a put
+  CHECK_FALSE(f.finish("b", tagged_load, true));
+  auto w = f.begin_write("k");
+  f.cancel_key("k");
+  CHECK_FALSE(f.finish("k", w, false));
+  auto m = f.begin_write("user:1");
+  f.cancel_matching("user:*");
+  CHECK_FALSE(f.finish("user:1", m, false));
+}
