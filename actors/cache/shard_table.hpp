@@ -21,8 +21,9 @@
 // reads the source. Any later write of the key (put, begin_write, a later
 // begin_fill) and any invalidation of it (or of any tag, pattern or
 // dependency reaching it) cancels the fill, and complete_fill() then refuses
-// to install the value it loaded. An entry may also keep a grace window after expiry, during which
-// only lookup() (for stale-while-revalidate / stale-if-error) still sees it.
+// to install the value it loaded. An entry may also keep a grace window after
+// expiry, during which only lookup() (for stale-while-revalidate /
+// stale-if-error) still sees it.
 //
 // Versions never go backwards: a value with a source version ("sourced")
 // older than the sourced version cached under its key is refused, whether
@@ -181,8 +182,8 @@ class shard_table {
   /// it ends the fill that began meanwhile (fill_leases.hpp says why).
   uint64_t begin_write(std::string_view key);
 
-  /// Installs a loaded value iff fill (or write) `id` of `key` is still current (no
-  /// write or invalidation reached the key, and no tag was invalidated if
+  /// Installs a loaded value iff fill (or write) `id` of `key` is still current
+  /// (no write or invalidation reached the key, and no tag was invalidated if
   /// `tags` is not empty, since begin_fill) and `version` is not older than
   /// a cached sourced version. The fill ends either way. `grace_ns` keeps
   /// the entry for stale reads that long after `expires_ns`. Refusals are
