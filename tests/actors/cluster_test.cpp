@@ -4,6 +4,10 @@
 // partition rule), so no stale read survives.
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "caf/scoped_actor.hpp"
 
 #include "cachebus/actors/node/config.hpp"
@@ -78,6 +82,72 @@ TEST_CASE("an invalidation on one node removes the other node's copies",
   CHECK(lag.observations == st.applied);
   CHECK(lag.observations >= 1);
   CHECK(lag.quantile_bound_ns(0.5) <= 1'000'000'000);
+}
+
+TEST_CASE("an event from another node that lands during a local load keeps "
+          "what the load read out of the cache",
+          "[cluster][write-wins]") {
+  member a{"a", {}};
+  member b{"b", {a.address()}};
+  caf::scoped_actor observer{*b.sys};
+  caf::anon_send(b.n->listener(), observe_atom_v,
+                 caf::actor_cast<caf::actor>(observer));
+  bool joined = false;
+  for (int i = 0; i < 150 && !joined; ++i) {
+    REQUIRE(a.n->invalidate({"nothing:" + std::to_string(i)}));
+    observer->receive([&](applied_atom, const std::string& from,
+                          uint64_t) { joined = from == "a"; },
+                      caf::after(100ms) >> [] {});
+  }
+  REQUIRE(joined);
+  // b loads user:1; its loader read the row before a's write.
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool started = false;
+  bool go = false;
+  int runs = 0;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    std::unique_lock<std::mutex> g{mtx};
+    if (runs++ > 0) // a new attempt, begun after the event
+      return loaded{"read after the write", 2};
+    started = true;
+    cv.notify_all();
+    cv.wait_for(g, 30s, [&] { return go; });
+    return loaded{"read before the write", 1};
+  };
+  caf::expected<std::string> got{std::string{}};
+  std::thread loading{[&] { got = b.n->fetch("user:1", loader); }};
+  {
+    std::unique_lock<std::mutex> g{mtx};
+    REQUIRE(cv.wait_for(g, 30s, [&] { return started; }));
+  }
+  REQUIRE(a.n->publish_invalidation("users", "1"));
+  // Wait until b applied every event a published, this one included.
+  auto published = a.n->events_published();
+  bool applied = false;
+  for (int i = 0; i < 100 && !applied; ++i)
+    observer->receive(
+      [&](applied_atom, const std::string& from, uint64_t seq) {
+        applied = from == "a" && seq >= published;
+      },
+      caf::after(100ms) >> [] {});
+  {
+    std::lock_guard<std::mutex> g{mtx};
+    go = true;
+    cv.notify_all();
+  }
+  loading.join();
+  REQUIRE(applied);
+  // The caller asked before the event, so either value is right for it,
+  // but the cache never holds what was read before the event: the fill was
+  // refused and the key loaded again.
+  REQUIRE(got);
+  CHECK((*got == "read before the write" || *got == "read after the write"));
+  CHECK(b.n->stats().total.stale_fills_refused == 1);
+  CHECK(runs == 2);
+  auto cached = b.n->get("user:1");
+  REQUIRE(cached);
+  CHECK(*cached == "read after the write");
 }
 
 TEST_CASE("losing a peer drops the survivor's cache", "[cluster][partition]") {

@@ -3,6 +3,9 @@
 // invalidation; bad input and store failures change nothing.
 #include "wp_fixture.hpp"
 
+#include <condition_variable>
+#include <mutex>
+
 #include "cachebus/actors/writepaths/record_codec.hpp"
 
 using namespace cachebus;
@@ -86,6 +89,60 @@ TEST_CASE("a write-through update during a PostgreSQL outage returns "
   }
   REQUIRE(e.rc->update("users", "1", {{"name", "after"}}));
   CHECK(e.stored("users", "1").fields.at("name") == "after");
+}
+
+TEMPLATE_TEST_CASE("a write-through update during a fetch of the record wins "
+                   "over the row that fetch read",
+                   "[writepaths][write-through][write-wins]", sqlite_kind,
+                   postgres_kind) {
+  env<TestType> e;
+  REQUIRE(e.rc->update("users", "1", {{"name", "old"}}));
+  REQUIRE(e.n->erase("user:1"));
+  // A fetch on another thread reads the row, then stalls until the update
+  // has returned; later attempts read the store again.
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool read = false;
+  bool go = false;
+  int runs = 0;
+  loader_fn loader = [&](const std::string&) -> caf::expected<loaded> {
+    auto rec = e.store->load("users", "1");
+    if (!rec.ok()) // Catch2 asserts on the main thread only
+      return make_error(errc::store_error, rec.error().to_string());
+    std::unique_lock<std::mutex> g{mtx};
+    if (runs++ == 0) {
+      read = true;
+      cv.notify_all();
+      cv.wait_for(g, 30s, [&] { return go; });
+    }
+    return loaded{encode_record(rec.value().fields, rec.value().version),
+                  rec.value().version};
+  };
+  caf::expected<std::string> got{std::string{}};
+  std::thread fetching{[&] { got = e.n->fetch("user:1", loader); }};
+  {
+    std::unique_lock<std::mutex> g{mtx};
+    REQUIRE(cv.wait_for(g, 30s, [&] { return read; }));
+  }
+  auto v = e.rc->update("users", "1", {{"name", "new"}});
+  {
+    std::lock_guard<std::mutex> g{mtx};
+    go = true;
+    cv.notify_all();
+  }
+  fetching.join();
+  REQUIRE(v);
+  REQUIRE(got); // asked before the update: either row is right for it
+  // Whatever the cache holds now is the update's row, never the one read
+  // before it.
+  if (auto cached = e.n->get("user:1")) {
+    auto c = decode_record(*cached);
+    REQUIRE(c);
+    CHECK(c->version == *v);
+    CHECK(c->fields.at("name") == "new");
+  }
+  CHECK(e.rc->load("users", "1")->fields.at("name") == "new");
+  CHECK(e.n->stats().total.stale_fills_refused >= 1);
 }
 
 TEMPLATE_TEST_CASE("load reads a missing record through to the store and "
