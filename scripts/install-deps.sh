@@ -10,6 +10,7 @@ packages=(
   libssl-dev openssl
   curl
   libcpp-httplib-dev redis-server libhiredis-dev
+  libtbb-dev libcuckoo-dev
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -37,42 +38,105 @@ struct redis_ctx {
   redis_ctx& operator=(const redis_ctx&) = delete;
 };
 
-} // namespace
+// A throwaway redis-server on a free loopback port, and one connection to
+// it that has answered PING.
+struct redis_instance {
+  uint16_t port = 0;
+  std::unique_ptr<child_process> server;
+  std::unique_ptr<redis_ctx> conn;
+};
 
-std::vector<double> redis_latencies(int warmup, int n, std::string& why) {
-  auto port = free_loopback_port();
-  if (port == 0) {
+bool start_redis(redis_instance& r, std::string& why) {
+  r.port = free_loopback_port();
+  if (r.port == 0) {
     why = "no free loopback port for redis-server";
-    return {};
+    return false;
   }
-  child_process server{"redis-server",
-                       {"--port", std::to_string(port), "--bind", "127.0.0.1",
-                        "--save", "", "--appendonly", "no", "--daemonize",
-                        "no"},
-                       false};
-  if (!server.running()) {
-    why = server.error() + " (Debian: apt-get install redis-server)";
-    return {};
+  r.server = std::make_unique<child_process>(
+    "redis-server",
+    std::vector<std::string>{"--port", std::to_string(r.port), "--bind",
+                             "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--daemonize", "no"},
+    false);
+  if (!r.server->running()) {
+    why = r.server->error() + " (Debian: apt-get install redis-server)";
+    return false;
   }
-  std::unique_ptr<redis_ctx> pub;
   for (auto deadline = steady_clock::now() + 5s; steady_clock::now() < deadline;
        std::this_thread::sleep_for(10ms)) {
-    pub = std::make_unique<redis_ctx>(port);
-    if (!pub->ok())
+    r.conn = std::make_unique<redis_ctx>(r.port);
+    if (!r.conn->ok())
       continue;
-    auto r = static_cast<redisReply*>(redisCommand(pub->c, "PING"));
-    bool up = r && r->type == REDIS_REPLY_STATUS;
-    if (r)
-      freeReplyObject(r);
+    auto reply = static_cast<redisReply*>(redisCommand(r.conn->c, "PING"));
+    bool up = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply)
+      freeReplyObject(reply);
     if (up)
-      break;
-    pub.reset();
+      return true;
   }
-  if (!pub || !pub->ok()) {
-    why
-      = "redis-server did not answer PING on 127.0.0.1:" + std::to_string(port);
+  why
+    = "redis-server did not answer PING on 127.0.0.1:" + std::to_string(r.port);
+  return false;
+}
+
+// INFO memory's used_memory, or 0.
+double used_memory(redisContext* c) {
+  auto reply = static_cast<redisReply*>(redisCommand(c, "INFO memory"));
+  double out = 0;
+  if (reply && reply->type == REDIS_REPLY_STRING) {
+    std::string info{reply->str, reply->len};
+    auto at = info.find("used_memory:");
+    if (at != std::string::npos)
+      out = std::strtod(info.c_str() + at + 12, nullptr);
+  }
+  if (reply)
+    freeReplyObject(reply);
+  return out;
+}
+
+} // namespace
+
+double redis_bytes_per_key(size_t n,
+                           const std::function<std::string(size_t)>& key,
+                           const std::string& value, std::string& why) {
+  redis_instance r;
+  if (!start_redis(r, why))
+    return 0;
+  auto* c = r.conn->c;
+  auto before = used_memory(c);
+  constexpr size_t batch = 1000;
+  for (size_t i = 0; i < n; i += batch) {
+    auto end = std::min(n, i + batch);
+    for (size_t j = i; j < end; ++j) {
+      auto k = key(j);
+      redisAppendCommand(c, "SET %b %b", k.data(), k.size(), value.data(),
+                         value.size());
+    }
+    for (size_t j = i; j < end; ++j) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
+        why = "SET failed while filling redis-server";
+        return 0;
+      }
+      freeReplyObject(raw);
+    }
+  }
+  auto after = used_memory(c);
+  r.server->stop();
+  if (after <= before) {
+    why = "INFO memory did not report used_memory";
+    return 0;
+  }
+  return (after - before) / static_cast<double>(n);
+}
+
+std::vector<double> redis_latencies(int warmup, int n, std::string& why) {
+  redis_instance inst;
+  if (!start_redis(inst, why))
     return {};
-  }
+  auto port = inst.port;
+  auto& pub = inst.conn;
+  auto& server = *inst.server;
   constexpr int subs = 2;
   auto total = warmup + n;
   std::vector<std::vector<steady_clock::time_point>> recv(
