@@ -2,9 +2,9 @@
 // option (so `--help` lists them and the command line and caf-application.ini
 // can set them), registers cachebus's message types and error category, and
 // sets `scheduler.max-threads` to the core count (CAF's default of 4
-// oversubscribes small machines). Derive your own config from it (or give
-// declare_options your own options), or call cachebus::prepare on a config
-// you already have. It loads the middleman but
+// oversubscribes small machines). Declare your program's options next to
+// ours (declare_options) or derive your own config from it, or call
+// cachebus::prepare on a config you already have. It loads the middleman but
 // not CAF's OpenSSL module (a thread of its own): for `cachebus.tls` call
 // cachebus::enable_tls after parsing (tls_setup.hpp; runtime does).
 #pragma once
