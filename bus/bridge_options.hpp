@@ -68,6 +68,9 @@ struct bridge_options {
   /// Advertised to every peer in the handshake, which reports it in its
   /// joined/rejoined peer_events (the node sets its lock manager here).
   caf::actor endpoint;
+  /// The actor system does not wait for the bridge actor when it shuts down:
+  /// its owner stops it (a node does, and sets this).
+  bool hidden = false;
 };
 
 /// Returns an empty error if `opts` are usable.

@@ -149,10 +149,12 @@ bus_actor::behavior_type bus_impl(bus_pointer self, caf::unit_t) {
 
 } // namespace
 
-bus_actor spawn_bus(caf::actor_system& sys) {
+bus_actor spawn_bus(caf::actor_system& sys, bool hidden) {
   // CAF 0.17.6 dereferences a null argument tuple when it spawns a function
   // that takes nothing but `self` (UB, and fatal under CACHEBUS_SANITIZE), so
   // the bus takes a placeholder argument.
+  if (hidden)
+    return sys.spawn<caf::hidden>(bus_impl, caf::unit);
   return sys.spawn(bus_impl, caf::unit);
 }
 

@@ -36,7 +36,8 @@ using bus_actor = caf::typed_actor<
 
 /// Spawns a bus. It runs no timers and traps no exits: it lives until it gets
 /// an exit message (or loses its last reference) and then releases every
-/// subscriber it holds.
-bus_actor spawn_bus(caf::actor_system& sys);
+/// subscriber it holds. With `hidden` the actor system does not wait for it
+/// when it shuts down (its owner stops it).
+bus_actor spawn_bus(caf::actor_system& sys, bool hidden = false);
 
 } // namespace cachebus

@@ -10,7 +10,9 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/node/runtime.hpp            # (entry)
   actors/node/config.hpp             # (entry)
   actors/node/error.hpp              # (entry)
+  actors/node/metrics_text.hpp       # (entry)
   actors/node/options.hpp
+  actors/node/option_reader.hpp
   actors/node/type_ids.hpp
   # the typed actor interfaces users send to
   actors/node/node_frontend.hpp      # (entry)

@@ -96,7 +96,10 @@ size_t shard_of(std::string_view key, size_t shards) noexcept {
 
 shard_actor spawn_shard(caf::actor_system& sys, size_t index, size_t count,
                         std::shared_ptr<shard_table> table, node_options opts,
-                        std::shared_ptr<time_source> clk) {
+                        std::shared_ptr<time_source> clk, bool hidden) {
+  if (hidden)
+    return sys.spawn<caf::hidden>(shard_impl, index, count, std::move(table),
+                                  opts, std::move(clk));
   return sys.spawn(shard_impl, index, count, std::move(table), opts,
                    std::move(clk));
 }

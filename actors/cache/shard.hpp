@@ -42,9 +42,10 @@ size_t shard_of(std::string_view key, size_t shards) noexcept;
 
 /// Spawns shard `index` of `count`, owning `table`. The shard keeps re-arming
 /// its sweep timer, so it lives until it receives an exit message (node::stop
-/// sends it).
+/// sends it). With `hidden` the actor system does not wait for it when it
+/// shuts down (its owner stops it).
 shard_actor spawn_shard(caf::actor_system& sys, size_t index, size_t count,
                         std::shared_ptr<shard_table> table, node_options opts,
-                        std::shared_ptr<time_source> clk);
+                        std::shared_ptr<time_source> clk, bool hidden = false);
 
 } // namespace cachebus

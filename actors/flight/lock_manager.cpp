@@ -564,7 +564,11 @@ spawn_lock_manager(caf::actor_system& sys, std::shared_ptr<local_cache> cache,
                    node_options opts, std::shared_ptr<time_source> clk,
                    loader_actor node_loader,
                    std::shared_ptr<const pending_writes> pending,
-                   std::shared_ptr<const applied_events> applied) {
+                   std::shared_ptr<const applied_events> applied, bool hidden) {
+  if (hidden)
+    return sys.spawn<caf::hidden>(
+      lock_manager_impl, std::move(cache), std::move(opts), std::move(clk),
+      std::move(node_loader), std::move(pending), std::move(applied));
   return sys.spawn(lock_manager_impl, std::move(cache), std::move(opts),
                    std::move(clk), std::move(node_loader), std::move(pending),
                    std::move(applied));

@@ -107,12 +107,12 @@ using lock_manager_actor = caf::typed_actor<
 /// invalid_config. Its node name, for rendezvous hashing, is opts.name. Keys
 /// that `pending` (may be null) holds are loaded here, not by their owner.
 /// `applied` (may be null: no clock checks) is this node's clock of applied
-/// events.
-lock_manager_actor
-spawn_lock_manager(caf::actor_system& sys, std::shared_ptr<local_cache> cache,
-                   node_options opts, std::shared_ptr<time_source> clk,
-                   loader_actor node_loader = {},
-                   std::shared_ptr<const pending_writes> pending = nullptr,
-                   std::shared_ptr<const applied_events> applied = nullptr);
+/// events. With `hidden` the actor system does not wait for the lock manager
+/// when it shuts down (its owner stops it).
+lock_manager_actor spawn_lock_manager(
+  caf::actor_system& sys, std::shared_ptr<local_cache> cache, node_options opts,
+  std::shared_ptr<time_source> clk, loader_actor node_loader = {},
+  std::shared_ptr<const pending_writes> pending = nullptr,
+  std::shared_ptr<const applied_events> applied = nullptr, bool hidden = false);
 
 } // namespace cachebus

@@ -115,11 +115,13 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
 
 } // namespace
 
-invalidation_listener_actor
-spawn_invalidation_listener(caf::actor_system& sys,
-                            std::shared_ptr<invalidator> inv,
-                            std::shared_ptr<event_source> source,
-                            std::shared_ptr<applied_events> applied) {
+invalidation_listener_actor spawn_invalidation_listener(
+  caf::actor_system& sys, std::shared_ptr<invalidator> inv,
+  std::shared_ptr<event_source> source, std::shared_ptr<applied_events> applied,
+  bool hidden) {
+  if (hidden)
+    return sys.spawn<caf::hidden>(listener_impl, std::move(inv),
+                                  std::move(source), std::move(applied));
   return sys.spawn(listener_impl, std::move(inv), std::move(source),
                    std::move(applied));
 }

@@ -36,11 +36,12 @@ using invalidation_listener_actor
                    caf::reacts_to<observe_atom, caf::actor>,
                    caf::replies_to<stats_atom>::with<listener_stats>>;
 
-/// `applied` (may be null) learns of every event before it is applied.
-invalidation_listener_actor
-spawn_invalidation_listener(caf::actor_system& sys,
-                            std::shared_ptr<invalidator> inv,
-                            std::shared_ptr<event_source> source,
-                            std::shared_ptr<applied_events> applied = nullptr);
+/// `applied` (may be null) learns of every event before it is applied. With
+/// `hidden` the actor system does not wait for the listener when it shuts
+/// down (its owner stops it).
+invalidation_listener_actor spawn_invalidation_listener(
+  caf::actor_system& sys, std::shared_ptr<invalidator> inv,
+  std::shared_ptr<event_source> source,
+  std::shared_ptr<applied_events> applied = nullptr, bool hidden = false);
 
 } // namespace cachebus

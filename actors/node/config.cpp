@@ -78,6 +78,21 @@ config::config() {
   prepare(*this);
 }
 
+void config::declare_options(const declare_options_fn& fn) {
+  auto before = custom_options_.size();
+  fn(custom_options_);
+  size_t i = 0;
+  for (auto& opt : custom_options_) {
+    if (i++ < before)
+      continue;
+    std::string category{opt.category().data(), opt.category().size()};
+    if (std::find(checked_categories_.begin(), checked_categories_.end(),
+                  category)
+        == checked_categories_.end())
+      checked_categories_.push_back(std::move(category));
+  }
+}
+
 caf::error config::check_sources(const std::vector<std::string>& args) const {
   if (auto err = check_arguments(args, custom_options_))
     return err;
@@ -87,7 +102,15 @@ caf::error config::check_sources(const std::vector<std::string>& args) const {
   for (auto& a : args)
     if (a.rfind("--config-file=", 0) == 0)
       path = a.substr(14);
-  return check_config_file(path, custom_options_);
+  return check_config_file(path, custom_options_, checked_categories_);
+}
+
+caf::error config::explain_parse_error(const std::vector<std::string>& args,
+                                       const caf::error& parse_error) const {
+  if (auto err = explain_arguments(args, custom_options_))
+    return err;
+  return make_error(errc::invalid_config,
+                    "cannot parse configuration: " + render(parse_error));
 }
 
 void prepare(caf::actor_system_config& cfg) {

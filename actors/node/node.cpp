@@ -33,27 +33,38 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   if (auto err = rs->validate())
     return err;
   std::unique_ptr<node> n{new node(sys, opts)};
+  // The node's actors are hidden: ~actor_system does not wait for them
+  // (which, with the node still running, would be forever). Instead the
+  // guard notices a system that shuts down under a running node and says so.
+  n->s_->guard = std::make_unique<shutdown_guard>(
+    sys,
+    "cachebus: the caf::actor_system is shutting down while cachebus::node \""
+      + opts.name
+      + "\" still runs in it. Stop or destroy the node before its actor "
+        "system: a class holding both must declare the actor_system member "
+        "before the node (members are destroyed in reverse order), or call "
+        "node::stop() first. Aborting instead of hanging.");
   n->s_->clock = setup.clock ? std::move(setup.clock)
                              : std::make_shared<cachebus::time_source>();
   n->s_->cache = std::make_shared<local_cache>(n->s_->opts, n->s_->clock.get());
   for (size_t i = 0; i < opts.shards; ++i)
     n->s_->shards.emplace_back(spawn_shard(
-      sys, i, opts.shards, n->s_->cache->table(i), opts, n->s_->clock));
+      sys, i, opts.shards, n->s_->cache->table(i), opts, n->s_->clock, true));
   bus_actor bus;
   if (setup.bus) {
     bus = std::move(*setup.bus);
   } else {
-    bus = spawn_bus(sys);
+    bus = spawn_bus(sys, true);
     n->s_->owns_bus = true;
   }
   n->s_->source = std::make_shared<event_source>(opts.name, bus);
   n->s_->applied = std::make_shared<applied_events>(n->s_->source);
   n->s_->inv = std::make_shared<invalidator>(n->s_->cache, rs, opts);
   n->s_->listener = spawn_invalidation_listener(sys, n->s_->inv, n->s_->source,
-                                                n->s_->applied);
+                                                n->s_->applied, true);
   n->s_->lock_manager
     = spawn_lock_manager(sys, n->s_->cache, opts, n->s_->clock, setup.loader,
-                         setup.pending, n->s_->applied);
+                         setup.pending, n->s_->applied, true);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's
@@ -67,6 +78,7 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
                    caf::actor_cast<caf::strong_actor_ptr>(n->s_->lock_manager));
     setup.cluster->node = opts.name;
     setup.cluster->endpoint = caf::actor_cast<caf::actor>(n->s_->lock_manager);
+    setup.cluster->hidden = true;
     auto b = spawn_bridge(sys, bus, std::move(*setup.cluster));
     if (!b) {
       n->stop();
@@ -133,6 +145,8 @@ node::~node() {
 void node::stop() {
   if (s_->stopped.exchange(true, std::memory_order_acq_rel))
     return;
+  if (s_->guard)
+    s_->guard->disarm();
   caf::scoped_actor self{s_->sys};
   std::vector<caf::actor> all;
   // The bridge first: no more events from other nodes once we stop.
@@ -350,6 +364,51 @@ size_t node::clear() {
 
 node_stats node::stats() const {
   return s_->cache->stats();
+}
+
+namespace {
+
+// One bounded request from this plain thread to one of the node's actors.
+template <class T, class Handle, class... Ts>
+caf::expected<T> ask(node_state& st, const Handle& whom, const char* what,
+                     Ts&&... xs) {
+  caf::expected<T> result{T{}};
+  caf::scoped_actor self{st.sys};
+  self->request(whom, st.opts.request_timeout, std::forward<Ts>(xs)...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) {
+               if (err == caf::sec::request_timeout)
+                 result = make_error(
+                   errc::timeout,
+                   std::string{what}
+                     + " did not answer within cachebus.request-timeout ("
+                     + std::to_string(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                         st.opts.request_timeout)
+                         .count())
+                     + " ms)");
+               else if (err == caf::sec::request_receiver_down)
+                 result = make_error(errc::stopped, "node is stopped");
+               else
+                 result = std::move(err);
+             });
+  return result;
+}
+
+} // namespace
+
+caf::expected<lock_stats> node::lock_stats() const {
+  if (auto err = check_running())
+    return err;
+  return ask<cachebus::lock_stats>(*s_, s_->lock_manager, "the lock manager",
+                                   stats_atom_v);
+}
+
+caf::expected<listener_stats> node::listener_stats() const {
+  if (auto err = check_running())
+    return err;
+  return ask<cachebus::listener_stats>(
+    *s_, s_->listener, "the invalidation listener", stats_atom_v);
 }
 
 } // namespace cachebus

@@ -10,7 +10,9 @@
 // Every call validates its input first: empty or oversized keys, oversized
 // values, bad TTLs, tags, patterns and unknown resources get a cachebus error
 // and change nothing. After stop() every call returns errc::stopped. A node
-// must be stopped (or destroyed) before its actor_system is destroyed.
+// must be stopped (or destroyed) before its actor_system is destroyed: a
+// system destroyed under a running node aborts the process with a message
+// naming the mistake (CAF would wait for the node's actors forever).
 #pragma once
 
 #include <functional>
@@ -54,7 +56,9 @@ struct set_options {
 };
 
 /// Loads the value of a key from its source; runs on the fetching thread.
-/// May return an error or throw: either releases the key.
+/// May return an error or throw: either releases the key. It may fetch other
+/// keys; a fetch of the key it loads (on its thread) fails at once with
+/// errc::invalid_argument rather than wait for itself.
 using loader_fn = std::function<caf::expected<loaded>(const std::string& key)>;
 
 /// What a node needs beyond plain options; every member is optional.
@@ -225,7 +229,26 @@ class node {
 
   // -- introspection ----------------------------------------------------------
 
+  /// The shards' counters (hits, misses, entries, ...), read from the
+  /// tables on this thread: no actor round trip.
   node_stats stats() const;
+
+  /// Single-flight counters of this node's lock manager (loader runs, waits,
+  /// loads forwarded to other nodes, superseded loads, ...; lock_messages.hpp).
+  /// Blocks this thread for one request to the lock manager, at most
+  /// cachebus.request-timeout: errc::timeout if it does not answer in time,
+  /// errc::stopped after stop().
+  /// REQUIRES: not called from an actor's message handler (it blocks).
+  caf::expected<cachebus::lock_stats> lock_stats() const;
+
+  /// Counters of the invalidation listener: events from other nodes applied
+  /// and rejected, partitions, the lag per origin (listener_stats.hpp). Waits
+  /// and fails like lock_stats().
+  /// REQUIRES: not called from an actor's message handler (it blocks).
+  caf::expected<cachebus::listener_stats> listener_stats() const;
+
+  // Write-back counters belong to the write paths, which the node does not
+  // know: record_cache::stats() (runtime::records()->stats()).
 
   /// The node's parts, for in-tree tests and tools: the type is private
   /// (actors/node/node_state.hpp, not installed).

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "cachebus/actors/cache/checked_put.hpp"
 #include "cachebus/actors/node/error.hpp"
@@ -44,6 +45,40 @@ caf::expected<loaded> call_loader(const loader_fn& loader,
   }
 }
 
+// The keys this thread is loading (inside a loader_fn), per node. A fetch of
+// one of them from inside its own loader would wait for itself until the
+// lease expires; it fails at once instead. Empty on every thread that is not
+// inside a loader, so the check costs a miss nothing.
+struct loading_key {
+  const node_state* node;
+  const std::string* key;
+};
+
+thread_local std::vector<loading_key> loading_here;
+
+// Marks `key` as loaded by this thread while it lives.
+class loading_scope {
+ public:
+  loading_scope(const node_state& st, const std::string& key) {
+    loading_here.push_back({&st, &key});
+  }
+  ~loading_scope() { loading_here.pop_back(); }
+  loading_scope(const loading_scope&) = delete;
+  loading_scope& operator=(const loading_scope&) = delete;
+};
+
+caf::error check_not_loading(const node_state& st, const std::string& key) {
+  for (auto& x : loading_here)
+    if (x.node == &st && *x.key == key)
+      return make_error(errc::invalid_argument,
+                        "fetch of \"" + key
+                          + "\" from inside its own loader (same thread): it "
+                            "would wait for itself until "
+                            "cachebus.lease-timeout; a loader must not fetch "
+                            "the key it loads");
+  return {};
+}
+
 // A request to the lock manager about `key` failed: its timeout is
 // cachebus.request-timeout, anything else passes as it is.
 caf::error waited_too_long(caf::error err, const std::string& key) {
@@ -69,7 +104,10 @@ caf::expected<std::string> load_as_owner(node_state& st, const std::string& key,
   auto& table = st.cache->table_for(key);
   for (;;) {
     auto t0 = st.clock->now_ns();
-    auto x = call_loader(loader, key);
+    auto x = [&] {
+      loading_scope loading{st, key};
+      return call_loader(loader, key);
+    }();
     auto t1 = st.clock->now_ns();
     caf::expected<bool> installed{false};
     if (x) {
@@ -159,6 +197,9 @@ caf::expected<std::string> node::fetch(std::string_view key,
   std::string cached;
   if (s_->cache->table_for(k).get(k, cached))
     return cached;
+  if (!loading_here.empty())
+    if (auto err = check_not_loading(*s_, k))
+      return err;
   caf::expected<std::string> result{std::string{}};
   caf::scoped_actor self{s_->sys};
   // The miss is counted above; the lock manager's re-check counts nothing.
@@ -197,6 +238,9 @@ caf::expected<std::string> node::fetch(std::string_view key,
     req.wait = false;
     req.refresh = true;
   }
+  if (req.wait && !loading_here.empty())
+    if (auto err = check_not_loading(*s_, k))
+      return err;
   acquire_reply reply;
   caf::error err;
   {

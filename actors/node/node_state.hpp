@@ -19,6 +19,7 @@
 #include "cachebus/actors/invalidation/invalidation_listener.hpp"
 #include "cachebus/actors/invalidation/invalidator.hpp"
 #include "cachebus/actors/node/options.hpp"
+#include "cachebus/actors/node/shutdown_guard.hpp"
 #include "cachebus/bus/bridge.hpp"
 
 namespace cachebus {
@@ -41,6 +42,9 @@ struct node_state {
   lock_manager_actor lock_manager;
   bridge_handle bridge;
   bool owns_bus = false;
+  // Armed while the node runs: its actors are hidden, so a system destroyed
+  // before the node stops aborts with a message instead of hanging.
+  std::unique_ptr<shutdown_guard> guard;
   std::atomic<bool> stopped{false};
 };
 

@@ -81,10 +81,69 @@ caf::error check_tree(const std::string& prefix, const caf::settings& xs,
   return {};
 }
 
+// The global options among the top-level keys of a file (and of a [global]
+// section): only declared ones are checked, the rest may be CAF sections.
+caf::error check_globals(const caf::settings& raw,
+                         const caf::config_option_set& opts,
+                         const std::string& where) {
+  auto check = [&](const std::string& key, const caf::config_value& value) {
+    auto* opt = opts.qualified_name_lookup("global", key);
+    if (opt == nullptr || !opt->check(value))
+      return caf::error{};
+    return bad(key + where + " must be a "
+               + std::string{opt->type_name().data(), opt->type_name().size()}
+               + ", got " + caf::to_string(value));
+  };
+  for (auto& [key, value] : raw) {
+    auto* sub = caf::get_if<caf::settings>(&value);
+    if (sub == nullptr) {
+      if (auto err = check(key, value))
+        return err;
+    } else if (key == "global") {
+      for (auto& [k, v] : *sub)
+        if (auto err = check(k, v))
+          return err;
+    }
+  }
+  return {};
+}
+
+// The subtree of a category (dotted: "app.http") of a file, if it has one.
+caf::error check_category(const std::string& category, const caf::settings& raw,
+                          const caf::config_option_set& opts,
+                          const std::string& where) {
+  const caf::settings* node = &raw;
+  size_t from = 0;
+  for (;;) {
+    auto dot = category.find('.', from);
+    auto part = category.substr(
+      from, dot == std::string::npos ? std::string::npos : dot - from);
+    auto i = node->find(part);
+    if (i == node->end())
+      return {};
+    node = caf::get_if<caf::settings>(&i->second);
+    if (node == nullptr)
+      return bad(category.substr(0, dot) + where + " must be a section, got "
+                 + caf::to_string(i->second));
+    if (dot == std::string::npos)
+      break;
+    from = dot + 1;
+  }
+  return check_tree(category, *node, opts, where);
+}
+
+std::string type_name_of(const caf::config_option& opt) {
+  std::string name{opt.type_name().data(), opt.type_name().size()};
+  if (name == "timespan")
+    return "duration such as 250ms, 10s, 5min or 1h";
+  return name;
+}
+
 } // namespace
 
 caf::error check_config_file(const std::string& path,
-                             const caf::config_option_set& opts) {
+                             const caf::config_option_set& opts,
+                             const std::vector<std::string>& categories) {
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(path, ec))
     return {};
@@ -113,14 +172,16 @@ caf::error check_config_file(const std::string& path,
   auto raw = caf::actor_system_config::parse_config_file(path.c_str());
   if (!raw)
     return bad("cannot parse " + path + ": " + caf::to_string(raw.error()));
-  auto i = raw->find("cachebus");
-  if (i == raw->end())
-    return {};
-  auto sub = caf::get_if<caf::settings>(&i->second);
-  if (sub == nullptr)
-    return bad("cachebus" + where + " must be a section, got "
-               + caf::to_string(i->second));
-  return check_tree("cachebus", *sub, opts, where);
+  for (auto& category : categories) {
+    caf::error err;
+    if (category == "global")
+      err = check_globals(*raw, opts, where);
+    else
+      err = check_category(category, *raw, opts, where);
+    if (err)
+      return err;
+  }
+  return {};
 }
 
 caf::error check_arguments(const std::vector<std::string>& args,
@@ -134,6 +195,34 @@ caf::error check_arguments(const std::vector<std::string>& args,
     if (auto err = check_span_text(a.substr(2, eq - 2), a.substr(eq + 1), opts,
                                    " (on the command line)"))
       return err;
+  }
+  return {};
+}
+
+caf::error explain_arguments(const std::vector<std::string>& args,
+                             const caf::config_option_set& opts) {
+  for (auto& a : args) {
+    if (a == "--")
+      break;
+    if (a.rfind("--", 0) != 0)
+      continue;
+    auto eq = a.find('=');
+    auto name
+      = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (name.rfind("caf#", 0) == 0)
+      name.erase(0, 4);
+    auto* opt = opts.cli_long_name_lookup(name);
+    if (opt == nullptr)
+      return bad("unknown option --" + name + " (--help lists every option)");
+    if (eq == std::string::npos) {
+      if (opt->is_flag())
+        continue;
+      return bad("option --" + name + " needs a value: --" + name + "=VALUE");
+    }
+    auto value = a.substr(eq + 1);
+    if (!opt->parse(value))
+      return bad("--" + name + " must be a " + type_name_of(*opt) + ", got \""
+                 + value + "\"");
   }
   return {};
 }

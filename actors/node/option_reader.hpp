@@ -5,7 +5,8 @@
 // value. caf::get_or silently falls back to the default on a mismatch, which
 // is how an ini file's `shards=-3` used to mean "default". Every reader of
 // cachebus options (options.cpp, write_back_options.cpp, store_setup.cpp,
-// node.cpp) goes through read_option. Stateless; thread-safe on a config
+// node.cpp) goes through read_option, and so can a program's reader of its
+// own options (config::declare_options). Stateless; thread-safe on a config
 // nobody modifies.
 #pragma once
 
@@ -68,12 +69,24 @@ caf::error read_option(const caf::actor_system_config& cfg,
 /// keeps unknown keys; both are invalid_config naming the option. Durations
 /// are checked for overflow before CAF's parser wraps them. A missing file
 /// is fine (CAF ignores it too).
-caf::error check_config_file(const std::string& path,
-                             const caf::config_option_set& opts);
+/// `categories` names the subtrees checked ("global": the top-level keys
+/// that are declared global options; unknown top-level keys may be other
+/// CAF settings and pass).
+caf::error
+check_config_file(const std::string& path, const caf::config_option_set& opts,
+                  const std::vector<std::string>& categories = {"cachebus"});
 
 /// The same for command-line arguments (`--cachebus.x=value`): CAF checks
 /// their types, but converts durations without an overflow check.
 caf::error check_arguments(const std::vector<std::string>& args,
                            const caf::config_option_set& opts);
+
+/// The first of `args` (up to a lone "--") that CAF's parser refuses, as
+/// invalid_config in words: `--x` that no option of `opts` declares, an
+/// option without its `=value`, or a value that is not of the option's
+/// type. No error if every argument is fine (short options and positional
+/// arguments are left to CAF).
+caf::error explain_arguments(const std::vector<std::string>& args,
+                             const caf::config_option_set& opts);
 
 } // namespace cachebus

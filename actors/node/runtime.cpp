@@ -12,35 +12,29 @@
 
 namespace cachebus {
 
-namespace {
-
-caf::error parse_error(caf::actor_system_config& cfg, const caf::error& err) {
-  return make_error(errc::invalid_config,
-                    "cannot parse configuration: " + cfg.render(err));
-}
-
-} // namespace
-
-caf::expected<std::unique_ptr<runtime>> runtime::start(int argc, char** argv) {
+caf::expected<std::unique_ptr<runtime>> runtime::start(int argc, char** argv,
+                                                       runtime_setup setup) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i)
     args.emplace_back(argv[i]);
-  return start(std::move(args));
+  return start(std::move(args), std::move(setup));
 }
 
 caf::expected<std::unique_ptr<runtime>>
-runtime::start(std::vector<std::string> args) {
+runtime::start(std::vector<std::string> args, runtime_setup setup) {
   // CAF's --help lists only its "global" group; the cachebus.* options live
   // in their own groups, which --long-help shows.
   for (auto& a : args)
     if (a == "--help" || a == "-h" || a == "-?")
       a = "--long-help";
   auto cfg = std::make_unique<cachebus::config>();
+  if (setup.declare_options)
+    cfg->declare_options(setup.declare_options);
   // Before CAF parses: it drops mistyped ini values and wraps durations.
   if (auto err = cfg->check_sources(args))
     return err;
-  if (auto err = cfg->parse(std::move(args)))
-    return parse_error(*cfg, err);
+  if (auto err = cfg->parse(args))
+    return cfg->explain_parse_error(args, err);
   return finish(std::move(cfg));
 }
 

@@ -1,7 +1,8 @@
 // cachebus::runtime: a node together with the actor system it runs in, for
 // programs that do not have a CAF actor system of their own. It parses its
 // configuration like any CAF program (command line, then caf-application.ini),
-// so `--help` lists every `cachebus.*` option, and loads CAF's OpenSSL module
+// so `--help` lists every `cachebus.*` option and the program's own
+// (runtime_setup::declare_options), and loads CAF's OpenSSL module
 // when `cachebus.tls` is set (tls_setup.hpp). With `cachebus.store` set
 // (store_setup.hpp) it also opens the node's system of record before
 // anything starts, makes a store loader the node loader (store_loader.hpp)
@@ -20,20 +21,39 @@
 
 #include "cachebus/actors/node/config.hpp"
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/node/option_reader.hpp"
 #include "cachebus/actors/writepaths/record_cache.hpp"
 
 namespace cachebus {
+
+/// What a program adds to the runtime; every member is optional.
+struct runtime_setup {
+  /// The program's own options, declared in the runtime's configuration next
+  /// to cachebus's (config::declare_options): the command line and
+  /// caf-application.ini set them, --help lists them, a value of the wrong
+  /// type is invalid_config naming the option, and an option nobody declared
+  /// is still refused. E.g.
+  ///   setup.declare_options = [](caf::config_option_set& opts) {
+  ///     caf::config_option_adder{opts, "global"}
+  ///       .add<uint16_t>("http-port", "port of the HTTP API");
+  ///   };
+  /// then `--http-port=8080` (or `http-port=8080` atop the file), read back
+  /// with read_option(rt->config(), "http-port", port) (option_reader.hpp).
+  declare_options_fn declare_options;
+};
 
 class runtime {
  public:
   /// Parses `argc`/`argv` and starts the system and the node. If the
   /// arguments asked for --help, the help text is printed and the returned
-  /// runtime has no node (help_printed() is true).
-  static caf::expected<std::unique_ptr<runtime>> start(int argc, char** argv);
+  /// runtime has no node (help_printed() is true). An unknown option or a
+  /// bad value is invalid_config naming it; nothing is started.
+  static caf::expected<std::unique_ptr<runtime>>
+  start(int argc, char** argv, runtime_setup setup = {});
 
   /// Same, with arguments given in code, e.g. {"--cachebus.shards=4"}.
   static caf::expected<std::unique_ptr<runtime>>
-  start(std::vector<std::string> args = {});
+  start(std::vector<std::string> args = {}, runtime_setup setup = {});
 
   ~runtime();
 

@@ -6,6 +6,7 @@
 #include "caf/all.hpp"
 
 #include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/shutdown_guard.hpp"
 
 namespace cachebus {
 
@@ -38,6 +39,15 @@ struct flusher_state {
   std::vector<stores::record_write> batch;
   caf::timespan backoff{0};
   std::vector<drain_request> drains;
+  // The flusher is hidden (the actor system does not wait for it): a system
+  // destroyed while it runs aborts with a message instead of hanging. Armed
+  // by the spawner, disarmed when the flusher terminates.
+  std::shared_ptr<shutdown_guard> guard;
+
+  ~flusher_state() {
+    if (guard)
+      guard->disarm();
+  }
 };
 
 using self_ptr = write_back_flusher_actor::stateful_pointer<flusher_state>;
@@ -158,10 +168,12 @@ void flush(self_ptr self) {
 }
 
 write_back_flusher_actor::behavior_type
-flusher(self_ptr self, write_back_flusher_setup setup) {
+flusher(self_ptr self, write_back_flusher_setup setup,
+        std::shared_ptr<shutdown_guard> guard) {
   auto& st = self->state;
   st.setup = std::move(setup);
   st.backoff = st.setup.opts.retry_min;
+  st.guard = std::move(guard);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& d : self->state.drains)
       d.rp.deliver(make_error(errc::stopped, "the write-back flusher stopped"));
@@ -211,7 +223,15 @@ flusher(self_ptr self, write_back_flusher_setup setup) {
 write_back_flusher_actor
 spawn_write_back_flusher(caf::actor_system& sys,
                          write_back_flusher_setup setup) {
-  return sys.spawn<caf::detached>(flusher, std::move(setup));
+  auto guard = std::make_shared<shutdown_guard>(
+    sys,
+    "cachebus: the caf::actor_system is shutting down while a "
+    "cachebus::record_cache (its write-back flusher) still runs in it. Stop "
+    "or destroy the record_cache, then its node, before their actor system: "
+    "a class holding them must declare the actor_system member first "
+    "(members are destroyed in reverse order). Aborting instead of hanging.");
+  return sys.spawn<caf::detached + caf::hidden>(flusher, std::move(setup),
+                                                std::move(guard));
 }
 
 } // namespace cachebus

@@ -7,7 +7,8 @@
 // counted (isolated by retrying the batch's records one by one). After each
 // commit it calls `on_flushed` per record, then checkpoints the journal.
 // Spawn it with spawn_write_back_flusher; stop it with send_exit (pending
-// drain requests then get errc::stopped).
+// drain requests then get errc::stopped). It is hidden: an actor system
+// destroyed while it runs aborts with a message (shutdown_guard.hpp).
 #pragma once
 
 #include <atomic>

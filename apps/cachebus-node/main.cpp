@@ -24,8 +24,8 @@
 #include "caf/io/middleman.hpp"
 #include "caf/scoped_actor.hpp"
 
-#include "cachebus/actors/cache/duration.hpp"
 #include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/metrics_text.hpp"
 #include "cachebus/actors/node/node_transport.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
 #include "cachebus/actors/node/record_frontend.hpp"
@@ -33,7 +33,6 @@
 #include "cachebus/actors/node/tls_setup.hpp"
 #include "cachebus/bus/tls_credentials.hpp"
 
-#include "metrics.hpp"
 #include "metrics_server.hpp"
 
 using namespace cachebus;
@@ -46,14 +45,27 @@ struct app_options {
   std::string bind = "127.0.0.1";
 };
 
-// Digits only (no sign, space or suffix), as every number from the
-// command line (actors/cache/duration.hpp).
-bool parse_port(const std::string& s, int min, int& out) {
-  auto v = parse_uint64(s);
-  if (!v || *v < static_cast<uint64_t>(min) || *v > 65535)
-    return false;
-  out = static_cast<int>(*v);
-  return true;
+// The node's own options, next to cachebus's in the runtime's config (so
+// --help lists them and a bad value is refused like any other).
+void declare_app_options(caf::config_option_set& opts) {
+  caf::config_option_adder{opts, "global"}
+    .add<uint16_t>("client-port", "port of the cachebus-cli frontend (0: any "
+                                  "free port)")
+    .add<uint16_t>("metrics-port", "port of /metrics (0: any free port; "
+                                   "default: off)");
+}
+
+caf::error read_app_options(const caf::actor_system_config& cfg,
+                            app_options& app) {
+  if (auto err = read_option(cfg, "client-port", app.client_port))
+    return err;
+  uint16_t metrics_port = 0;
+  if (caf::get_if(&caf::content(cfg), "metrics-port") != nullptr) {
+    if (auto err = read_option(cfg, "metrics-port", metrics_port))
+      return err;
+    app.metrics_port = metrics_port;
+  }
+  return read_option(cfg, "cachebus.listen-host", app.bind);
 }
 
 } // namespace
@@ -69,36 +81,18 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  app_options app;
   std::vector<std::string> args{"--cachebus.cluster"};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    int port = 0;
-    if (a.rfind("--client-port=", 0) == 0) {
-      if (!parse_port(a.substr(14), 0, port)) {
-        std::cerr << "cachebus-node: --client-port must be 0..65535\n";
-        return 2;
-      }
-      app.client_port = static_cast<uint16_t>(port);
-    } else if (a.rfind("--metrics-port=", 0) == 0) {
-      if (!parse_port(a.substr(15), 0, port)) {
-        std::cerr << "cachebus-node: --metrics-port must be 0..65535\n";
-        return 2;
-      }
-      app.metrics_port = port;
-    } else {
-      args.push_back(a);
-    }
-  }
-  auto rt = runtime::start(args);
+  for (int i = 1; i < argc; ++i)
+    args.emplace_back(argv[i]);
+  runtime_setup setup;
+  setup.declare_options = declare_app_options;
+  auto rt = runtime::start(args, std::move(setup));
   if (!rt) {
     std::cerr << "cachebus-node: " << describe(rt.error()) << "\n";
     return 1;
   }
   if ((*rt)->help_printed()) {
-    std::cout << "\nnode options: --client-port=P (0: any) "
-                 "--metrics-port=P (0: any; default off)\n"
-                 "TLS: --cachebus.tls --openssl.certificate=FILE "
+    std::cout << "\nTLS: --cachebus.tls --openssl.certificate=FILE "
                  "--openssl.key=FILE --openssl.cafile=FILE (or "
                  "--openssl.capath=DIR; --openssl.passphrase=P for an "
                  "encrypted key): cluster and client port over TLS only; "
@@ -107,7 +101,8 @@ int main(int argc, char** argv) {
   }
   auto& sys = (*rt)->system();
   auto& n = (*rt)->node();
-  if (auto err = read_option(sys.config(), "cachebus.listen-host", app.bind)) {
+  app_options app;
+  if (auto err = read_app_options(sys.config(), app)) {
     std::cerr << "cachebus-node: " << describe(err) << '\n';
     return 1;
   }
@@ -142,7 +137,7 @@ int main(int argc, char** argv) {
     std::string why;
     http = app::metrics_server::bind(
       app.bind, static_cast<uint16_t>(app.metrics_port),
-      [&n, records] { return app::render_metrics(n, records); }, {}, why);
+      [&n, records] { return metrics_text(n, records); }, {}, why);
     if (!http) {
       std::cerr << "cachebus-node: cannot bind the metrics port: " << why
                 << "\n";

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "cachebus/actors/node/metrics_text.hpp"
+
 namespace cachebus::app {
 
 namespace {
@@ -139,8 +141,7 @@ void metrics_server::run() {
       else if (target != "/metrics")
         c.out = response("404 Not Found", "GET /metrics\n");
       else
-        c.out
-          = response("200 OK", render_(), "text/plain; version=0.0.4", head);
+        c.out = response("200 OK", render_(), metrics_content_type, head);
     }
     c.writing = true;
     c.written = 0;

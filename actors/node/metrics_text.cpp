@@ -1,18 +1,24 @@
-#include "metrics.hpp"
+#include "cachebus/actors/node/metrics_text.hpp"
 
+#include <locale>
 #include <sstream>
 
 #include "caf/scoped_actor.hpp"
 
+#include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/writepaths/record_cache.hpp"
 #include "cachebus/bus/bridge_stats.hpp"
 #include "cachebus/bus/bus_stats.hpp"
 
-namespace cachebus::app {
+namespace cachebus {
 
 namespace {
 
 class writer {
  public:
+  // Numbers as Prometheus reads them, whatever the embedder's global locale.
+  writer() { os_.imbue(std::locale::classic()); }
+
   void family(const char* name, const char* type, const char* help) {
     os_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' '
         << type << '\n';
@@ -68,12 +74,12 @@ std::string label(const char* k, const std::string& v) {
 }
 
 template <class T, class Handle, class... Ts>
-bool ask(caf::actor_system& sys, const Handle& h, T& out, Ts&&... xs) {
-  if (!h)
+bool ask(node& n, const Handle& h, T& out, Ts&&... xs) {
+  if (!h || n.stopped())
     return false;
   bool ok = false;
-  caf::scoped_actor self{sys};
-  self->request(h, std::chrono::seconds(2), std::forward<Ts>(xs)...)
+  caf::scoped_actor self{n.system()};
+  self->request(h, n.options().request_timeout, std::forward<Ts>(xs)...)
     .receive(
       [&](T& x) {
         out = std::move(x);
@@ -85,7 +91,7 @@ bool ask(caf::actor_system& sys, const Handle& h, T& out, Ts&&... xs) {
 
 } // namespace
 
-std::string render_metrics(node& n, const record_cache* records) {
+std::string metrics_text(node& n, const record_cache* records) {
   writer w;
   auto st = n.stats();
   auto shard_counter = [&](const char* name, const char* help,
@@ -119,9 +125,8 @@ std::string render_metrics(node& n, const record_cache* records) {
                 "Writes and fills refused: the cached source version was "
                 "newer (versions never go backwards).",
                 &shard_stats::older_versions_refused, "counter");
-  auto& sys = n.system();
-  lock_stats ls;
-  if (ask(sys, n.lock_manager(), ls, stats_atom_v)) {
+  if (auto locks = n.lock_stats()) {
+    auto& ls = *locks;
     w.single("cachebus_lock_grants_total", "counter",
              "Loads started by this node's lock manager (loader runs).",
              ls.grants);
@@ -185,8 +190,8 @@ std::string render_metrics(node& n, const record_cache* records) {
              "Journal sequence numbers that replay could not find.",
              wb.journal_missing_seqs);
   }
-  listener_stats li;
-  if (ask(sys, n.listener(), li, stats_atom_v)) {
+  if (auto listener = n.listener_stats()) {
+    auto& li = *listener;
     w.single("cachebus_events_applied_total", "counter",
              "Invalidation events from other nodes applied here.", li.applied);
     w.single("cachebus_events_rejected_total", "counter",
@@ -202,14 +207,14 @@ std::string render_metrics(node& n, const record_cache* records) {
                   label("origin", h.source));
   }
   bus_stats bs;
-  if (ask(sys, n.bus(), bs, bus_stats_atom_v)) {
+  if (ask(n, n.bus(), bs, bus_stats_atom_v)) {
     w.single("cachebus_bus_published_total", "counter",
              "Events published on this node's bus.", bs.published);
     w.single("cachebus_bus_delivered_total", "counter",
              "Deliveries to subscribers of this node's bus.", bs.delivered);
   }
   bridge_stats br;
-  if (n.bridge() && ask(sys, n.bridge(), br, bridge_stats_atom_v)) {
+  if (n.bridge() && ask(n, n.bridge(), br, bridge_stats_atom_v)) {
     w.single("cachebus_cluster_events_out_total", "counter",
              "Own events sent to peers.", br.events_out);
     w.single("cachebus_cluster_events_in_total", "counter",
@@ -223,4 +228,4 @@ std::string render_metrics(node& n, const record_cache* records) {
   return w.str();
 }
 
-} // namespace cachebus::app
+} // namespace cachebus
