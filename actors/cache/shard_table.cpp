@@ -323,10 +323,26 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
     return 0;
   size_t n = state->members;
   if (version != UINT64_MAX) {
+    // The entries at `version` or newer survive. They go back to the tag's
+    // live state now, not when the sweep reclaims the retired one: the tag's
+    // next invalidation finds only the live state, and must reach them (a
+    // write-through's fresh entry survives its own event, then an
+    // invalidate_tag of the record's tag must remove it). One dead under
+    // another retired tag stays for the sweep: relinking would revive it.
     n = 0;
-    for (auto* l = state->head; l; l = l->next)
-      if (static_cast<const entry&>(*l->owner).older_than(version))
+    std::vector<entry*> survivors;
+    for (auto* l = state->head; l; l = l->next) {
+      auto& e = static_cast<entry&>(*l->owner);
+      if (e.older_than(version))
         ++n;
+      else if (!e.older_than(tag_index::dead_below(e)))
+        survivors.push_back(&e);
+    }
+    for (auto* e : survivors) {
+      bytes_ -= e->charge();
+      tags_.relink(*e);
+      bytes_ += e->charge();
+    }
   }
   invalidations_.fetch_add(n, std::memory_order_relaxed);
   return n;

@@ -158,7 +158,9 @@ class shard_table {
 
   /// Invalidates every entry tagged `tag` whose version is below `version`
   /// (UINT64_MAX: all). O(1) unless versioned; memory is reclaimed by sweep().
-  /// Returns how many entries it invalidated.
+  /// Versioned, O(tagged entries): the entries it spares stay tagged at once,
+  /// so the tag's next invalidation reaches them. Returns how many entries
+  /// it invalidated.
   size_t invalidate_tag(std::string_view tag, uint64_t version = UINT64_MAX);
 
   /// Removes every entry and cancels every fill in flight (the partition

@@ -14,6 +14,7 @@
 
 #include "cachebus/actors/cache/checked_put.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
+#include "cachebus/actors/invalidation/rules.hpp"
 #include "cachebus/actors/node/error.hpp"
 
 namespace cachebus {
@@ -359,6 +360,17 @@ caf::error check_room(lm_ptr self, const std::string& key,
                                               + "\" (cachebus.max-waiters)");
 }
 
+caf::error add_rule_tags(const lock_state& st, const std::string& key,
+                         fetch_options& fo) {
+  if (!st.rule_set)
+    return {};
+  auto n = fo.tags.size();
+  st.rule_set->add_key_tags(key, fo.tags);
+  if (fo.tags.size() == n)
+    return {};
+  return st.opts.check_tags(fo.tags);
+}
+
 // A new entry for `key` whose load runs through `loader` (an actor path).
 // Its first attempt begins; waiters pushed now joined before it (0).
 lock_entry& open_entry(lm_ptr self, const std::string& key, loader_actor loader,
@@ -390,6 +402,8 @@ caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
   auto& table = st.cache->table_for(key);
   if (routed ? table.peek(key, value) : table.get(key, value))
     return value;
+  if (auto err = add_rule_tags(st, key, fo))
+    return err;
   auto i = st.locks.find(key);
   if (auto err = check_room(self, key, i))
     return err;
@@ -412,7 +426,9 @@ lock_manager_impl(lm_ptr self, std::shared_ptr<local_cache> cache,
                   node_options opts, std::shared_ptr<time_source> clk,
                   loader_actor node_loader,
                   std::shared_ptr<const pending_writes> pending,
-                  std::shared_ptr<const applied_events> applied) {
+                  std::shared_ptr<const applied_events> applied,
+                  std::shared_ptr<const rules> rs) {
+  self->state.rule_set = std::move(rs);
   self->state.pending = std::move(pending);
   self->state.applied = std::move(applied);
   self->state.cache = std::move(cache);
@@ -564,14 +580,16 @@ spawn_lock_manager(caf::actor_system& sys, std::shared_ptr<local_cache> cache,
                    node_options opts, std::shared_ptr<time_source> clk,
                    loader_actor node_loader,
                    std::shared_ptr<const pending_writes> pending,
-                   std::shared_ptr<const applied_events> applied, bool hidden) {
+                   std::shared_ptr<const applied_events> applied,
+                   std::shared_ptr<const rules> rs, bool hidden) {
   if (hidden)
-    return sys.spawn<caf::hidden>(
-      lock_manager_impl, std::move(cache), std::move(opts), std::move(clk),
-      std::move(node_loader), std::move(pending), std::move(applied));
+    return sys.spawn<caf::hidden>(lock_manager_impl, std::move(cache),
+                                  std::move(opts), std::move(clk),
+                                  std::move(node_loader), std::move(pending),
+                                  std::move(applied), std::move(rs));
   return sys.spawn(lock_manager_impl, std::move(cache), std::move(opts),
                    std::move(clk), std::move(node_loader), std::move(pending),
-                   std::move(applied));
+                   std::move(applied), std::move(rs));
 }
 
 } // namespace cachebus

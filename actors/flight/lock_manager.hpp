@@ -80,6 +80,7 @@ namespace cachebus {
 class applied_events;
 class local_cache;
 class pending_writes;
+class rules;
 class time_source;
 
 /// An actor that loads values for the lock manager's fetch: (load, key) ->
@@ -107,12 +108,16 @@ using lock_manager_actor = caf::typed_actor<
 /// invalid_config. Its node name, for rendezvous hashing, is opts.name. Keys
 /// that `pending` (may be null) holds are loaded here, not by their owner.
 /// `applied` (may be null: no clock checks) is this node's clock of applied
-/// events. With `hidden` the actor system does not wait for the lock manager
-/// when it shuts down (its owner stops it).
+/// events. With `rs` (may be null), every fetch, of actors and of peers,
+/// tags the entry it installs with the tags of the rule that owns its key
+/// (rules::add_key_tags), besides the tags the caller asked for. With
+/// `hidden` the actor system does not wait for the lock manager when it
+/// shuts down (its owner stops it).
 lock_manager_actor spawn_lock_manager(
   caf::actor_system& sys, std::shared_ptr<local_cache> cache, node_options opts,
   std::shared_ptr<time_source> clk, loader_actor node_loader = {},
   std::shared_ptr<const pending_writes> pending = nullptr,
-  std::shared_ptr<const applied_events> applied = nullptr, bool hidden = false);
+  std::shared_ptr<const applied_events> applied = nullptr,
+  std::shared_ptr<const rules> rs = nullptr, bool hidden = false);
 
 } // namespace cachebus

@@ -144,6 +144,8 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
     hit.clock = st.applied->applied();
   if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version))
     return hit;
+  if (auto err = add_rule_tags(st, key, fo))
+    return err;
   auto i = st.locks.find(key);
   if (auto err = check_room(self, key, i))
     return err;

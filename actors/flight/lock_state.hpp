@@ -107,6 +107,9 @@ struct lock_state {
   std::shared_ptr<const pending_writes> pending;
   /// This node's clock of applied events; may be null (no clock checks).
   std::shared_ptr<const applied_events> applied;
+  /// The central rules: a fetched entry carries the tags of the rule that
+  /// owns its key (rules::add_key_tags); may be null (no rules).
+  std::shared_ptr<const cachebus::rules> rule_set;
   /// The peers whose lock managers joined, by node name.
   std::map<std::string, lock_manager_actor> peers;
   /// This node and the peers: the candidates of rendezvous hashing.
@@ -137,6 +140,11 @@ void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
 /// Refuses a new waiter of `key` beyond cachebus.max-waiters.
 caf::error check_room(lm_ptr self, const std::string& key,
                       std::unordered_map<std::string, lock_entry>::iterator i);
+
+/// Adds the tags of the rule that owns `key` to fo.tags (on a miss: a hit
+/// pays nothing); invalid_argument if there are then too many.
+caf::error add_rule_tags(const lock_state& st, const std::string& key,
+                         fetch_options& fo);
 
 /// A new entry for `key` whose load runs through `loader`.
 lock_entry& open_entry(lm_ptr self, const std::string& key, loader_actor loader,

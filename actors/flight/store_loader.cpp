@@ -10,72 +10,32 @@
 
 namespace cachebus {
 
-namespace {
-
-constexpr std::string_view placeholder = "{id}";
-
-// The id for which template `t` (exactly one `{id}`) makes `key`, if any.
-std::optional<std::string_view> id_in(std::string_view t,
-                                      std::string_view key) {
-  auto at = t.find(placeholder);
-  if (at == std::string_view::npos
-      || t.find(placeholder, at + 1) != std::string_view::npos)
-    return std::nullopt;
-  auto head = t.substr(0, at);
-  auto tail = t.substr(at + placeholder.size());
-  if (key.size() <= head.size() + tail.size()
-      || key.substr(0, head.size()) != head
-      || key.substr(key.size() - tail.size()) != tail)
-    return std::nullopt;
-  return key.substr(head.size(), key.size() - head.size() - tail.size());
-}
-
-} // namespace
-
 caf::expected<record_ref> record_for_key(const rules& rs,
                                          std::string_view key) {
-  // The longest template that makes `key` says what it is (as for fetch
-  // defaults, rules::rule_for_key): a record if it is its rule's first.
-  record_ref best;
-  const std::string* best_template = nullptr;
-  bool first = false;
-  bool ambiguous = false;
-  for (auto& name : rs.resources()) {
-    auto* r = rs.find(name);
-    if (r == nullptr)
-      continue;
-    for (size_t i = 0; i < r->keys.size(); ++i) {
-      auto& t = r->keys[i];
-      auto id = id_in(t, key);
-      if (!id)
-        continue;
-      if (best_template == nullptr || t.size() > best_template->size()) {
-        best = record_ref{name, std::string{*id}};
-        best_template = &t;
-        first = i == 0;
-        ambiguous = false;
-      } else if (t.size() == best_template->size()) {
-        ambiguous = true;
-      }
-    }
-  }
+  // The template that owns `key` says what it is (rules.hpp): a record if it
+  // is its rule's first, and only for an id the rules accept (check_id: the
+  // one rule every write path applies too).
+  auto m = rs.match_key(key);
   auto quoted = "\"" + std::string{key} + "\"";
-  if (best_template == nullptr)
+  if (m.key_template == nullptr)
     return make_error(errc::invalid_argument,
                       quoted
                         + " is no record's canonical key: no rule's key "
                           "template makes it");
-  if (ambiguous)
+  if (m.ambiguous)
     return make_error(errc::invalid_argument,
                       quoted
-                        + " is made by key templates of the same length "
-                          "in several rules: ambiguous");
-  if (!first)
+                        + " is made by key templates of the same "
+                          "specificity in several places: ambiguous");
+  if (m.index != 0 || m.id.empty())
     return make_error(errc::invalid_argument,
-                      quoted + " is derived data of resource \"" + best.resource
-                        + "\" (template \"" + *best_template
+                      quoted + " is derived data of resource \""
+                        + m.owner->resource + "\" (template \""
+                        + *m.key_template
                         + "\"), not a record's canonical key");
-  return best;
+  if (auto err = rs.check_id(m.owner->resource, m.id))
+    return err;
+  return record_ref{m.owner->resource, std::string{m.id}};
 }
 
 namespace {

@@ -5,15 +5,18 @@
 // very entry record_cache would install (record_cache.hpp, "Where a record
 // lives in the cache"), so fetch-installed and write-through entries agree.
 //
-// Key -> record: of all key templates (with exactly one `{id}`, matching one
-// or more bytes) that make `key`, the longest decides, as for fetch defaults
-// (rules::rule_for_key); it must be the FIRST template of its rule, the
-// record's canonical key (e.g. `user:{id}` for "user:42"; "user:42:profile"
-// is derived data of users/42 when `user:{id}:profile` is a template too,
-// never the record "42:profile"). Errors (cachebus errors, none changes
-// anything):
-//   - no template makes `key`, the longest is not a first template, or two
-//     of that length in different rules make it: invalid_argument;
+// Key -> record: the template that owns `key` (rules::match_key: the most
+// specific of those that make it) must be the FIRST template of its rule,
+// the record's canonical key (e.g. `user:{id}` for "user:42";
+// "user:42:profile" is derived data of users/42 when `user:{id}:profile` is
+// a template too, never the record "42:profile"), and its id must pass
+// rules::check_id, the rule every write path applies (record_cache.hpp), so
+// reads and writes refuse the same ids. Errors (cachebus errors, none
+// changes anything):
+//   - no template makes `key`, it is ambiguous, or its template is not a
+//     first template: invalid_argument;
+//   - its id makes another key the rules give to another template or id
+//     (rules::check_id): invalid_key;
 //   - the record does not exist: not_found;
 //   - the store refuses or is down: to_error(status) of record_cache.hpp
 //     (unknown_resource if the store never declared the resource,
@@ -52,7 +55,9 @@ struct record_ref {
 };
 
 /// The record whose canonical key is `key` under `rs` (see above);
-/// invalid_argument if there is none or it is ambiguous.
+/// invalid_argument if there is none or it is ambiguous, invalid_key if its
+/// id is one no write path accepts (sizes aside: the key itself is checked
+/// by the node).
 caf::expected<record_ref> record_for_key(const rules& rs, std::string_view key);
 
 /// Spawns a detached store loader over `store` with the rules `rs`, which

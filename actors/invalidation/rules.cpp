@@ -1,6 +1,8 @@
 #include "cachebus/actors/invalidation/rules.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -64,6 +66,16 @@ std::string trim(std::string_view s) {
   return std::string{s.substr(b, e - b + 1)};
 }
 
+// `line` without its comment: a '#' or ';' at the start of the line or after
+// a space or tab begins one (rules.hpp).
+std::string_view without_comment(std::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i)
+    if ((line[i] == '#' || line[i] == ';')
+        && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t'))
+      return line.substr(0, i);
+  return line;
+}
+
 std::vector<std::string> split_list(std::string_view s) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -91,36 +103,171 @@ bool parse_rule_span(const std::string& text, caf::timespan& out) {
   return true;
 }
 
-// Does `key` come from template `t` (with `{id}` matching one or more bytes)?
-bool from_template(std::string_view t, std::string_view key) {
-  auto at = t.find("{id}");
-  if (at == std::string_view::npos)
-    return t == key;
-  auto head = t.substr(0, at);
-  auto tail = t.substr(at + 4);
-  if (key.size() < head.size() + tail.size() + 1
-      || key.substr(0, head.size()) != head)
-    return false;
-  auto rest = key.substr(head.size());
-  if (tail.find("{id}") == std::string_view::npos)
-    return rest.size() > tail.size()
-           && rest.substr(rest.size() - tail.size()) == tail;
-  return false; // several placeholders: not a fetch-default template
+constexpr std::string_view placeholder = "{id}";
+
+// The id for which template `t` makes `key` (every `{id}` of `t` the same
+// id of one or more bytes), or nullopt; "" for a template without `{id}`
+// that equals the key. `literal` is t's size without its placeholders.
+std::optional<std::string_view> id_in(std::string_view t, size_t literal,
+                                      std::string_view key) {
+  auto n = (t.size() - literal) / placeholder.size();
+  if (n == 0)
+    return t == key ? std::optional<std::string_view>{std::string_view{}}
+                    : std::nullopt;
+  if (key.size() <= literal || (key.size() - literal) % n != 0)
+    return std::nullopt;
+  auto id_size = (key.size() - literal) / n;
+  std::optional<std::string_view> id;
+  size_t pos = 0; // in key
+  for (size_t i = 0; i <= t.size();) {
+    auto at = t.find(placeholder, i);
+    auto part = t.substr(
+      i, at == std::string_view::npos ? std::string_view::npos : at - i);
+    if (key.compare(pos, part.size(), part) != 0)
+      return std::nullopt;
+    pos += part.size();
+    if (at == std::string_view::npos)
+      break;
+    auto x = key.substr(pos, id_size);
+    if (id && *id != x)
+      return std::nullopt;
+    id = x;
+    pos += id_size;
+    i = at + placeholder.size();
+  }
+  if (pos != key.size())
+    return std::nullopt;
+  return id;
+}
+
+size_t literal_size(std::string_view t) {
+  size_t n = 0;
+  for (auto at = t.find(placeholder); at != std::string_view::npos;
+       at = t.find(placeholder, at + 1))
+    ++n;
+  return t.size() - n * placeholder.size();
+}
+
+bool has_placeholder(std::string_view t) {
+  return t.find(placeholder) != std::string_view::npos;
+}
+
+// A key or id for a message: long ones are cut.
+std::string shown(std::string_view s) {
+  constexpr size_t max = 64;
+  if (s.size() <= max)
+    return "\"" + std::string{s} + "\"";
+  return "\"" + std::string{s.substr(0, max)} + "...\" ("
+         + std::to_string(s.size()) + " bytes)";
 }
 
 } // namespace
 
-const rule* rules::rule_for_key(std::string_view key) const {
-  const rule* best = nullptr;
+rules::key_match rules::match_key(std::string_view key) const {
+  key_match best;
   size_t best_literal = 0;
   for (auto& [name, r] : rules_)
-    for (auto& t : r.keys)
-      if (from_template(t, key) && t.size() >= best_literal) {
-        // The longest template wins: "user:{id}:posts" over "user:{id}".
-        best = &r;
-        best_literal = t.size();
+    for (size_t i = 0; i < r.keys.size(); ++i) {
+      auto& t = r.keys[i];
+      auto literal = literal_size(t);
+      if (best.key_template != nullptr && literal < best_literal)
+        continue;
+      auto id = id_in(t, literal, key);
+      if (!id)
+        continue;
+      if (best.key_template != nullptr && literal == best_literal) {
+        best.ambiguous = true;
+        continue;
       }
+      best = key_match{&r, &t, i, *id, false};
+      best_literal = literal;
+    }
+  if (best.ambiguous)
+    best.owner = nullptr;
   return best;
+}
+
+const rule* rules::rule_for_key(std::string_view key) const {
+  return match_key(key).owner;
+}
+
+void rules::add_key_tags(std::string_view key,
+                         std::vector<std::string>& tags) const {
+  auto m = match_key(key);
+  if (m.owner == nullptr || m.owner->tags.empty())
+    return;
+  for (auto& t : m.owner->tags) {
+    if (has_placeholder(t) && m.id.empty())
+      continue;
+    auto tag = substitute(t, m.id);
+    if (std::find(tags.begin(), tags.end(), tag) == tags.end())
+      tags.push_back(std::move(tag));
+  }
+}
+
+caf::error rules::check_id(std::string_view resource, std::string_view id,
+                           size_t max_key_size) const {
+  if (!contains(resource))
+    return make_error(errc::unknown_resource, "no rule declares resource \""
+                                                + std::string{resource} + "\"");
+  if (id.empty())
+    return make_error(errc::invalid_argument, "record id is empty");
+  auto record = "record id " + shown(id) + " of resource \""
+                + std::string{resource} + "\"";
+  auto too_long
+    = [&](const char* what, const std::string& made, const std::string& t) {
+        return make_error(
+          errc::invalid_key,
+          record + " makes " + what + " " + shown(made) + " (template \"" + t
+            + "\") of " + std::to_string(made.size())
+            + " bytes, the maximum is " + std::to_string(max_key_size)
+            + " bytes (cachebus.max-key-size): the cache could "
+              "neither hold nor invalidate it");
+      };
+  std::set<std::string_view> visited;
+  std::vector<std::string_view> todo{resource};
+  while (!todo.empty()) {
+    auto name = todo.back();
+    todo.pop_back();
+    if (!visited.emplace(name).second)
+      continue;
+    auto i = rules_.find(name);
+    if (i == rules_.end())
+      continue;
+    auto& r = i->second;
+    for (auto& t : r.keys) {
+      auto key = substitute(t, id);
+      if (key.size() > max_key_size)
+        return too_long("key", key, t);
+      if (!has_placeholder(t))
+        continue; // the same key for every record: no record's own
+      auto m = match_key(key);
+      if (m.key_template == &t && m.id == id)
+        continue;
+      auto head = record + " makes key " + shown(key) + " (template \"" + t
+                  + "\" of resource \"" + r.resource + "\"), which ";
+      if (m.ambiguous)
+        return make_error(errc::invalid_key,
+                          head + "template \"" + *m.key_template
+                            + "\" makes as well, as specific: the key would "
+                              "be ambiguous");
+      // Another template (or this one with another id) is more specific.
+      return make_error(
+        errc::invalid_key,
+        head + "means "
+          + (m.id.empty() ? std::string{"the key"} : "id " + shown(m.id))
+          + " under template \"" + *m.key_template + "\" of resource \""
+          + m.owner->resource
+          + "\": caching the record there would overwrite "
+            "another entry");
+    }
+    for (auto& t : r.tags)
+      if (auto tag = substitute(t, id); tag.size() > max_key_size)
+        return too_long("tag", tag, t);
+    for (auto& d : r.dependents)
+      todo.push_back(d);
+  }
+  return {};
 }
 
 caf::error rules::add(rule r) {
@@ -174,8 +321,8 @@ caf::expected<rules> rules::parse(std::string_view text) {
   std::string raw;
   while (std::getline(in, raw)) {
     ++line_no;
-    auto line = trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';')
+    auto line = trim(without_comment(raw));
+    if (line.empty())
       continue;
     if (line.front() == '[') {
       if (line.back() != ']')

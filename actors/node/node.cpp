@@ -64,7 +64,7 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
                                                 n->s_->applied, true);
   n->s_->lock_manager
     = spawn_lock_manager(sys, n->s_->cache, opts, n->s_->clock, setup.loader,
-                         setup.pending, n->s_->applied, true);
+                         setup.pending, n->s_->applied, rs, true);
   // The subscription is in the bus's mailbox before start() returns, and a
   // mailbox is FIFO: every event published after this point is delivered to
   // the listener. (No blocking request: that would deadlock under CAF's

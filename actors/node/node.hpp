@@ -167,7 +167,10 @@ class node {
   /// (cachebus.loader-error=propagate) or one of them loads (retry). See
   /// fetch_options for XFetch early refresh, stale-while-revalidate and
   /// stale-if-error; windows and TTL the call leaves at zero come from the rule
-  /// whose key template makes `key`.
+  /// whose key template makes `key`, and its tags tag the loaded value (see
+  /// resolve_fetch). A tagged load is refused by any tag invalidation that
+  /// lands while it runs (fill_leases.hpp): then it loads again, as after a
+  /// write.
   caf::expected<std::string> fetch(std::string_view key,
                                    const loader_fn& loader,
                                    const fetch_options& opts = {});
@@ -183,8 +186,11 @@ class node {
                                    const fetch_options& opts = {});
 
   /// The options a fetch of `key` runs with: what `call_opts` leaves at zero
-  /// comes from the rule whose key template makes `key`. Validates key and
-  /// options (the errors fetch would return).
+  /// comes from the rule whose key template makes `key`, and the tags of
+  /// that rule, expanded with the key's id (rules::add_key_tags: `tags =
+  /// user:{id}` gives "user:8" to "user:8:posts"), join the call's tags, so
+  /// that invalidate_tag("user:8") removes the fetched entry. Validates key
+  /// and options (the errors fetch would return).
   caf::expected<fetch_options>
   resolve_fetch(std::string_view key, const fetch_options& call_opts) const;
 
@@ -307,6 +313,15 @@ class node {
   node(caf::actor_system& sys, node_options opts);
 
   caf::error check_running() const;
+
+  /// resolve_fetch without the rule's tags, which a fetch adds only on a
+  /// miss (a hit pays nothing for them).
+  caf::expected<fetch_options>
+  resolve_untagged(std::string_view key, const fetch_options& call_opts) const;
+
+  /// Adds the tags of the rule that owns `key` to fo.tags; invalid_argument
+  /// if there are then more than cachebus.max-tags.
+  caf::error add_rule_tags(std::string_view key, fetch_options& fo) const;
 
   /// Applies `ev` on this node's shards and, if it was valid, publishes it
   /// for the other nodes: every local invalidation call is this.

@@ -158,6 +158,24 @@ caf::expected<std::string> load_as_owner(node_state& st, const std::string& key,
 caf::expected<fetch_options>
 node::resolve_fetch(std::string_view key,
                     const fetch_options& call_opts) const {
+  auto fo = resolve_untagged(key, call_opts);
+  if (fo)
+    if (auto err = add_rule_tags(key, *fo))
+      return err;
+  return fo;
+}
+
+caf::error node::add_rule_tags(std::string_view key, fetch_options& fo) const {
+  auto n = fo.tags.size();
+  rules().add_key_tags(key, fo.tags);
+  if (fo.tags.size() == n)
+    return {};
+  return s_->opts.check_tags(fo.tags);
+}
+
+caf::expected<fetch_options>
+node::resolve_untagged(std::string_view key,
+                       const fetch_options& call_opts) const {
   // Per-rule defaults fill what the call leaves at zero.
   fetch_options fo = call_opts;
   if (auto* r = rules().rule_for_key(key)) {
@@ -190,7 +208,8 @@ node::resolve_fetch(std::string_view key,
 
 caf::expected<std::string> node::fetch(std::string_view key,
                                        const fetch_options& call_opts) {
-  auto fo = resolve_fetch(key, call_opts);
+  // The lock manager adds the rule's tags on a miss.
+  auto fo = resolve_untagged(key, call_opts);
   if (!fo)
     return std::move(fo.error());
   std::string k{key};
@@ -213,7 +232,7 @@ caf::expected<std::string> node::fetch(std::string_view key,
 caf::expected<std::string> node::fetch(std::string_view key,
                                        const loader_fn& loader,
                                        const fetch_options& call_opts) {
-  auto resolved = resolve_fetch(key, call_opts);
+  auto resolved = resolve_untagged(key, call_opts);
   if (!resolved)
     return std::move(resolved.error());
   auto& fo = *resolved;
@@ -241,6 +260,9 @@ caf::expected<std::string> node::fetch(std::string_view key,
   if (req.wait && !loading_here.empty())
     if (auto err = check_not_loading(*s_, k))
       return err;
+  // A load: the value carries the rule's tags.
+  if (auto err = add_rule_tags(k, fo))
+    return err;
   acquire_reply reply;
   caf::error err;
   {

@@ -36,6 +36,31 @@ std::string trim(std::string_view s) {
   return std::string{s.substr(b, e - b + 1)};
 }
 
+// Where the comment of a line of a CAF configuration file begins, or npos:
+// CAF's parser takes a ';' outside a quoted string as one, at the start of a
+// line or after a value. A '#' there (the rules file's comment, which CAF
+// refuses) is reported as its position too.
+size_t comment_at(std::string_view line) {
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quote != 0) {
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == ';') {
+      return i;
+    } else if (c == '#'
+               && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
 // invalid_config if `text` is a duration literal (digits and a unit) of
 // timespan option `name` that does not fit a timespan: CAF's own parser
 // multiplies without a check and would wrap it.
@@ -152,9 +177,16 @@ caf::error check_config_file(const std::string& path,
   std::ifstream in{path};
   std::string line;
   std::string section;
+  size_t line_no = 0;
   while (std::getline(in, line)) {
-    auto t = trim(line);
-    if (t.empty() || t[0] == ';' || t[0] == '#')
+    ++line_no;
+    auto comment = comment_at(line);
+    if (comment != std::string::npos && line[comment] == '#')
+      return bad(path + " line " + std::to_string(line_no)
+                 + ": '#' does not start a comment in a CAF configuration "
+                   "file (CAF's parser refuses it); use ';'");
+    auto t = trim(std::string_view{line}.substr(0, comment));
+    if (t.empty())
       continue;
     if (t.front() == '[' && t.back() == ']') {
       section = trim(std::string_view{t}.substr(1, t.size() - 2));

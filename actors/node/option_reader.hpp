@@ -68,7 +68,10 @@ caf::error read_option(const caf::actor_system_config& cfg,
 /// in `opts`: CAF drops a value of the wrong type there without a word and
 /// keeps unknown keys; both are invalid_config naming the option. Durations
 /// are checked for overflow before CAF's parser wraps them. A missing file
-/// is fine (CAF ignores it too).
+/// is fine (CAF ignores it too). Comments are CAF's: a ';' outside a quoted
+/// string starts one, on its own line or after a value (`shards = 4 ;
+/// four`). A '#' comment, as in a rules file, is invalid_config naming the
+/// line (CAF's parser would refuse the file with a bare parser error).
 /// `categories` names the subtrees checked ("global": the top-level keys
 /// that are declared global options; unknown top-level keys may be other
 /// CAF settings and pass).

@@ -161,6 +161,12 @@ std::mutex& record_cache::stripe(std::string_view resource,
 caf::expected<std::string>
 record_cache::canonical_key(std::string_view resource,
                             std::string_view id) const {
+  // One rule for every path (rules::check_id; the store loader applies it
+  // too): an id whose keys the cache could not hold, or that would write
+  // another record's key, is refused before anything is read or written.
+  if (auto err
+      = node_.rules().check_id(resource, id, node_.options().max_key_size))
+    return err;
   auto x = node_.rules().expand(resource, id);
   if (!x)
     return std::move(x.error());
@@ -223,6 +229,8 @@ void record_cache::install(const std::string& key, uint64_t lease,
   }
   set_options so;
   so.version = version;
+  // The rule's tags, as a fetch of the key would carry them.
+  node_.rules().add_key_tags(key, so.tags);
   // Refused only if a write, an invalidation or a newer version reached the
   // key since the lease began: none leaves anything older than what we meant
   // to install. A load that began meanwhile cannot refuse it (a write lease

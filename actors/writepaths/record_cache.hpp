@@ -12,7 +12,18 @@
 // fields, length-prefixed so any bytes round-trip, and the store version they
 // are based on; the entry's version is that store version. Every other key
 // of the rule (and of its dependents) is derived data the application caches
-// itself; record_cache invalidates it with versioned events.
+// itself; record_cache invalidates it with versioned events. The canonical
+// entry carries the rule's tags (rules::add_key_tags), as a fetched one does.
+//
+// Which ids: every call checks (resource, id) with rules::check_id before it
+// touches the store, the journal or the cache (the store loader applies the
+// same rule to fetched keys). An id is refused with invalid_key if any key
+// or tag its rules make is longer than cachebus.max-key-size (the cache
+// could not hold the record, nor invalidate it: its event would be
+// refused), or if a key it makes means another template or id (users/"8:posts"
+// would make `user:8:posts`, the derived key `user:{id}:posts` of users/8).
+// A refused write changes nothing: no store write, no journal entry, no cache
+// entry, no event.
 //
 // Every write wins: update() and queue_update() take an install lease on
 // the record's canonical key (node::begin_install) before they read
@@ -97,7 +108,7 @@ class record_cache {
   /// canonical entry survives. Returns the new version. On a store error the
   /// cache is untouched and the error is store_unavailable or store_error.
   /// Bad input (unknown_resource, invalid_field, invalid_argument,
-  /// value_too_large) changes nothing.
+  /// value_too_large, invalid_key for a refused id) changes nothing.
   caf::expected<uint64_t> update(std::string resource, std::string id,
                                  stores::field_map fields);
 
@@ -141,7 +152,8 @@ class record_cache {
   // ---------------------------------------------------------------
 
   /// The canonical cache key of (resource, id); unknown_resource if no rule
-  /// declares `resource`, invalid_rule if its rule has no key template.
+  /// declares `resource`, invalid_rule if its rule has no key template,
+  /// invalid_key if the id is refused (see "Which ids" above).
   caf::expected<std::string> canonical_key(std::string_view resource,
                                            std::string_view id) const;
 

@@ -224,3 +224,37 @@ TEST_CASE("a TTL is converted and added to the clock with checks, never "
   REQUIRE(ok);
   CHECK(*ok == caf::timespan{1h}.count());
 }
+
+TEST_CASE("an ini file's ';' comments after values are honoured, also when "
+          "its durations are checked",
+          "[config][ini]") {
+  ini_file ok{"; a comment\n[cachebus] ; the section\nshards = 3 ; three\n"
+              "default-ttl = 250ms ; short\nname = \"a;b\" ; quoted\n"};
+  auto rt = ok.start();
+  REQUIRE(rt);
+  CHECK((*rt)->node().options().shards == 3);
+  CHECK((*rt)->node().options().default_ttl == 250ms);
+  CHECK((*rt)->node().options().name == "a;b");
+  // A duration that would wrap is refused with its comment after it too.
+  ini_file far{"[cachebus]\ndefault-ttl = 10000000000h ; far\n"};
+  auto bad = far.start();
+  REQUIRE_FALSE(bad);
+  CHECK(is(bad.error(), errc::invalid_config));
+  CHECK_THAT(describe(bad.error()), Catch::Contains("cachebus.default-ttl")
+                                      && Catch::Contains("out of range"));
+}
+
+TEST_CASE("a '#' comment in an ini file is refused naming the line and the "
+          "comment CAF accepts",
+          "[config][ini]") {
+  for (auto text : {"# a comment\n[cachebus]\nshards = 3\n",
+                    "[cachebus]\nshards = 3   # three\n"}) {
+    INFO(text);
+    ini_file ini{text};
+    auto rt = ini.start();
+    REQUIRE_FALSE(rt);
+    CHECK(is(rt.error(), errc::invalid_config));
+    CHECK_THAT(describe(rt.error()),
+               Catch::Contains("line ") && Catch::Contains("use ';'"));
+  }
+}

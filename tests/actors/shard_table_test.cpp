@@ -226,6 +226,30 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(t.indexes().dead_tags == 0);
 }
 
+TEST_CASE_METHOD(table_fixture,
+                 "an entry that survives a versioned invalidation of its tag "
+                 "is removed by the tag's next invalidation, before any sweep",
+                 "[table]") {
+  auto t = make(100);
+  t.put("old", "v", in(1h), {"a"}, 2);
+  t.put("new", "v", in(1h), {"a", "b"}, 5);
+  CHECK(t.invalidate_tag("a", 3) == 1); // a write at version 3: new survives
+  CHECK(get(t, "old") == "<miss>");
+  CHECK(get(t, "new") == "v");
+  CHECK(t.invalidate_tag("a") == 1);
+  CHECK(get(t, "new") == "<miss>");
+  // An entry dead under another tag is not revived by the relinking.
+  t.put("k", "v", in(1h), {"c", "d"}, 5);
+  t.invalidate_tag("d");
+  t.invalidate_tag("c", 3);
+  CHECK(get(t, "k") == "<miss>");
+  while (t.sweep(clk.now_ns(), 1)) {
+    CHECK(get(t, "k") == "<miss>");
+  }
+  CHECK(t.indexes().entries == 0);
+  CHECK(t.indexes().dead_tags == 0);
+}
+
 TEST_CASE_METHOD(
   table_fixture,
   "an expiry near the end of time is not swept as if it were due", "[table]") {

@@ -162,8 +162,38 @@ TEST_CASE("keys that are no record's canonical key are refused with a "
   CHECK_FALSE(empty_id);
 }
 
+TEST_CASE("a canonical key whose id the write paths refuse is refused by "
+          "the store loader too",
+          "[writepaths][store-loader][ids]") {
+  // users/"a:x" would make "u:a:x:p", which `u:a:{id}` makes as well.
+  auto rs = rules::parse("[users]\nkeys = user:{id}, u:{id}:p\n"
+                         "[others]\nkeys = u:a:{id}\n");
+  REQUIRE(rs);
+  auto ref = record_for_key(*rs, "user:a:x");
+  REQUIRE_FALSE(ref);
+  CHECK(is(ref.error(), errc::invalid_key));
+  CHECK(is(rs->check_id("users", "a:x"), errc::invalid_key));
+  CHECK(record_for_key(*rs, "user:b:x"));
+}
+
 // -- one node
 // ---------------------------------------------------------------------
+
+TEST_CASE("a record fetched through the store loader carries its rule's "
+          "tags",
+          "[writepaths][store-loader][rule-tags]") {
+  temp_dir dir;
+  member m{"solo", dir.file("records.db")};
+  write(*m.store, "1", "Ada");
+  write(*m.store, "2", "Bob");
+  REQUIRE(m.n->fetch("user:1"));
+  REQUIRE(m.n->fetch("user:2"));
+  auto removed = m.n->invalidate_tag("user:1");
+  REQUIRE(removed);
+  CHECK(*removed == 1);
+  CHECK_FALSE(m.n->get("user:1"));
+  CHECK(m.n->get("user:2"));
+}
 
 TEST_CASE("a fetch through a node with the store loader returns the record "
           "as record_cache caches it",
