@@ -13,7 +13,7 @@
 #include "cachebus/actors/writepaths/record_cache.hpp"
 #include "cachebus/actors/writepaths/record_fields.hpp"
 
-#include "example/user_types.hpp"
+#include "user_types.hpp"
 
 // How a card is cached: "title\nposts".
 template <>

@@ -17,7 +17,7 @@
 #include "cachebus/actors/writepaths/record_cache.hpp"
 #include "cachebus/actors/writepaths/record_codec.hpp"
 
-#include "example/user_types.hpp"
+#include "user_types.hpp"
 
 namespace example::old_api {
 
