@@ -11,6 +11,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/node/config.hpp             # (entry)
   actors/node/error.hpp              # (entry)
   actors/node/metrics_text.hpp       # (entry)
+  actors/node/codec.hpp              # (entry) typed values: codec<T>
   actors/node/options.hpp
   actors/node/option_reader.hpp
   actors/node/type_ids.hpp
@@ -20,6 +21,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/cache/shard.hpp             # (entry)
   actors/cache/shard_messages.hpp
   actors/cache/node_stats.hpp
+  actors/cache/removal.hpp
   actors/cache/time_source.hpp
   actors/flight/lock_manager.hpp     # (entry)
   actors/flight/lock_messages.hpp
@@ -33,6 +35,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   # the write paths
   actors/writepaths/record_cache.hpp # (entry)
   actors/writepaths/record_codec.hpp
+  actors/writepaths/record_fields.hpp # (entry) typed field reads
   actors/writepaths/pending_writes.hpp
   actors/writepaths/write_back_flusher_actor.hpp
   actors/writepaths/write_back_options.hpp

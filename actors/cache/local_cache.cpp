@@ -19,7 +19,7 @@ size_t local_cache::shard_index(std::string_view key) const noexcept {
 }
 
 size_t local_cache::invalidate_keys(const std::vector<std::string>& keys,
-                                    uint64_t below) {
+                                    uint64_t below, removal_reason why) {
   // The closure is taken first: removing a dependent drops its edges.
   auto dependents = graph_.closure(keys);
   std::vector<std::vector<std::string>> per_shard(tables_.size());
@@ -28,7 +28,7 @@ size_t local_cache::invalidate_keys(const std::vector<std::string>& keys,
   size_t n = 0;
   for (size_t i = 0; i < tables_.size(); ++i)
     if (!per_shard[i].empty())
-      n += tables_[i]->erase_older(per_shard[i], below);
+      n += tables_[i]->erase_older(per_shard[i], below, why);
   if (!dependents.empty()) {
     for (auto& v : per_shard)
       v.clear();
@@ -36,16 +36,18 @@ size_t local_cache::invalidate_keys(const std::vector<std::string>& keys,
       per_shard[shard_index(key)].push_back(std::move(key));
     for (size_t i = 0; i < tables_.size(); ++i)
       if (!per_shard[i].empty())
-        n += tables_[i]->erase(per_shard[i]);
+        n += tables_[i]->erase(per_shard[i],
+                               {removal_cause::dependency, why.origin});
   }
   return n;
 }
 
-size_t local_cache::invalidate_pattern(std::string_view glob) {
+size_t local_cache::invalidate_pattern(std::string_view glob,
+                                       removal_reason why) {
   std::vector<std::string> removed;
   size_t n = 0;
   for (auto& t : tables_)
-    n += t->erase_matching(glob, &removed);
+    n += t->erase_matching(glob, &removed, why);
   if (graph_.parents() > 0) {
     // Dependents of matching keys, cached or not: a parent that was evicted
     // still made what depends on it.
@@ -54,23 +56,30 @@ size_t local_cache::invalidate_pattern(std::string_view glob) {
       roots.push_back(std::move(p));
     auto dependents = graph_.closure(roots);
     if (!dependents.empty())
-      n += invalidate_keys(dependents);
+      n += invalidate_keys(dependents, UINT64_MAX,
+                           {removal_cause::dependency, why.origin});
   }
   return n;
 }
 
-size_t local_cache::invalidate_tag(std::string_view tag, uint64_t below) {
+size_t local_cache::invalidate_tag(std::string_view tag, uint64_t below,
+                                   removal_reason why) {
   size_t n = 0;
   for (auto& t : tables_)
-    n += t->invalidate_tag(tag, below);
+    n += t->invalidate_tag(tag, below, why);
   return n;
 }
 
-size_t local_cache::clear() {
+size_t local_cache::clear(removal_reason why) {
   size_t n = 0;
   for (auto& t : tables_)
-    n += t->clear();
+    n += t->clear(why);
   return n;
+}
+
+void local_cache::set_removal_sink(removal_sink* sink) {
+  for (auto& t : tables_)
+    t->set_removal_sink(sink);
 }
 
 node_stats local_cache::stats() const {

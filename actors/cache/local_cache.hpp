@@ -45,24 +45,33 @@ class local_cache {
 
   dependency_graph& graph() noexcept { return graph_; }
 
+  // Each operation takes the removal_reason that removal notifications
+  // report for the entries it removes (their dependents: `dependency`).
+
   /// Removes `keys` whose version is below `below` (UINT64_MAX: any), plus
   /// every transitive dependent of `keys` regardless of version. Returns the
   /// number of entries removed.
   size_t invalidate_keys(const std::vector<std::string>& keys,
-                         uint64_t below = UINT64_MAX);
+                         uint64_t below = UINT64_MAX,
+                         removal_reason why = {removal_cause::keys, {}});
 
   /// Removes every key matching `glob` on every shard, plus the dependents
   /// of every matching key (cached or not).
-  size_t invalidate_pattern(std::string_view glob);
+  size_t invalidate_pattern(std::string_view glob,
+                            removal_reason why = {removal_cause::pattern, {}});
 
   /// Invalidates `tag` on every shard: O(shards). Entries tagged below
   /// `below` are gone for readers at once; their memory is reclaimed by the
   /// shards' sweeps. Does not cascade to dependents (that would cost
   /// O(entries)): give a derived entry the tags of what it derives from.
-  size_t invalidate_tag(std::string_view tag, uint64_t below = UINT64_MAX);
+  size_t invalidate_tag(std::string_view tag, uint64_t below = UINT64_MAX,
+                        removal_reason why = {removal_cause::tag, {}});
 
   /// Drops every entry and every fill in flight on every shard.
-  size_t clear();
+  size_t clear(removal_reason why = {removal_cause::cleared, {}});
+
+  /// Every shard reports removals into `sink` (nullptr: none).
+  void set_removal_sink(removal_sink* sink);
 
   node_stats stats() const;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "cachebus/actors/cache/removal_sink.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
 #include "cachebus/actors/invalidation/dependency_graph.hpp"
 #include "cachebus/actors/invalidation/glob.hpp"
@@ -28,6 +29,9 @@ struct shard_table::entry : sieve_queue::hook,
   // says nothing about freshness, so versioned invalidations always remove
   // such an entry.
   bool sourced = false;
+  // Removal notifications: this entry was reported gone (a tag killed it)
+  // while it still occupies the table; its reclaim reports nothing.
+  bool reported = false;
 
   size_t charge() const noexcept {
     return key->size() + value.size() + entry_overhead + tag_bytes;
@@ -35,6 +39,16 @@ struct shard_table::entry : sieve_queue::hook,
 
   /// True if an invalidation at version `v` covers this entry.
   bool older_than(uint64_t v) const noexcept { return !sourced || version < v; }
+};
+
+// Flushes the reports of one mutation to the sink before the table's lock
+// is released (declared after the lock guard, so destroyed before it).
+struct shard_table::report_scope {
+  shard_table& t;
+  ~report_scope() {
+    if (t.sink_ && !t.reports_.empty())
+      t.flush_reports();
+  }
 };
 
 shard_table::shard_table(limits lim, const time_source* clk,
@@ -192,6 +206,7 @@ uint64_t shard_table::put(std::string_view key, std::string value,
                           int64_t expires_ns, std::vector<std::string> tags,
                           uint64_t version) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   fills_.cancel_key(key);
   return install(key, std::move(value), expires_ns, 0, std::move(tags), version,
                  0);
@@ -235,6 +250,9 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
     auto& e = it->second;
+    if (sink_)
+      report(e, {removal_cause::replaced, {}});
+    e.reported = false;
     bytes_ -= e.charge();
     // Memory goes once the grace window after expiry has passed.
     wheel_.reschedule(e, reclaim_at(expires_ns, grace_ns));
@@ -257,25 +275,28 @@ uint64_t shard_table::install(std::string_view key, std::string value,
   return version;
 }
 
-size_t shard_table::erase(std::string_view key) {
+size_t shard_table::erase(std::string_view key, removal_reason why) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   fills_.cancel_key(key);
   auto it = map_.find(key);
   if (it == map_.end())
     return 0;
-  remove(it);
+  remove(it, why);
   invalidations_.fetch_add(1, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return 1;
 }
 
-size_t shard_table::erase(const std::vector<std::string>& keys) {
-  return erase_older(keys, UINT64_MAX);
+size_t shard_table::erase(const std::vector<std::string>& keys,
+                          removal_reason why) {
+  return erase_older(keys, UINT64_MAX, why);
 }
 
 size_t shard_table::erase_older(const std::vector<std::string>& keys,
-                                uint64_t version) {
+                                uint64_t version, removal_reason why) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   size_t n = 0;
   for (auto& key : keys) {
     // A fill in flight may hold a value read before this invalidation, so it
@@ -283,7 +304,7 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
     fills_.cancel_key(key);
     auto it = map_.find(key);
     if (it != map_.end() && it->second.older_than(version)) {
-      remove(it);
+      remove(it, why);
       ++n;
     }
   }
@@ -293,8 +314,10 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
 }
 
 size_t shard_table::erase_matching(std::string_view glob,
-                                   std::vector<std::string>* removed) {
+                                   std::vector<std::string>* removed,
+                                   removal_reason why) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   if (!lim_.ordered_index)
     return 0;
   auto prefix = glob_prefix(glob);
@@ -307,21 +330,32 @@ size_t shard_table::erase_matching(std::string_view glob,
   for (auto key : hits) {
     if (removed)
       removed->emplace_back(key);
-    remove(map_.find(key)); // `key` dies here; not used afterwards
+    remove(map_.find(key), why); // `key` dies here; not used afterwards
   }
   invalidations_.fetch_add(hits.size(), std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return hits.size();
 }
 
-size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
+size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version,
+                                   removal_reason why) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   // Even a tag without entries here may be on a value being loaded.
   fills_.cancel_tagged();
   auto* state = tags_.invalidate(tag, version);
   if (!state)
     return 0;
   size_t n = state->members;
+  if (sink_) {
+    // Reported now, while readers stop seeing them; their reclaim by the
+    // sweep reports nothing more.
+    for (auto* l = state->head; l; l = l->next) {
+      auto& e = const_cast<entry&>(static_cast<const entry&>(*l->owner));
+      if (e.older_than(version))
+        report(e, why, true);
+    }
+  }
   if (version != UINT64_MAX) {
     // The entries at `version` or newer survive. They go back to the tag's
     // live state now, not when the sweep reclaims the retired one: the tag's
@@ -348,12 +382,13 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version) {
   return n;
 }
 
-size_t shard_table::clear() {
+size_t shard_table::clear(removal_reason why) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   fills_.cancel_all(); // tagged fills that began before are refused too
   size_t n = map_.size();
   while (!map_.empty())
-    remove(map_.begin());
+    remove(map_.begin(), why);
   invalidations_.fetch_add(n, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return n;
@@ -380,6 +415,7 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
                                 int64_t grace_ns, std::vector<std::string> tags,
                                 uint64_t version, int64_t load_ns) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   if (!fills_.finish(key, id, !tags.empty())) {
     // Cancelled by a write or an invalidation, replaced by a later fill, or
     // tagged while a tag was invalidated.
@@ -408,6 +444,7 @@ size_t shard_table::fills() const {
 
 bool shard_table::sweep(int64_t now_ns, size_t budget) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this};
   size_t freed = reclaim_dead_tags(budget);
   size_t expired = 0;
   while (freed < budget) {
@@ -415,7 +452,8 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
     if (!due)
       break;
     // remove() unschedules the entry (dropping its bucket when empty).
-    remove(map_.find(*static_cast<entry&>(*due).key));
+    remove(map_.find(*static_cast<entry&>(*due).key),
+           {removal_cause::expired, {}});
     ++freed;
     ++expired;
   }
@@ -438,7 +476,7 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
     // relinking would move it off those states and revive it.
     if (e.older_than(std::max(dead_below, tag_index::dead_below(e)))) {
       // Dead: free it (this unlinks it from every tag, this one included).
-      remove(map_.find(*e.key));
+      remove(map_.find(*e.key), {removal_cause::tag, {}});
     } else {
       // Newer than the invalidation: move its links to the live states.
       bytes_ -= e.charge();
@@ -450,8 +488,10 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
   return freed;
 }
 
-void shard_table::remove(map_type::iterator it) {
+void shard_table::remove(map_type::iterator it, removal_reason why) {
   auto& e = it->second;
+  if (sink_)
+    report(e, why);
   bytes_ -= e.charge();
   wheel_.unschedule(e);
   queue_.unlink(e);
@@ -472,8 +512,38 @@ int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
 
 void shard_table::evict_one() {
   auto& victim = static_cast<entry&>(queue_.victim());
-  remove(map_.find(*victim.key));
+  remove(map_.find(*victim.key), {removal_cause::evicted, {}});
   evictions_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void shard_table::report(entry& e, removal_reason why, bool killed_now) {
+  if (e.reported)
+    return;
+  e.reported = true;
+  removal r;
+  r.key = *e.key;
+  r.version = e.sourced ? e.version : 0;
+  if (!killed_now && !tags_live(e)) {
+    r.cause = removal_cause::tag; // an earlier tag invalidation
+  } else if (e.expires_ns <= clock_->now_ns()) {
+    r.cause = removal_cause::expired;
+  } else {
+    r.cause = why.cause;
+    r.origin = why.origin;
+  }
+  reports_.push_back(std::move(r));
+}
+
+void shard_table::flush_reports() {
+  sink_->push(reports_);
+}
+
+void shard_table::set_removal_sink(removal_sink* sink) {
+  std::unique_lock guard{mtx_};
+  if (sink_ && !reports_.empty())
+    flush_reports();
+  sink_ = sink;
+  reports_.clear();
 }
 
 void shard_table::enforce_limits() {

@@ -25,6 +25,13 @@
 // expiry, during which only lookup() (for stale-while-revalidate /
 // stale-if-error) still sees it.
 //
+// Removal notifications (removal.hpp): with a sink set, every entry that
+// leaves the table (or, for a tag, becomes unreadable) is reported once,
+// with its cause, into the sink while the lock is held (so one table's
+// reports are queued in its lock order); the sink calls listeners on its
+// own thread, never under this lock. Without a sink nothing is collected
+// (one branch on the mutation paths, nothing on reads).
+//
 // Versions never go backwards: a value with a source version ("sourced")
 // older than the sourced version cached under its key is refused, whether
 // it arrives by put() or by complete_fill(). Unsourced values (version 0:
@@ -46,6 +53,7 @@
 
 #include "cachebus/actors/cache/expiry_wheel.hpp"
 #include "cachebus/actors/cache/fill_leases.hpp"
+#include "cachebus/actors/cache/removal.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
 #include "cachebus/actors/cache/sieve_queue.hpp"
 #include "cachebus/actors/cache/tag_index.hpp"
@@ -54,6 +62,14 @@ namespace cachebus {
 
 class time_source;
 class dependency_graph;
+class removal_sink;
+
+/// Why a mutation removes entries, for removal notifications: the cause
+/// reported for an entry still alive when it goes, and the event's origin.
+struct removal_reason {
+  removal_cause cause = removal_cause::key;
+  std::string_view origin;
+};
 
 class shard_table {
  public:
@@ -143,30 +159,38 @@ class shard_table {
                std::vector<std::string> tags, uint64_t version = 0);
 
   /// Removes the keys that exist; returns how many were removed. Counted as
-  /// invalidations.
-  size_t erase(std::string_view key);
-  size_t erase(const std::vector<std::string>& keys);
+  /// invalidations. `why` is what removal notifications report.
+  size_t erase(std::string_view key, removal_reason why = {});
+  size_t erase(const std::vector<std::string>& keys,
+               removal_reason why = {removal_cause::keys, {}});
 
   /// Removes the keys whose entry version is below `version` (a versioned
   /// invalidation: a writer's fresher value survives its own event).
-  size_t erase_older(const std::vector<std::string>& keys, uint64_t version);
+  size_t erase_older(const std::vector<std::string>& keys, uint64_t version,
+                     removal_reason why = {removal_cause::keys, {}});
 
   /// Removes every key matching `glob` (REQUIRES: check_glob passed and the
   /// ordered index is on). Appends removed keys to `removed` if not null.
   size_t erase_matching(std::string_view glob,
-                        std::vector<std::string>* removed = nullptr);
+                        std::vector<std::string>* removed = nullptr,
+                        removal_reason why = {removal_cause::pattern, {}});
 
   /// Invalidates every entry tagged `tag` whose version is below `version`
-  /// (UINT64_MAX: all). O(1) unless versioned; memory is reclaimed by sweep().
-  /// Versioned, O(tagged entries): the entries it spares stay tagged at once,
-  /// so the tag's next invalidation reaches them. Returns how many entries
-  /// it invalidated.
-  size_t invalidate_tag(std::string_view tag, uint64_t version = UINT64_MAX);
+  /// (UINT64_MAX: all). O(1) unless versioned or a removal sink is set (then
+  /// O(tagged entries), to report them now); memory is reclaimed by sweep().
+  /// Versioned, the entries it spares stay tagged at once, so the tag's next
+  /// invalidation reaches them. Returns how many entries it invalidated.
+  size_t invalidate_tag(std::string_view tag, uint64_t version = UINT64_MAX,
+                        removal_reason why = {removal_cause::tag, {}});
 
   /// Removes every entry and cancels every fill in flight (the partition
   /// rule: after events may have been lost, nothing cached can be trusted).
   /// Returns how many entries were removed; counted as invalidations.
-  size_t clear();
+  size_t clear(removal_reason why = {removal_cause::cleared, {}});
+
+  /// Reports removals into `sink` from now on (nullptr: stop reporting).
+  /// REQUIRES: `sink` outlives the table or is unset before it dies.
+  void set_removal_sink(removal_sink* sink);
 
   /// Marks the live entry `dependent` as depending on `parent` in the graph.
   /// Returns false if `dependent` has no live entry (nothing recorded).
@@ -224,7 +248,14 @@ class shard_table {
 
   // All private helpers REQUIRE: mtx_ held exclusively (alive() and
   // tags_live(): at least shared).
-  void remove(map_type::iterator it);
+  void remove(map_type::iterator it, removal_reason why);
+  // Reports `e` (REQUIRES: sink_) unless it was reported already, with what
+  // ended its life first: a dead tag, its expiry, or `why` (`killed_now`:
+  // the tag invalidation reporting it is what made it dead).
+  void report(entry& e, removal_reason why, bool killed_now = false);
+  // Hands what report() collected to the sink (end of every mutation).
+  void flush_reports();
+  struct report_scope;
   static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
   void evict_one();
   void enforce_limits();
@@ -248,6 +279,8 @@ class shard_table {
   std::set<std::string_view> ordered_;
   tag_index tags_;
   fill_leases fills_;
+  removal_sink* sink_ = nullptr;
+  std::vector<removal> reports_; // collected, not yet handed to sink_
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
   // Counters, readable without the lock.

@@ -90,7 +90,8 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
       // Some of that peer's invalidations will never arrive: any entry may
       // be stale, and so may any value being loaded right now.
       ++st.stats.partitions;
-      st.stats.dropped += st.inv->drop_everything();
+      st.stats.dropped
+        += st.inv->drop_everything(removal_cause::partition, ev.peer);
       // Nothing cached here predates the drop: the events the new session
       // will not deliver are taken in, and an answer to this node must
       // reflect them too. The clock restarts there, also downward (a

@@ -30,23 +30,26 @@ caf::expected<size_t> invalidator::apply(const invalidated& ev) {
   // Otherwise only entries older than the event go, so a writer's fresh
   // value survives its own event.
   uint64_t below = ev.version == 0 ? UINT64_MAX : ev.version;
-  size_t n = cache_->invalidate_keys(x->keys, below);
+  removal_reason why{removal_cause::resource, ev.origin};
+  size_t n = cache_->invalidate_keys(x->keys, below, why);
   for (auto& tag : x->tags)
-    n += cache_->invalidate_tag(tag, below);
+    n += cache_->invalidate_tag(tag, below, why);
   return n;
 }
 
 caf::expected<size_t> invalidator::apply(const tag_invalidated& ev) {
   if (auto err = opts_.check_tags({ev.tag}))
     return err;
-  return cache_->invalidate_tag(ev.tag);
+  return cache_->invalidate_tag(ev.tag, UINT64_MAX,
+                                {removal_cause::tag, ev.origin});
 }
 
 caf::expected<size_t> invalidator::apply(const keys_invalidated& ev) {
   for (auto& key : ev.keys)
     if (auto err = opts_.check_key(key))
       return err;
-  return cache_->invalidate_keys(ev.keys);
+  auto cause = ev.keys.size() == 1 ? removal_cause::key : removal_cause::keys;
+  return cache_->invalidate_keys(ev.keys, UINT64_MAX, {cause, ev.origin});
 }
 
 caf::expected<size_t> invalidator::apply(const pattern_invalidated& ev) {
@@ -55,7 +58,8 @@ caf::expected<size_t> invalidator::apply(const pattern_invalidated& ev) {
                       "pattern invalidation needs cachebus.ordered-index");
   if (auto err = check_glob(ev.glob, opts_.max_key_size))
     return err;
-  return cache_->invalidate_pattern(ev.glob);
+  return cache_->invalidate_pattern(ev.glob,
+                                    {removal_cause::pattern, ev.origin});
 }
 
 } // namespace cachebus

@@ -33,8 +33,13 @@ class invalidator {
   caf::expected<size_t> apply(const keys_invalidated& ev);
   caf::expected<size_t> apply(const pattern_invalidated& ev);
 
-  /// The partition rule: drops every entry and fill of this node.
-  size_t drop_everything() { return cache_->clear(); }
+  /// The partition rule: drops every entry and fill of this node. `cause`
+  /// (cleared or partition) and `origin` (the peer lost) are what removal
+  /// notifications report.
+  size_t drop_everything(removal_cause cause = removal_cause::cleared,
+                         std::string_view origin = {}) {
+    return cache_->clear({cause, origin});
+  }
 
   const rules& rule_set() const noexcept { return *rules_; }
 

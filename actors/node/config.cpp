@@ -57,7 +57,14 @@ config::config() {
                       "what waiters get when a load fails: propagate (the "
                       "error) or retry (one of them loads)")
     .add<caf::timespan>("request-timeout",
-                        "bound on facade calls waiting for an actor (10s)");
+                        "bound on facade calls waiting for an actor (10s)")
+    .add<size_t>("max-queued-removals",
+                 "removal notifications awaiting delivery; more are dropped "
+                 "(65536)")
+    .add<size_t>("async-loaders", "threads that run fetch_async's loaders (4)")
+    .add<size_t>("max-queued-async-loads",
+                 "fetch_async loads waiting for a thread; more get "
+                 "backpressure (1024)");
   declare_transport_options(custom_options_);
   caf::config_option_adder{custom_options_, "cachebus.write-back"}
     .add<std::string>("journal", "journal path; empty: write-back off")

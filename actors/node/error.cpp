@@ -49,6 +49,10 @@ const char* to_string(errc code) {
     return "journal_error";
   case errc::stale_version:
     return "stale_version";
+  case errc::encode_failed:
+    return "encode_failed";
+  case errc::decode_failed:
+    return "decode_failed";
   }
   return "unknown";
 }

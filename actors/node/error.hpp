@@ -66,6 +66,12 @@ enum class errc : uint8_t {
   /// A write carries a source version older than the one cached under its
   /// key (versions never go backwards); nothing was changed.
   stale_version,
+  /// A typed write's value could not be encoded (cachebus::codec<T>,
+  /// codec.hpp); nothing was changed.
+  encode_failed,
+  /// A cached value could not be decoded as the type asked for
+  /// (cachebus::codec<T>): it is not served, and nothing was changed.
+  decode_failed,
 };
 
 /// Returns the symbolic name of `code`, e.g. "invalid_key".

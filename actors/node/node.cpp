@@ -19,7 +19,7 @@ namespace cachebus {
 // -- construction -------------------------------------------------------------
 
 node::node(caf::actor_system& sys, node_options opts)
-    : s_(std::make_unique<node_state>(sys, std::move(opts))) {
+    : s_(std::make_shared<node_state>(sys, std::move(opts))) {
   // nop
 }
 
@@ -147,6 +147,15 @@ void node::stop() {
     return;
   if (s_->guard)
     s_->guard->disarm();
+  // Async loads first: running ones finish (and release their keys),
+  // queued ones fail; the lock manager is still there for both.
+  std::shared_ptr<task_pool> pool;
+  {
+    std::lock_guard<std::mutex> guard{s_->async_mtx};
+    pool = s_->async_loaders;
+  }
+  if (pool)
+    pool->stop();
   caf::scoped_actor self{s_->sys};
   std::vector<caf::actor> all;
   // The bridge first: no more events from other nodes once we stop.
@@ -163,6 +172,18 @@ void node::stop() {
   for (auto& a : all)
     self->send_exit(a, caf::exit_reason::user_shutdown);
   self->wait_for(all);
+  // No table reports any more (each unset under its table's lock), then
+  // what was queued is delivered.
+  removal_sink* sink = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{s_->removals_mtx};
+    sink = s_->removals.get();
+    if (sink)
+      s_->cache->set_removal_sink(nullptr);
+  }
+  // Not under removals_mtx: a listener may call remove_removal_listener.
+  if (sink)
+    sink->stop();
 }
 
 // -- handles and properties ---------------------------------------------------
@@ -409,6 +430,49 @@ caf::expected<listener_stats> node::listener_stats() const {
     return err;
   return ask<cachebus::listener_stats>(
     *s_, s_->listener, "the invalidation listener", stats_atom_v);
+}
+
+// -- removal notifications ----------------------------------------------------
+
+caf::expected<uint64_t> node::on_removal(removal_listener fn) {
+  if (!fn)
+    return make_error(errc::invalid_argument,
+                      "on_removal needs a listener function");
+  std::lock_guard<std::mutex> guard{s_->removals_mtx};
+  // Under the mutex, which stop() takes too: no sink is made after stop().
+  if (auto err = check_running())
+    return err;
+  if (!s_->removals) {
+    s_->removals = std::make_unique<removal_sink>(s_->opts.max_queued_removals);
+    s_->cache->set_removal_sink(s_->removals.get());
+  }
+  return s_->removals->add(std::move(fn));
+}
+
+void node::remove_removal_listener(uint64_t id) {
+  removal_sink* sink = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{s_->removals_mtx};
+    sink = s_->removals.get();
+  }
+  // The sink lives as long as the node; remove() may wait for a listener,
+  // which may itself call on_removal: not under removals_mtx.
+  if (sink)
+    sink->remove(id);
+}
+
+bool node::drain_removals(caf::timespan timeout) {
+  removal_sink* sink = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{s_->removals_mtx};
+    sink = s_->removals.get();
+  }
+  return sink == nullptr || sink->drain(timeout);
+}
+
+removal_stats node::removal_listener_stats() const {
+  std::lock_guard<std::mutex> guard{s_->removals_mtx};
+  return s_->removals ? s_->removals->stats() : removal_stats{};
 }
 
 } // namespace cachebus

@@ -15,7 +15,9 @@
 // naming the mistake (CAF would wait for the node's actors forever).
 #pragma once
 
+#include <concepts>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,12 +29,14 @@
 #include "caf/fwd.hpp"
 
 #include "cachebus/actors/cache/node_stats.hpp"
+#include "cachebus/actors/cache/removal.hpp"
 #include "cachebus/actors/cache/shard.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
 #include "cachebus/actors/flight/fetch_options.hpp"
 #include "cachebus/actors/flight/lock_manager.hpp"
 #include "cachebus/actors/invalidation/invalidation_listener.hpp"
 #include "cachebus/actors/invalidation/rules.hpp"
+#include "cachebus/actors/node/codec.hpp"
 #include "cachebus/actors/node/options.hpp"
 #include "cachebus/bus/bridge.hpp"
 #include "cachebus/bus/bridge_options.hpp"
@@ -60,6 +64,17 @@ struct set_options {
 /// keys; a fetch of the key it loads (on its thread) fails at once with
 /// errc::invalid_argument rather than wait for itself.
 using loader_fn = std::function<caf::expected<loaded>(const std::string& key)>;
+
+/// What a typed loader (node::fetch_as) may return besides a plain T: the
+/// value and, if the source knows it, the record's version (see `loaded`).
+template <class T>
+struct loaded_as {
+  T value;
+  uint64_t version = 0;
+};
+
+/// Told of one removal (node::on_removal).
+using removal_listener = std::function<void(const removal&)>;
 
 /// What a node needs beyond plain options; every member is optional.
 struct node_setup {
@@ -194,6 +209,40 @@ class node {
   caf::expected<fetch_options>
   resolve_fetch(std::string_view key, const fetch_options& call_opts) const;
 
+  // -- typed values (any thread; codec.hpp) -----------------------------------
+  // The byte calls above with cachebus::codec<T> at the edges: the same
+  // validation, single flight, leases and consistency rules (they call
+  // get, set and fetch). A cached value that does not decode as T is never
+  // returned as one: the call fails with errc::decode_failed naming the key,
+  // and the entry is left as it is (erase it, or let it expire).
+
+  /// get(key) decoded as T: the value, errc::miss, or decode_failed.
+  template <cacheable T>
+  caf::expected<T> get_as(std::string_view key) const;
+
+  /// set(key, codec<T>::encode(value), opts); encode_failed (nothing
+  /// changed) if the codec refuses the value.
+  template <cacheable T>
+  caf::expected<uint64_t> set_as(std::string_view key, const T& value,
+                                 const set_options& opts = {});
+
+  /// fetch(key, loader, opts) with a typed loader, called on this thread
+  /// with the key and returning T, loaded_as<T> (with the source version),
+  /// or caf::expected of either. What it returns is encoded and installed
+  /// under the fill lease; every caller, the loading one too, gets the
+  /// cached bytes decoded as T. A value the codec refuses fails the load
+  /// (encode_failed; waiters get it as they get any loader error).
+  template <cacheable T, class Loader>
+  requires std::invocable<Loader&, const std::string&> caf::expected<T>
+  fetch_as(std::string_view key, Loader&& loader,
+           const fetch_options& opts = {});
+
+  /// fetch(key, opts) with the node loader, decoded as T (for the store
+  /// loader's records: T = cached_record, record_codec.hpp).
+  template <cacheable T>
+  caf::expected<T> fetch_as(std::string_view key,
+                            const fetch_options& opts = {});
+
   // -- invalidation (any thread) ----------------------------------------------
   // Each returns how many local entries it removed, after every local shard
   // applied it, and publishes its event for the other nodes.
@@ -232,6 +281,78 @@ class node {
   /// event (the partition rule: after events may have been lost, nothing
   /// cached can be trusted). Returns how many entries were dropped.
   size_t clear();
+
+  // -- asynchronous calls (any thread; they never block) ----------------------
+  // Each returns at once with a future that holds what the blocking call
+  // would have returned, errors included (never an exception, never a
+  // broken promise: if the node stops first, errc::stopped). No thread is
+  // made per call: waiting is a CAF request (the lock manager or the
+  // listener answers it), and only a loader_fn needs a thread to run on.
+
+  /// fetch(key, loader, opts) without blocking. A hit is a ready future.
+  /// On a miss the call joins the same single flight as fetch (concurrent
+  /// fetches and fetch_asyncs of a key run one loader); waiting takes no
+  /// thread. If this call is the one to load, `loader` runs on one of the
+  /// node's async loader threads (cachebus.async-loaders), never on the
+  /// caller's; if cachebus.max-queued-async-loads loads already wait for
+  /// one, the future gets errc::backpressure and the key is released.
+  /// XFetch and stale-while-revalidate are not applied (a stale entry is a
+  /// miss); stale-if-error is. `loader` is copied and runs after this call
+  /// returns: whatever it refers to must outlive the future.
+  std::future<caf::expected<std::string>>
+  fetch_async(std::string_view key, loader_fn loader,
+              const fetch_options& opts = {});
+
+  /// fetch(key, opts) with the node loader, without blocking (the lock
+  /// manager's actor path: no thread of this node is used at all).
+  std::future<caf::expected<std::string>>
+  fetch_async(std::string_view key, const fetch_options& opts = {});
+
+  /// invalidate_event(ev) without blocking: the node's invalidation
+  /// listener applies it to every local shard and publishes it, then the
+  /// future holds the number of entries removed.
+  std::future<caf::expected<size_t>> invalidate_async(invalidation_event ev);
+
+  // -- removal notifications (any thread; removal.hpp) ------------------------
+  // Like Caffeine's removalListener: a listener is told of every entry that
+  // leaves this node's cache, with the cause (expired, evicted, replaced,
+  // or the invalidation kind and, for another node's event, its origin).
+  //
+  // - Thread: every listener runs on one delivery thread of this node (not
+  //   the caller's, not a CAF worker), started by the first on_removal;
+  //   listeners never run under a cache lock, so they may call the node.
+  // - Order: one at a time, in the order removals were queued. Removals of
+  //   one shard (so every removal of one key) come in the order the shard
+  //   applied them; removals on different shards in no particular order.
+  //   An invalidation's removals are queued when the call returns, and are
+  //   delivered shortly after (drain_removals waits for them).
+  // - A slow listener delays the ones after it, never the cache: at most
+  //   cachebus.max-queued-removals notifications wait; further ones are
+  //   dropped and counted (removal_listener_stats().dropped).
+  // - A listener that throws is counted (failed); delivery goes on.
+  // - Cost: nothing on reads; with no listener registered, nothing on
+  //   writes either. With one, a tag invalidation walks its entries to
+  //   report them (O(tagged entries) instead of O(shards)).
+  // - Not reported: the entries of a node being stopped; removals before
+  //   the first on_removal. stop() delivers what is queued first.
+
+  /// Registers `fn` for every removal from now on; returns its id for
+  /// remove_removal_listener. invalid_argument for an empty function,
+  /// stopped after stop().
+  caf::expected<uint64_t> on_removal(removal_listener fn);
+
+  /// Unregisters listener `id`; when it returns the listener is not running
+  /// and will not be called again (called from inside a listener: it will
+  /// not be called again). Unknown ids are ignored.
+  void remove_removal_listener(uint64_t id);
+
+  /// Waits until every removal queued before this call has been delivered,
+  /// at most `timeout`; true if it was (also when no listener was ever
+  /// registered).
+  bool drain_removals(caf::timespan timeout);
+
+  /// Delivery counters (zero before the first on_removal).
+  removal_stats removal_listener_stats() const;
 
   // -- introspection ----------------------------------------------------------
 
@@ -328,7 +449,96 @@ class node {
   template <class Event>
   caf::expected<size_t> invalidate_and_publish(Event ev);
 
-  std::unique_ptr<node_state> s_;
+  // Shared with the node's asynchronous calls, which may complete after
+  // the node is gone (with errc::stopped).
+  std::shared_ptr<node_state> s_;
 };
+
+// -- typed values: implementation ---------------------------------------------
+
+namespace detail {
+
+inline std::string quoted_key(std::string_view key) {
+  std::string out = "key \"";
+  out += key;
+  out += '"';
+  return out;
+}
+
+template <class T>
+caf::expected<loaded> typed_loaded(loaded_as<T>&& x, const std::string& key) {
+  auto bytes = encode_value<T>(x.value, quoted_key(key));
+  if (!bytes)
+    return std::move(bytes.error());
+  return loaded{std::move(*bytes), x.version};
+}
+
+template <class T>
+caf::expected<loaded> typed_loaded(T&& x, const std::string& key) {
+  return typed_loaded<T>(loaded_as<T>{std::move(x), 0}, key);
+}
+
+// A typed loader's result, as the byte loader's.
+template <class T, class R>
+caf::expected<loaded> to_loaded(R&& r, const std::string& key) {
+  using result = std::remove_cvref_t<R>;
+  if constexpr (std::same_as<
+                  result,
+                  caf::expected<
+                    T>> || std::same_as<result, caf::expected<loaded_as<T>>>) {
+    if (!r)
+      return std::move(r.error());
+    return typed_loaded<T>(std::move(*r), key);
+  } else if constexpr (std::same_as<result, loaded_as<T>>) {
+    return typed_loaded<T>(std::move(r), key);
+  } else {
+    static_assert(std::convertible_to<result, T>,
+                  "a fetch_as<T> loader returns T, loaded_as<T>, "
+                  "caf::expected<T> or caf::expected<loaded_as<T>>");
+    return typed_loaded<T>(T(std::forward<R>(r)), key);
+  }
+}
+
+} // namespace detail
+
+template <cacheable T>
+caf::expected<T> node::get_as(std::string_view key) const {
+  auto bytes = get(key);
+  if (!bytes)
+    return std::move(bytes.error());
+  return detail::decode_value<T>(*bytes, detail::quoted_key(key));
+}
+
+template <cacheable T>
+caf::expected<uint64_t> node::set_as(std::string_view key, const T& value,
+                                     const set_options& opts) {
+  auto bytes = detail::encode_value<T>(value, detail::quoted_key(key));
+  if (!bytes)
+    return std::move(bytes.error());
+  return set(key, std::move(*bytes), opts);
+}
+
+template <cacheable T, class Loader>
+requires std::invocable<Loader&, const std::string&> caf::expected<T>
+node::fetch_as(std::string_view key, Loader&& loader,
+               const fetch_options& opts) {
+  loader_fn bytes_loader
+    = [&loader](const std::string& k) -> caf::expected<loaded> {
+    return detail::to_loaded<T>(std::invoke(loader, k), k);
+  };
+  auto bytes = fetch(key, bytes_loader, opts);
+  if (!bytes)
+    return std::move(bytes.error());
+  return detail::decode_value<T>(*bytes, detail::quoted_key(key));
+}
+
+template <cacheable T>
+caf::expected<T> node::fetch_as(std::string_view key,
+                                const fetch_options& opts) {
+  auto bytes = fetch(key, opts);
+  if (!bytes)
+    return std::move(bytes.error());
+  return detail::decode_value<T>(*bytes, detail::quoted_key(key));
+}
 
 } // namespace cachebus

@@ -3,6 +3,7 @@
 // stale-while-revalidate, stale-if-error) and fetch with the node loader
 // (the lock manager's actor path, single flight cluster-wide). See node.hpp
 // and lock_manager.hpp for the contracts.
+#include "cachebus/actors/node/node_fetch.hpp"
 #include "cachebus/actors/node/node.hpp"
 #include "cachebus/actors/node/node_state.hpp"
 
@@ -79,8 +80,8 @@ caf::error check_not_loading(const node_state& st, const std::string& key) {
   return {};
 }
 
-// A request to the lock manager about `key` failed: its timeout is
-// cachebus.request-timeout, anything else passes as it is.
+} // namespace
+
 caf::error waited_too_long(caf::error err, const std::string& key) {
   if (err == caf::sec::request_timeout)
     return make_error(errc::timeout, "waited longer than "
@@ -89,12 +90,6 @@ caf::error waited_too_long(caf::error err, const std::string& key) {
   return err;
 }
 
-} // namespace
-
-namespace {
-
-// The caller holds `key`: load, install under the grant's fill lease, and
-// tell the lock manager what became of it (release, fail, superseded).
 caf::expected<std::string> load_as_owner(node_state& st, const std::string& key,
                                          acquire_reply grant,
                                          const loader_fn& loader,
@@ -152,8 +147,6 @@ caf::expected<std::string> load_as_owner(node_state& st, const std::string& key,
     grant = std::move(next);
   }
 }
-
-} // namespace
 
 caf::expected<fetch_options>
 node::resolve_fetch(std::string_view key,

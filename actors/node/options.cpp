@@ -87,6 +87,12 @@ caf::error node_options::validate() const {
                + ms(lease_timeout));
   if (max_waiters < 1)
     return bad("cachebus.max-waiters must be at least 1");
+  if (max_queued_removals < 1)
+    return bad("cachebus.max-queued-removals must be at least 1");
+  if (async_loaders < 1 || async_loaders > 1024)
+    return bad("cachebus.async-loaders must be 1 to 1024");
+  if (max_queued_async_loads < 1)
+    return bad("cachebus.max-queued-async-loads must be at least 1");
   if (request_timeout <= caf::timespan{0})
     return bad("cachebus.request-timeout must be positive, got "
                + ms(request_timeout));
@@ -123,6 +129,9 @@ node_options::from(const caf::actor_system_config& cfg) {
   read("cachebus.max-waiters", x.max_waiters);
   read("cachebus.loader-error", policy);
   read("cachebus.request-timeout", x.request_timeout);
+  read("cachebus.max-queued-removals", x.max_queued_removals);
+  read("cachebus.async-loaders", x.async_loaders);
+  read("cachebus.max-queued-async-loads", x.max_queued_async_loads);
   if (err)
     return err;
   if (policy != "propagate" && policy != "retry")

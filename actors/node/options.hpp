@@ -63,6 +63,13 @@ struct node_options {
   bool loader_error_retry = false;
   /// Bound on facade calls that wait for an actor.
   caf::timespan request_timeout = std::chrono::seconds(10);
+  /// Removal notifications (node::on_removal) waiting for delivery; more
+  /// are dropped and counted, the cache never waits for a listener.
+  size_t max_queued_removals = 65'536;
+  /// fetch_async: the threads its loaders run on (made on first use), and
+  /// how many loads may wait for one before a call gets backpressure.
+  size_t async_loaders = 4;
+  size_t max_queued_async_loads = 1024;
 
   /// Returns an invalid_config error naming the first bad setting.
   caf::error validate() const;

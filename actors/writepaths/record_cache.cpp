@@ -292,8 +292,8 @@ caf::expected<uint64_t> record_cache::update(std::string resource,
 // -- read
 // ----------------------------------------------------------------------------
 
-caf::expected<stores::record> record_cache::load(const std::string& resource,
-                                                 const std::string& id) {
+caf::expected<stores::record> record_cache::fetch(const std::string& resource,
+                                                  const std::string& id) {
   if (stopped_)
     return make_error(errc::stopped, "the record cache is stopped");
   auto key = canonical_key(resource, id);
@@ -335,7 +335,9 @@ caf::expected<stores::record> record_cache::load(const std::string& resource,
     return std::move(*uncacheable);
   if (!v)
     return std::move(v.error());
-  auto c = decode_record(*v);
+  // A hit on bytes someone else put under the key is an error, never a
+  // record.
+  auto c = detail::decode_value<cached_record>(*v, "key \"" + *key + "\"");
   if (!c)
     return std::move(c.error());
   return stores::record{resource, id, std::move(c->fields), c->version};

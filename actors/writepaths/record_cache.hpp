@@ -39,8 +39,8 @@
 // them. Derived keys and other nodes see the write after its flush (the
 // invalidation event carries the new version). Don't mix update() and
 // queue_update() on one record: a later flush of older queued fields would
-// win over update(). load() reads through node::fetch (single flight, fill
-// lease).
+// win over update(). fetch() reads through node::fetch (single flight, fill
+// lease) and returns the record decoded.
 #pragma once
 
 #include <array>
@@ -115,12 +115,24 @@ class record_cache {
   // -- read
   // ---------------------------------------------------------------------
 
-  /// The record from the canonical key, or from the store on a miss (then
-  /// cached with its version), with this node's queued writes merged in.
-  /// not_found if neither the store nor the queue has it. A record only
-  /// queued so far has version 0.
+  /// The record (resource, id) as a value, never bytes: from its canonical
+  /// entry, or on a miss from the store (then cached with its version),
+  /// with this node's queued writes merged in. Single flight: concurrent
+  /// fetches of one record on this node read the store once (the others get
+  /// the entry it cached). Read fields with rec->fields.at("name") or
+  /// typed with field_as<T>(*rec, "age") (record_fields.hpp). not_found if
+  /// neither the store nor the queue has it; unknown_resource, invalid_rule
+  /// as canonical_key(); decode_failed if the canonical key holds bytes that
+  /// are not a record (someone set() it; nothing is served or changed). A
+  /// record only queued so far has version 0.
+  caf::expected<stores::record> fetch(const std::string& resource,
+                                      const std::string& id);
+
+  /// The same as fetch() (its former name).
   caf::expected<stores::record> load(const std::string& resource,
-                                     const std::string& id);
+                                     const std::string& id) {
+    return fetch(resource, id);
+  }
 
   // -- write-back
   // ---------------------------------------------------------------
