@@ -14,7 +14,9 @@
 // node. Every cachebus.* option applies (--help). Prints one line
 //   READY name=N cluster=PORT client=PORT metrics=PORT
 // and after the Nth SIGHUP: RELOAD N done | RELOAD N refused
-// once it serves, so scripts and tests can wait for it.
+// once it serves, so scripts and tests can wait for it. --check-config checks
+// the configuration (runtime::check: options, rules file, TLS files, store
+// form and schema) and exits 0, or 1 with the error, starting nothing.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -70,11 +72,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   app_options app;
+  bool check_only = false;
   std::vector<std::string> args{"--cachebus.cluster"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     int port = 0;
-    if (a.rfind("--client-port=", 0) == 0) {
+    if (a == "--check-config") {
+      check_only = true;
+    } else if (a.rfind("--client-port=", 0) == 0) {
       if (!parse_port(a.substr(14), 0, port)) {
         std::cerr << "cachebus-node: --client-port must be 0..65535\n";
         return 2;
@@ -90,6 +95,14 @@ int main(int argc, char** argv) {
       args.push_back(a);
     }
   }
+  if (check_only) {
+    if (auto err = runtime::check(args)) {
+      std::cerr << "cachebus-node: " << describe(err) << "\n";
+      return 1;
+    }
+    std::cout << "cachebus-node: configuration OK\n";
+    return 0;
+  }
   auto rt = runtime::start(args);
   if (!rt) {
     std::cerr << "cachebus-node: " << describe(rt.error()) << "\n";
@@ -97,7 +110,8 @@ int main(int argc, char** argv) {
   }
   if ((*rt)->help_printed()) {
     std::cout << "\nnode options: --client-port=P (0: any) "
-                 "--metrics-port=P (0: any; default off)\n"
+                 "--metrics-port=P (0: any; default off) --check-config "
+                 "(check the configuration, start nothing)\n"
                  "TLS: --cachebus.tls --openssl.certificate=FILE "
                  "--openssl.key=FILE --openssl.cafile=FILE (or "
                  "--openssl.capath=DIR; --openssl.passphrase=P for an "
