@@ -22,7 +22,7 @@ class transport;
 struct bridge_options {
   /// This node's name: the origin of its events, unique in the cluster.
   /// 1-255 visible ASCII characters.
-  std::string node;
+  std::string node{};
   /// The address to listen on. Without `tls` only a loopback address
   /// (127.0.0.0/8, ::1, localhost) is accepted: across hosts nodes must
   /// authenticate each other.
@@ -31,9 +31,9 @@ struct bridge_options {
   uint16_t port = 0;
   /// The host other members dial to reach this node; empty means `host`.
   /// Must be set when `host` is a wildcard address (0.0.0.0, ::).
-  std::string advertised_host;
+  std::string advertised_host{};
   /// "host:port" of members to join through; one reachable seed is enough.
-  std::vector<std::string> seeds;
+  std::vector<std::string> seeds{};
   /// How often the bridge sends each peer a heartbeat.
   caf::timespan heartbeat_interval = std::chrono::milliseconds(500);
   /// A connected peer from which nothing arrived for this long is lost.
@@ -64,10 +64,10 @@ struct bridge_options {
   /// spawn_bridge starts one with default limits (and, with `tls`, the
   /// openssl.* credentials of the actor system's config), owned by the
   /// bridge. With `tls` a given transport must have TLS credentials.
-  std::shared_ptr<cachebus::transport> transport;
+  std::shared_ptr<cachebus::transport> transport{};
   /// Advertised to every peer in the handshake, which reports it in its
   /// joined/rejoined peer_events (the node sets its lock manager here).
-  caf::actor endpoint;
+  caf::actor endpoint{};
   /// The actor system does not wait for the bridge actor when it shuts down:
   /// its owner stops it (a node does, and sets this).
   bool hidden = false;

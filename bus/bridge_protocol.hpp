@@ -39,12 +39,12 @@ typename Inspector::result_type inspect(Inspector& f, bridge_member& x) {
 struct bridge_handshake {
   uint32_t protocol = bridge_protocol_version;
   /// The sender's node name: the origin of its events, unique in the cluster.
-  std::string name;
+  std::string name{};
   /// Random and non-zero per bridge lifetime: a restarted node (whose
   /// sequence starts over) is told apart from a reconnecting one.
   uint64_t incarnation = 0;
   /// Where the sender listens, for the other members to dial.
-  std::string host;
+  std::string host{};
   uint16_t port = 0;
   /// The sequence of the first event the sender forwards after this message;
   /// it forwards every own event from there on, in order, for as long as it
@@ -52,11 +52,11 @@ struct bridge_handshake {
   /// responder from sending its reply).
   uint64_t next_sequence = 1;
   /// The sender and every member it is connected to.
-  std::vector<bridge_member> members;
+  std::vector<bridge_member> members{};
   /// An actor of the sender's node that the receiver's upper layers may talk
   /// to directly (cachebus: its lock manager, for cluster-wide single
   /// flight); reported in peer_event. May be invalid.
-  caf::actor endpoint;
+  caf::actor endpoint{};
 
   friend bool operator==(const bridge_handshake&, const bridge_handshake&)
     = default;

@@ -28,7 +28,7 @@ using bus_pointer = bus_actor::stateful_pointer<bus_state>;
 
 // A reply to a plain send reaches the sender as an ordinary message. A sender
 // without a handler for it sends an error back, which would stop the bus; an
-// error reply would stop an event-based sender the same way (caf-0.17.md §8
+// error reply would stop an event-based sender the same way (docs/CAF-0.17.md,
 // pitfall 6). So the bus replies to requests only.
 template <class T>
 caf::result<T> reply(bus_pointer self, T value) {

@@ -64,7 +64,7 @@ std::string to_string(peer_event_kind x);
 struct peer_event {
   /// The peer's node name (its events' origin); for `refused` by a seed
   /// whose name is unknown, the seed's address as configured.
-  std::string peer;
+  std::string peer{};
   peer_event_kind kind = peer_event_kind::joined;
   /// See the kinds; 0 if nothing from this peer was ever delivered.
   uint64_t last_sequence = 0;
@@ -72,10 +72,10 @@ struct peer_event {
   /// unknown (a refused seed).
   uint64_t incarnation = 0;
   /// A human-readable why, for logs; empty for joined.
-  std::string reason;
+  std::string reason{};
   /// For joined and rejoined: the actor the peer advertised for direct talk
   /// (bridge_handshake::endpoint), possibly invalid. Empty otherwise.
-  caf::actor endpoint;
+  caf::actor endpoint{};
   /// For joined and rejoined: the last of the peer's events this session
   /// will not deliver (delivery starts after it; for joined this equals
   /// last_sequence). 0 otherwise.

@@ -4,7 +4,7 @@
 #   1. Formatting: every C++ file is as .clang-format says
 #      (fix: clang-format -i FILE).
 #   2. Layering: stores/ and bus/ include no other cachebus layer, actors/
-#      includes no app; nothing includes upward (DESIGN: stores/ and bus/ <-
+#      includes no app; nothing includes upward (docs/ARCHITECTURE.md: stores/ and bus/ <-
 #      actors/ <- apps/).
 #   3. Namespaces: every file of stores/ is in cachebus::stores, no file of
 #      bus/ or actors/ is (README: the public API).

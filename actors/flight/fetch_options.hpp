@@ -16,7 +16,7 @@ struct fetch_options {
   /// TTL of the loaded value (default_ttl: cachebus.default-ttl).
   caf::timespan ttl{0};
   /// Tags of the loaded value.
-  std::vector<std::string> tags;
+  std::vector<std::string> tags{};
   /// Probabilistic early refresh (XFetch, Vattani et al., VLDB 2015): a hit
   /// refreshes when now - load_time * beta * ln(rand) >= expiry. 0 = off;
   /// 1 is the paper's default, larger refreshes earlier.

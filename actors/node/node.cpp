@@ -97,9 +97,11 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   if (!opts)
     return std::move(opts.error());
   auto& cfg = sys.config();
+  // setup.cluster wins over the config (node.hpp).
   bool cluster = false;
-  if (auto err = read_option(cfg, "cachebus.cluster", cluster))
-    return err;
+  if (!setup.cluster)
+    if (auto err = read_cluster_flag(cfg, cluster))
+      return err;
   if (!setup.cluster && cluster) {
     bridge_options b;
     for (auto err :

@@ -54,7 +54,7 @@ struct set_options {
   /// default_ttl (0) applies cachebus.default-ttl; never_expires asks for an
   /// entry that never expires; anything else must lie in (0, max-ttl].
   caf::timespan ttl = default_ttl;
-  std::vector<std::string> tags;
+  std::vector<std::string> tags{};
   /// The source record's version; 0 lets the shard assign one.
   uint64_t version = 0;
 };
@@ -79,27 +79,27 @@ using removal_listener = std::function<void(const removal&)>;
 /// What a node needs beyond plain options; every member is optional.
 struct node_setup {
   /// A manual clock for tests; the steady clock by default.
-  std::shared_ptr<cachebus::time_source> clock;
+  std::shared_ptr<cachebus::time_source> clock{};
   /// Central invalidation rules; by default those of the file named by
   /// `cachebus.rules`, or none.
-  std::optional<cachebus::rules> rules;
+  std::optional<cachebus::rules> rules{};
   /// The bus to join (e.g. one shared by several nodes in a process); by
   /// default the node spawns its own and stops it on stop().
-  std::optional<bus_actor> bus;
+  std::optional<bus_actor> bus{};
   /// Cluster mode: a bridge links this node's bus to the other nodes' (CAF
   /// middleman; bridge.hpp). Its `node` name is set to the node's name.
   /// REQUIRES: the middleman is loaded (cachebus::config does).
-  std::optional<bridge_options> cluster;
+  std::optional<bridge_options> cluster{};
   /// The node loader: what fetch(key, options) loads with. In cluster mode
   /// every node should have one that reads the same source (e.g. the system
   /// of record): each key's loads then run on one live node of the cluster
   /// (rendezvous hashing), the others wait for its value (lock_manager.hpp).
   /// Blocking I/O belongs in a detached actor.
-  loader_actor loader;
+  loader_actor loader{};
   /// This node's unflushed write-back writes (pending_writes.hpp; shared
   /// with its record_cache and store loader): keys with such writes are
   /// loaded here, never by another node that lacks them.
-  std::shared_ptr<const pending_writes> pending;
+  std::shared_ptr<const pending_writes> pending{};
 };
 
 class node {

@@ -259,4 +259,22 @@ caf::error explain_arguments(const std::vector<std::string>& args,
   return {};
 }
 
+caf::error read_cluster_flag(const caf::actor_system_config& cfg,
+                             bool& cluster) {
+  cluster = false;
+  if (auto err = read_option(cfg, "cachebus.cluster", cluster))
+    return err;
+  std::vector<std::string> seeds;
+  if (auto err = read_option(cfg, "cachebus.seeds", seeds))
+    return err;
+  if (!cluster && !seeds.empty())
+    return make_error(errc::invalid_config,
+                      "cachebus.seeds is set but cachebus.cluster is not: "
+                      "without it the node runs alone and joins nobody; set "
+                      "cachebus.cluster (--cachebus.cluster, or cluster=true "
+                      "under [cachebus] in caf-application.ini), as "
+                      "cachebus-node does");
+  return {};
+}
+
 } // namespace cachebus

@@ -63,6 +63,13 @@ caf::error read_option(const caf::actor_system_config& cfg,
   return detail::wrong_type(name, detail::type_words<T>(), *v);
 }
 
+/// Reads `cachebus.cluster` (the flag that gives a node started from its
+/// config a cluster bridge) into `cluster`. invalid_config if it is not a
+/// bool, or if `cachebus.seeds` names members while the flag is off: the
+/// node would run alone and nobody would read the seeds.
+caf::error read_cluster_flag(const caf::actor_system_config& cfg,
+                             bool& cluster);
+
 /// Checks the `cachebus.*` entries of the configuration file `path` (what
 /// caf-application.ini or --config-file named) against the options declared
 /// in `opts`: CAF drops a value of the wrong type there without a word and

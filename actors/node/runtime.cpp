@@ -1,5 +1,7 @@
 #include "cachebus/actors/node/runtime.hpp"
 
+#include <optional>
+
 #include "caf/send.hpp"
 
 #include "cachebus/actors/flight/store_loader.hpp"
@@ -11,6 +13,75 @@
 #include "cachebus/actors/writepaths/write_back_options.hpp"
 
 namespace cachebus {
+
+namespace {
+
+// What start() refuses before it opens or spawns anything, except the
+// store itself (opened by open_store) and TLS (enable_tls loads the module
+// too).
+caf::error check_before_start(const caf::actor_system_config& cfg) {
+  if (auto opts = node_options::from(cfg); !opts)
+    return std::move(opts.error());
+  if (auto t = transport_options_from(cfg); !t)
+    return std::move(t.error());
+  // A journal without a store would turn write-back off without a word.
+  auto wb = write_back_options::from(cfg);
+  if (!wb)
+    return std::move(wb.error());
+  std::string store_text;
+  if (auto err = read_option(cfg, "cachebus.store", store_text))
+    return err;
+  if (!wb->journal.empty() && store_text.empty())
+    return make_error(errc::invalid_config,
+                      "cachebus.write-back.journal is set (\"" + wb->journal
+                        + "\") but cachebus.store is not: write-back writes "
+                          "into a system of record; set cachebus.store or "
+                          "remove the journal");
+  bool cluster = false;
+  return read_cluster_flag(cfg, cluster);
+}
+
+} // namespace
+
+caf::error runtime::check(std::vector<std::string> args, runtime_setup setup) {
+  cachebus::config cfg;
+  if (setup.declare_options)
+    cfg.declare_options(setup.declare_options);
+  if (auto err = cfg.check_sources(args))
+    return err;
+  if (auto err = cfg.parse(args))
+    return cfg.explain_parse_error(args, err);
+  if (auto err = check_before_start(cfg))
+    return err;
+  if (tls_enabled(cfg))
+    if (auto err = check_tls(cfg))
+      return err;
+  std::string rules_path;
+  if (auto err = read_option(cfg, "cachebus.rules", rules_path))
+    return err;
+  std::optional<rules> rs;
+  if (!rules_path.empty()) {
+    auto loaded = rules::load(rules_path);
+    if (!loaded)
+      return std::move(loaded.error());
+    if (auto err = loaded->validate())
+      return err;
+    rs = std::move(*loaded);
+  }
+  std::string store_text;
+  if (auto err = read_option(cfg, "cachebus.store", store_text))
+    return err;
+  if (store_text.empty())
+    return {};
+  if (auto spec = parse_store_spec(store_text); !spec)
+    return std::move(spec.error());
+  if (!rs)
+    return make_error(errc::invalid_config,
+                      "cachebus.store needs cachebus.rules: the rules file "
+                      "declares the stored resources (`fields = ...`) and "
+                      "their keys");
+  return check_schema(*rs);
+}
 
 caf::expected<std::unique_ptr<runtime>> runtime::start(int argc, char** argv,
                                                        runtime_setup setup) {
@@ -46,30 +117,14 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
     return rt;
   }
   // Validate before spawning anything, so a bad option starts nothing.
-  auto opts = node_options::from(*cfg);
-  if (!opts)
-    return std::move(opts.error());
-  if (auto t = transport_options_from(*cfg); !t)
-    return std::move(t.error());
+  if (auto err = check_before_start(*cfg))
+    return err;
   // CAF's OpenSSL module only when cachebus.tls asks for it (it costs a
   // thread), and only with usable credentials (CAF's own checks throw).
   if (auto err = enable_tls(*cfg))
     return err;
   // The system of record (cachebus.store), checked and opened before the
-  // actor system starts; write-back options too, and a journal without a
-  // store (write-back would be silently off).
-  auto wb = write_back_options::from(*cfg);
-  if (!wb)
-    return std::move(wb.error());
-  std::string store_text;
-  if (auto err = read_option(*cfg, "cachebus.store", store_text))
-    return err;
-  if (!wb->journal.empty() && store_text.empty())
-    return make_error(errc::invalid_config,
-                      "cachebus.write-back.journal is set (\"" + wb->journal
-                        + "\") but cachebus.store is not: write-back writes "
-                          "into a system of record; set cachebus.store or "
-                          "remove the journal");
+  // actor system starts.
   auto store = open_store(*cfg);
   if (!store)
     return std::move(store.error());

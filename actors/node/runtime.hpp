@@ -55,6 +55,16 @@ class runtime {
   static caf::expected<std::unique_ptr<runtime>>
   start(std::vector<std::string> args = {}, runtime_setup setup = {});
 
+  /// Checks `args` (and the caf-application.ini they name or imply) as
+  /// start(args) would, without starting or opening anything: every
+  /// cachebus.* option, the rules file of cachebus.rules, the TLS
+  /// credentials of cachebus.tls, and the form of cachebus.store with the
+  /// schema its rules declare. The store itself is not opened, so a file or
+  /// server that cannot be reached is found only by start. Returns the first
+  /// error, or none (`cachebus-node --check-config`).
+  static caf::error check(std::vector<std::string> args,
+                          runtime_setup setup = {});
+
   ~runtime();
 
   bool help_printed() const noexcept { return node_ == nullptr; }

@@ -14,7 +14,9 @@
 // node. Every cachebus.* option applies (--help). Prints one line
 //   READY name=N cluster=PORT client=PORT metrics=PORT
 // and after the Nth SIGHUP: RELOAD N done | RELOAD N refused
-// once it serves, so scripts and tests can wait for it.
+// once it serves, so scripts and tests can wait for it. --check-config checks
+// the configuration (runtime::check: options, rules file, TLS files, store
+// form and schema) and exits 0, or 1 with the error, starting nothing.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -81,18 +83,34 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  bool check_only = false;
   std::vector<std::string> args{"--cachebus.cluster"};
-  for (int i = 1; i < argc; ++i)
-    args.emplace_back(argv[i]);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--check-config")
+      check_only = true;
+    else
+      args.push_back(std::move(a));
+  }
   runtime_setup setup;
   setup.declare_options = declare_app_options;
+  if (check_only) {
+    if (auto err = runtime::check(args, std::move(setup))) {
+      std::cerr << "cachebus-node: " << describe(err) << "\n";
+      return 1;
+    }
+    std::cout << "cachebus-node: configuration OK\n";
+    return 0;
+  }
   auto rt = runtime::start(args, std::move(setup));
   if (!rt) {
     std::cerr << "cachebus-node: " << describe(rt.error()) << "\n";
     return 1;
   }
   if ((*rt)->help_printed()) {
-    std::cout << "\nTLS: --cachebus.tls --openssl.certificate=FILE "
+    std::cout << "\n--check-config: check the configuration, start "
+                 "nothing\n"
+                 "TLS: --cachebus.tls --openssl.certificate=FILE "
                  "--openssl.key=FILE --openssl.cafile=FILE (or "
                  "--openssl.capath=DIR; --openssl.passphrase=P for an "
                  "encrypted key): cluster and client port over TLS only; "

@@ -258,3 +258,62 @@ TEST_CASE("a '#' comment in an ini file is refused naming the line and the "
                Catch::Contains("line ") && Catch::Contains("use ';'"));
   }
 }
+
+TEST_CASE("checking a configuration refuses what start refuses and opens "
+          "nothing",
+          "[config][check]") {
+  // A rules file with a stored resource; the store's directory does not
+  // exist, so start() fails to open it, but check() never opens it.
+  char dir_tmpl[] = "/tmp/cachebus-check-XXXXXX";
+  REQUIRE(::mkdtemp(dir_tmpl) != nullptr);
+  std::filesystem::path dir = dir_tmpl;
+  auto rules_path = (dir / "rules.ini").string();
+  std::ofstream{rules_path} << "[users]\nkeys = user:{id}\nfields = name\n";
+  auto store
+    = "--cachebus.store=sqlite:" + (dir / "no/such/dir/app.db").string();
+  auto rules = "--cachebus.rules=" + rules_path;
+  CHECK_FALSE(runtime::check({rules, store}));
+  auto started = runtime::start({rules, store});
+  REQUIRE_FALSE(started);
+  CHECK(is(started.error(), errc::store_unavailable));
+  CHECK_FALSE(std::filesystem::exists(dir / "no"));
+
+  // Refused alike by check() and start(), nothing created.
+  auto bad_rules = (dir / "bad.ini").string();
+  std::ofstream{bad_rules} << "[users]\nkeys = user:{id\n";
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"--cachebus.shards=0"},
+         {"--cachebus.shardz=2"},
+         {"--cachebus.rules=" + bad_rules},
+         {"--cachebus.rules=" + (dir / "missing.ini").string()},
+         {store},
+         {rules, "--cachebus.store=mysql:app"},
+         {"--cachebus.write-back.journal=" + (dir / "j").string()}}) {
+    INFO(args.front());
+    auto err = runtime::check(args);
+    REQUIRE(err);
+    auto rt = runtime::start(args);
+    REQUIRE_FALSE(rt);
+    CHECK(err.code() == rt.error().code());
+    CHECK(describe(err) == describe(rt.error()));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "j"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("seeds without cachebus.cluster are refused, not silently ignored",
+          "[config][cluster]") {
+  std::vector<std::string> args{"--cachebus.seeds=[\"127.0.0.1:1\"]"};
+  auto rt = runtime::start(args);
+  REQUIRE_FALSE(rt);
+  CHECK(is(rt.error(), errc::invalid_config));
+  CHECK_THAT(describe(rt.error()), Catch::Contains("cachebus.cluster"));
+  CHECK(describe(runtime::check(args)) == describe(rt.error()));
+  // An own config, as an embedder's: node::start(sys) reads it alike.
+  config cfg;
+  REQUIRE_FALSE(cfg.parse(args));
+  caf::actor_system sys{cfg};
+  auto n = node::start(sys);
+  REQUIRE_FALSE(n);
+  CHECK(describe(n.error()) == describe(rt.error()));
+}

@@ -59,8 +59,8 @@ bridge_handshake sample_handshake() {
 } // namespace
 
 // An unregistered type does not fail to compile or to send: it arrives as an
-// empty message (caf-0.17.md §6). Every message of the bridge protocol is
-// checked here, so forgetting to register one fails this test.
+// empty message (docs/CAF-0.17.md, pitfall 7). Every message of the bridge
+// protocol is checked here, so forgetting to register one fails this test.
 TEST_CASE_METHOD(wire_fixture,
                  "every bridge message crosses the wire intact by its "
                  "registered name") {

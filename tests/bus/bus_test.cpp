@@ -230,7 +230,7 @@ TEST_CASE_METHOD(bus_fixture,
                  "bus") {
   // The forwarder's default handler answers an unknown message with an
   // error to its sender. Had the bus been that sender, the error would stop
-  // it (caf-0.17.md pitfall 6); the forwarder keeps working either way.
+  // it (docs/CAF-0.17.md, pitfall 6); the forwarder keeps working either way.
   auto sub = spawn(int_forwarder, caf::actor_cast<caf::actor>(self.ptr()));
   REQUIRE(subscribe("cache:users", ptr(sub)));
   CHECK(publish("cache:users", caf::make_message(make_event("users", "1")))
