@@ -9,6 +9,8 @@
 #include "cachebus/actors/cache/duration.hpp"
 #include "cachebus/actors/node/error.hpp"
 
+#include "caf/message.hpp"
+
 namespace cachebus {
 
 namespace {
@@ -387,9 +389,13 @@ caf::expected<rules> rules::load(const std::string& path) {
   std::ostringstream buf;
   buf << in.rdbuf();
   auto parsed = parse(buf.str());
-  if (!parsed)
-    return make_error(errc::invalid_rule,
-                      path + ": " + describe(parsed.error()));
+  if (!parsed) {
+    // The file's name before parse()'s sentence, not a second prefix.
+    auto& ctx = parsed.error().context();
+    auto detail = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                    : describe(parsed.error());
+    return make_error(errc::invalid_rule, path + ": " + detail);
+  }
   return parsed;
 }
 

@@ -3,8 +3,11 @@
 // owns it) and which record ids the rules accept (rules::check_id).
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "cachebus/actors/invalidation/rules.hpp"
 #include "cachebus/actors/node/error.hpp"
@@ -223,4 +226,24 @@ TEST_CASE("an id whose key or derived key or tag would be too long for the "
   REQUIRE(err);
   CHECK_THAT(describe(err),
              Catch::Contains("1025 bytes") && Catch::Contains("(1020 bytes)"));
+}
+
+TEST_CASE("a bad rules file is refused naming the file and the line once",
+          "[rules]") {
+  char path[] = "/tmp/cachebus-rules-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string text = "[users]\nkeys = user:{id}\nbogus = 1\n";
+  REQUIRE(::write(fd, text.data(), text.size())
+          == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  auto r = rules::load(path);
+  ::unlink(path);
+  REQUIRE_FALSE(r);
+  auto msg = describe(r.error());
+  INFO(msg);
+  CHECK(
+    msg.rfind("cachebus: invalid_rule: " + std::string{path} + ": line 3", 0)
+    == 0);
+  CHECK(msg.find("invalid_rule", 20) == std::string::npos);
 }
