@@ -14,6 +14,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/node/codec.hpp              # (entry) typed values: codec<T>
   actors/node/options.hpp
   actors/node/option_reader.hpp
+  actors/node/tls_setup.hpp          # enable_tls for an own actor_system_config
   actors/node/type_ids.hpp
   # the typed actor interfaces users send to
   actors/node/node_frontend.hpp      # (entry)
