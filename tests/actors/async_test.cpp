@@ -15,28 +15,13 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
 
+#include "support/gate.hpp"
+
 using namespace cachebus;
+using cachebus::test::gate;
 using namespace std::chrono_literals;
 
 namespace {
-
-class gate {
- public:
-  void open() {
-    std::lock_guard<std::mutex> g{mtx_};
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::seconds bound = 30s) {
-    std::unique_lock<std::mutex> g{mtx_};
-    return cv_.wait_for(g, bound, [this] { return open_; });
-  }
-
- private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 struct fixture {
   config cfg;

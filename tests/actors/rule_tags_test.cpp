@@ -16,7 +16,10 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
 
+#include "support/gate.hpp"
+
 using namespace cachebus;
+using cachebus::test::gate;
 using namespace std::chrono_literals;
 
 namespace {
@@ -58,25 +61,6 @@ struct tagged_node {
   }
 
   bool cached(const std::string& key) { return static_cast<bool>(n->get(key)); }
-};
-
-// A one-shot gate: wait() blocks (bounded) until open().
-class gate {
- public:
-  void open() {
-    std::lock_guard<std::mutex> g{mtx_};
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::seconds bound = 30s) {
-    std::unique_lock<std::mutex> g{mtx_};
-    return cv_.wait_for(g, bound, [this] { return open_; });
-  }
-
- private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool open_ = false;
 };
 
 } // namespace
