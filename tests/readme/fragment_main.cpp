@@ -2,7 +2,8 @@
 // names a fragment may use without declaring them, as the README's first
 // example declares them: `sys` (an actor system with cachebus::config),
 // `opts` (node_options), `n` (a started node, caf::expected of a pointer)
-// and `db`, the service's own database. The fragment is included as the
+// and `db`, the service's own database; metrics_text.hpp besides the
+// headers of the first example. The fragment is included as the
 // body of a block, so it may declare its own `n`. Built against the
 // installed package only.
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <cachebus/actors/invalidation/rules.hpp>
 #include <cachebus/actors/node/config.hpp>
 #include <cachebus/actors/node/error.hpp>
+#include <cachebus/actors/node/metrics_text.hpp>
 #include <cachebus/actors/node/node.hpp>
 
 namespace {
