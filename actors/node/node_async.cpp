@@ -86,54 +86,60 @@ node::fetch_async(std::string_view key, loader_fn loader,
   acquire_request req;
   req.key = k;
   auto st = s_;
-  s_->sys.spawn([st, job, req, loader = std::move(loader), fo = *fo, lk,
-                 cached = std::move(cached)](caf::event_based_actor* self) {
-    self
-      ->request(st->lock_manager, st->opts.request_timeout, acquire_atom_v, req)
-      .then(
-        [=](acquire_reply& r) {
-          if (r.outcome != acquire_reply::load) {
-            job->finish(std::move(r.val));
-            return;
-          }
-          // We hold the key: this actor is its holder until the load ends.
-          auto grant = std::move(r);
-          auto fail = [&](caf::error err) {
-            caf::anon_send(st->lock_manager, fail_atom_v, req.key, grant.token,
-                           err);
-            job->finish(std::move(err));
-          };
-          auto pool = loader_pool(*st);
-          if (!pool) {
-            fail(stopped_error());
-            return;
-          }
-          auto me = caf::actor_cast<caf::actor>(self);
-          auto task = [=](bool run) {
-            if (run)
-              job->finish(
-                load_as_owner(*st, req.key, grant, loader, fo, lk, cached));
-            else {
-              caf::anon_send(st->lock_manager, fail_atom_v, req.key,
-                             grant.token, stopped_error());
-              job->finish(stopped_error());
+  // `st` is an argument, not a capture: CAF 0.17 spawns a function actor
+  // without arguments by dereferencing a null tuple (UBSan reports it).
+  s_->sys.spawn(
+    [job, req, loader = std::move(loader), fo = *fo, lk,
+     cached = std::move(cached)](caf::event_based_actor* self,
+                                 std::shared_ptr<node_state> st) {
+      self
+        ->request(st->lock_manager, st->opts.request_timeout, acquire_atom_v,
+                  req)
+        .then(
+          [=](acquire_reply& r) {
+            if (r.outcome != acquire_reply::load) {
+              job->finish(std::move(r.val));
+              return;
             }
-            caf::anon_send(me, caf::ok_atom_v);
-          };
-          if (!pool->submit(task)) {
-            fail(st->stopped ? stopped_error()
-                             : make_error(errc::backpressure,
-                                          "cachebus.max-queued-async-loads "
-                                          "loads already wait for a loader "
-                                          "thread"));
-            return;
-          }
-          self->become([self](caf::ok_atom) { self->quit(); });
-        },
-        [=](caf::error& err) {
-          job->finish(waited_too_long(std::move(err), req.key));
-        });
-  });
+            // We hold the key: this actor is its holder until the load ends.
+            auto grant = std::move(r);
+            auto fail = [&](caf::error err) {
+              caf::anon_send(st->lock_manager, fail_atom_v, req.key,
+                             grant.token, err);
+              job->finish(std::move(err));
+            };
+            auto pool = loader_pool(*st);
+            if (!pool) {
+              fail(stopped_error());
+              return;
+            }
+            auto me = caf::actor_cast<caf::actor>(self);
+            auto task = [=](bool run) {
+              if (run)
+                job->finish(
+                  load_as_owner(*st, req.key, grant, loader, fo, lk, cached));
+              else {
+                caf::anon_send(st->lock_manager, fail_atom_v, req.key,
+                               grant.token, stopped_error());
+                job->finish(stopped_error());
+              }
+              caf::anon_send(me, caf::ok_atom_v);
+            };
+            if (!pool->submit(task)) {
+              fail(st->stopped ? stopped_error()
+                               : make_error(errc::backpressure,
+                                            "cachebus.max-queued-async-loads "
+                                            "loads already wait for a loader "
+                                            "thread"));
+              return;
+            }
+            self->become([self](caf::ok_atom) { self->quit(); });
+          },
+          [=](caf::error& err) {
+            job->finish(waited_too_long(std::move(err), req.key));
+          });
+    },
+    st);
   return fut;
 }
 
@@ -153,14 +159,18 @@ node::fetch_async(std::string_view key, const fetch_options& opts) {
     return fut;
   }
   auto st = s_;
-  s_->sys.spawn([st, job, k, fo = *fo](caf::event_based_actor* self) {
-    self
-      ->request(st->lock_manager, st->opts.request_timeout, fetch_atom_v, k, fo)
-      .then([=](std::string& v) { job->finish(std::move(v)); },
-            [=](caf::error& err) {
-              job->finish(waited_too_long(std::move(err), k));
-            });
-  });
+  s_->sys.spawn(
+    [job, k, fo = *fo](caf::event_based_actor* self,
+                       std::shared_ptr<node_state> st) {
+      self
+        ->request(st->lock_manager, st->opts.request_timeout, fetch_atom_v, k,
+                  fo)
+        .then([=](std::string& v) { job->finish(std::move(v)); },
+              [=](caf::error& err) {
+                job->finish(waited_too_long(std::move(err), k));
+              });
+    },
+    st);
   return fut;
 }
 
@@ -180,17 +190,19 @@ node::invalidate_async(invalidation_event ev) {
       x.origin.clear();
       x.sequence = 0;
       x.sent_ns = 0;
-      st->sys.spawn([st, job, x](caf::event_based_actor* self) {
-        self->request(st->listener, st->opts.request_timeout, x)
-          .then([=](uint64_t n) { job->finish(static_cast<size_t>(n)); },
-                [=](caf::error& err) {
-                  if (err == caf::sec::request_timeout)
-                    err = make_error(errc::timeout,
-                                     "the invalidation took longer than "
-                                     "cachebus.request-timeout");
-                  job->finish(std::move(err));
-                });
-      });
+      st->sys.spawn(
+        [job, x](caf::event_based_actor* self, std::shared_ptr<node_state> st) {
+          self->request(st->listener, st->opts.request_timeout, x)
+            .then([=](uint64_t n) { job->finish(static_cast<size_t>(n)); },
+                  [=](caf::error& err) {
+                    if (err == caf::sec::request_timeout)
+                      err = make_error(errc::timeout,
+                                       "the invalidation took longer than "
+                                       "cachebus.request-timeout");
+                    job->finish(std::move(err));
+                  });
+        },
+        st);
     },
     ev);
   return fut;

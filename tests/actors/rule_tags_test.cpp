@@ -28,10 +28,13 @@ constexpr std::string_view tagged_rules = "[users]\n"
                                           "keys = user:{id}, user:{id}:posts\n"
                                           "tags = user:{id}\n";
 
-loader_actor::behavior_type echo_loader(loader_actor::pointer) {
+// Answers "<prefix><key>". (An argument, because CAF 0.17 spawns a
+// function actor without arguments by dereferencing a null tuple.)
+loader_actor::behavior_type echo_loader(loader_actor::pointer,
+                                        std::string prefix) {
   return {
-    [](load_atom, const std::string& key) -> caf::result<loaded> {
-      return loaded{"loaded " + key};
+    [prefix](load_atom, const std::string& key) -> caf::result<loaded> {
+      return loaded{prefix + key};
     },
   };
 }
@@ -39,7 +42,7 @@ loader_actor::behavior_type echo_loader(loader_actor::pointer) {
 struct tagged_node {
   config cfg;
   caf::actor_system sys{cfg};
-  loader_actor loader = sys.spawn(echo_loader);
+  loader_actor loader = sys.spawn(echo_loader, std::string{"loaded "});
   std::unique_ptr<node> n;
 
   tagged_node() {
