@@ -19,7 +19,8 @@ enum class removal_cause : uint8_t {
   expired,
   /// Evicted to stay within max-entries / max-bytes (SIEVE).
   evicted,
-  /// A write (set, a fill, a write path) replaced its value.
+  /// A write (set, a fill, a write path) replaced its value, or a write
+  /// under a lease that was refused dropped it (node::install).
   replaced,
   /// Invalidated by key: one key (node::erase, invalidate({key})).
   key,

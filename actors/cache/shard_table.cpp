@@ -437,6 +437,24 @@ void shard_table::cancel_fill(std::string_view key, uint64_t id) {
   fills_.cancel(key, id);
 }
 
+bool shard_table::complete_write(std::string_view key, uint64_t id,
+                                 std::string value, int64_t expires_ns,
+                                 std::vector<std::string> tags,
+                                 uint64_t version) {
+  std::unique_lock guard{mtx_};
+  report_scope reports{*this};
+  if (fills_.finish(key, id, !tags.empty())) {
+    if (install(key, std::move(value), expires_ns, 0, std::move(tags), version,
+                0)
+        != 0)
+      return true;
+  } else {
+    stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
+  }
+  drop_written(key);
+  return false;
+}
+
 size_t shard_table::fills() const {
   std::shared_lock guard{mtx_};
   return fills_.size();
@@ -463,6 +481,13 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
 }
 
 // -- private helpers ----------------------------------------------------------
+
+void shard_table::drop_written(std::string_view key) {
+  if (auto it = map_.find(key); it != map_.end()) {
+    remove(it, {removal_cause::replaced, {}});
+    bytes_pub_.store(bytes_, std::memory_order_relaxed);
+  }
+}
 
 size_t shard_table::reclaim_dead_tags(size_t budget) {
   size_t freed = 0;

@@ -219,8 +219,22 @@ class shard_table {
                      std::vector<std::string> tags, uint64_t version,
                      int64_t load_ns);
 
-  /// Ends fill (or write) `id` of `key` without installing anything.
+  /// Ends fill (or write) `id` of `key` without installing anything (for a
+  /// write: it did not happen, or nothing older than it can be cached).
   void cancel_fill(std::string_view key, uint64_t id);
+
+  /// Installs the value of write `id` (from begin_write) as complete_fill
+  /// does, and returns true; if that is refused (an invalidation or a later
+  /// write reached the key, or a newer sourced version is cached), drops
+  /// what the key holds instead and returns false. Whatever refused the
+  /// write may have left a value older than it: an entry a versioned
+  /// invalidation spared (not older than the event, but older than the
+  /// write), or one a load that began during the write installed. A miss is
+  /// never stale; either way no value from before the write stays readable
+  /// once it completes. A dropped entry is reported as `replaced`.
+  bool complete_write(std::string_view key, uint64_t id, std::string value,
+                      int64_t expires_ns, std::vector<std::string> tags,
+                      uint64_t version);
 
   /// Number of fills in flight (bounded by the lock manager).
   size_t fills() const;
@@ -249,6 +263,9 @@ class shard_table {
   // All private helpers REQUIRE: mtx_ held exclusively (alive() and
   // tags_live(): at least shared).
   void remove(map_type::iterator it, removal_reason why);
+  // Removes `key`'s entry, if any, for a write that did not install.
+  // REQUIRES: mtx_ held exclusively, a report_scope open
+  void drop_written(std::string_view key);
   // Reports `e` (REQUIRES: sink_) unless it was reported already, with what
   // ended its life first: a dead tag, its expiry, or `why` (`killed_now`:
   // the tag invalidation reporting it is what made it dead).

@@ -296,8 +296,8 @@ caf::expected<bool> node::install(std::string_view key, uint64_t lease,
     = check_write(s_->opts, s_->clock->now_ns(), value, opts.tags, opts.ttl);
   if (!expiry)
     return fail(std::move(expiry.error()));
-  return table.complete_fill(key, lease, std::move(value), *expiry, 0,
-                             opts.tags, opts.version, 0);
+  return table.complete_write(key, lease, std::move(value), *expiry, opts.tags,
+                              opts.version);
 }
 
 void node::cancel_install(std::string_view key, uint64_t lease) {

@@ -152,13 +152,18 @@ class node {
   /// invalidation reached `key` since begin_install returned `lease`, and
   /// opts.version is not older than a cached sourced version; true if
   /// installed, false if refused. The lease ends either way. Validates like
-  /// set(). A refusal never leaves the entry from before the lease readable:
-  /// what refused it removed or replaced that entry, or is newer.
+  /// set(). A refusal drops what `key` holds: no value from before the write
+  /// stays readable once it completes, even one that what refused it spared
+  /// (a versioned invalidation spares entries not older than its event,
+  /// which may still be older than this write) or one a load that began
+  /// during the write installed. On an error the caller drops the key.
   caf::expected<bool> install(std::string_view key, uint64_t lease,
                               std::string value, const set_options& opts = {});
 
   /// Ends `lease` without installing anything (and the loads of `key` that
-  /// began since, which may have read the source before the write).
+  /// began since, which may have read the source before the write). For a
+  /// write that did not happen, or one no load can have missed (record_cache
+  /// queues before its lease, and its loads read the queue first).
   void cancel_install(std::string_view key, uint64_t lease);
 
   /// Invalidates `key` (same as invalidate({key})).

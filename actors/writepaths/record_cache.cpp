@@ -232,10 +232,12 @@ void record_cache::install(const std::string& key, uint64_t lease,
   // The rule's tags, as a fetch of the key would carry them.
   node_.rules().add_key_tags(key, so.tags);
   // Refused only if a write, an invalidation or a newer version reached the
-  // key since the lease began: none leaves anything older than what we meant
-  // to install. A load that began meanwhile cannot refuse it (a write lease
-  // is not replaced by loads; node::begin_install). An error (the node
-  // stopping) drops the key: a miss is never stale.
+  // key since the lease began; the refusal drops the key, since what refused
+  // it may have spared a copy older than this write (a flush's versioned
+  // event spares a copy loaded after the flush, before this write). A load
+  // that began meanwhile cannot refuse it (a write lease is not replaced by
+  // loads; node::begin_install). An error (the node stopping) drops the key
+  // too: a miss is never stale.
   auto installed
     = node_.install(key, lease, encode_record(fields, version), so);
   if (!installed)

@@ -628,6 +628,44 @@ TEST_CASE_METHOD(fixture,
 }
 
 TEST_CASE_METHOD(fixture,
+                 "an install refused by a versioned invalidation that spared "
+                 "the cached entry leaves no entry from before its lease",
+                 "[fetch][write-wins]") {
+  // Write-back met this: a flush's event (version 5) spares a copy loaded
+  // right after the flush (version 5, without the write queued since), and
+  // refuses the queued write's install of that copy with its fields merged.
+  set_options v5;
+  v5.version = 5;
+  REQUIRE(n->set("k", "loaded after the flush", v5));
+  auto lease = n->begin_install("k");
+  auto& table = n->internals().cache->table_for("k");
+  CHECK(table.erase_older({"k"}, 5, {removal_cause::resource, {}}) == 0);
+  CHECK(*n->get("k") == "loaded after the flush");
+  auto installed = n->install("k", lease, "written", v5);
+  REQUIRE(installed);
+  CHECK_FALSE(*installed);
+  CHECK_FALSE(n->get("k"));
+}
+
+TEST_CASE_METHOD(fixture,
+                 "an install refused by a newer version that a load installed "
+                 "during it leaves no entry from before its lease",
+                 "[fetch][write-wins]") {
+  // The load began during the write: it may have read the source before
+  // the write reached it, whatever version it carries.
+  set_options v5;
+  v5.version = 5;
+  auto lease = n->begin_install("k");
+  auto& table = n->internals().cache->table_for("k");
+  auto fill = table.begin_fill("k");
+  REQUIRE(table.complete_fill("k", fill, "loaded", INT64_MAX, 0, {}, 7, 0));
+  auto installed = n->install("k", lease, "written", v5);
+  REQUIRE(installed);
+  CHECK_FALSE(*installed);
+  CHECK_FALSE(n->get("k"));
+}
+
+TEST_CASE_METHOD(fixture,
                  "versions never go backwards: an older sourced write is "
                  "refused and changes nothing",
                  "[fetch][write-wins]") {
