@@ -8,6 +8,7 @@ packages=(
   libcaf-dev catch2
   libsqlite3-dev libpq-dev postgresql
   libssl-dev openssl
+  libboost1.81-dev
   curl
   libcpp-httplib-dev redis-server libhiredis-dev
   libtbb-dev libcuckoo-dev

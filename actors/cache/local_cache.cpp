@@ -18,6 +18,11 @@ size_t local_cache::shard_index(std::string_view key) const noexcept {
   return shard_of(key, tables_.size());
 }
 
+const shard_table&
+local_cache::table_for(const hashed_key& key) const noexcept {
+  return *tables_[shard_of_hash(key.hash, tables_.size())];
+}
+
 size_t local_cache::invalidate_keys(const std::vector<std::string>& keys,
                                     uint64_t below, removal_reason why) {
   // The closure is taken first: removing a dependent drops its edges.

@@ -39,6 +39,10 @@ class local_cache {
     return *tables_[shard_index(key)];
   }
 
+  /// The table of a key hashed once by the caller, who then looks the key
+  /// up with the same hash (shard_table::get(const hashed_key&, ...)).
+  const shard_table& table_for(const hashed_key& key) const noexcept;
+
   const std::shared_ptr<shard_table>& table(size_t i) const {
     return tables_[i];
   }

@@ -85,9 +85,13 @@ shard_impl(shard_actor::stateful_pointer<shard_state> self, size_t index,
 } // namespace
 
 size_t shard_of(std::string_view key, size_t shards) noexcept {
-  // Mix the hash so that the shard choice and the table's own bucket choice
-  // (same std::hash) are independent.
-  uint64_t h = std::hash<std::string_view>{}(key);
+  return shard_of_hash(std::hash<std::string_view>{}(key), shards);
+}
+
+size_t shard_of_hash(size_t key_hash, size_t shards) noexcept {
+  // Mix the hash so that the shard choice and the table's own slot choice
+  // (same std::hash, mixed its own way) are independent.
+  uint64_t h = key_hash;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;

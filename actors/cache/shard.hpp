@@ -40,6 +40,9 @@ using shard_actor = caf::typed_actor<
 /// refuses keys that are not its own (invalid_argument).
 size_t shard_of(std::string_view key, size_t shards) noexcept;
 
+/// shard_of() for a key whose std::hash<std::string_view> is `key_hash`.
+size_t shard_of_hash(size_t key_hash, size_t shards) noexcept;
+
 /// Spawns shard `index` of `count`, owning `table`. The shard keeps re-arming
 /// its sweep timer, so it lives until it receives an exit message (node::stop
 /// sends it). With `hidden` the actor system does not wait for it when it

@@ -1,7 +1,9 @@
 #include "cachebus/actors/cache/shard_table.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
+#include <shared_mutex>
 
 #include "cachebus/actors/cache/removal_sink.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
@@ -17,12 +19,17 @@ namespace cachebus {
 struct shard_table::entry : sieve_queue::hook,
                             expiry_wheel::hook,
                             tag_index::member {
+  entry(std::string_view k, size_t h) : key(k), hash(h) {
+    // nop
+  }
+
+  const std::string key;
+  const size_t hash; // std::hash of key (hashed_key)
   std::string value;
   uint64_t version = 0;
   int64_t expires_ns = no_expiry;
   int64_t grace_ns = 0; // kept this long after expiry for stale reads
   int64_t load_ns = 0;  // how long the value took to load
-  const std::string* key = nullptr; // the map node's key; stable
   std::set<std::string_view>::iterator ordered_pos;
   bool has_parents = false;
   // True if `version` came from the source record; a shard-assigned version
@@ -34,7 +41,7 @@ struct shard_table::entry : sieve_queue::hook,
   bool reported = false;
 
   size_t charge() const noexcept {
-    return key->size() + value.size() + entry_overhead + tag_bytes;
+    return key.size() + value.size() + entry_overhead + tag_bytes;
   }
 
   /// True if an invalidation at version `v` covers this entry.
@@ -59,8 +66,24 @@ shard_table::shard_table(limits lim, const time_source* clk,
 
 shard_table::~shard_table() {
   // Entries point into tag states; drop the links before either dies.
-  for (auto& kv : map_)
-    kv.second.tags.clear();
+  for (auto* e : map_) {
+    e->tags.clear();
+    delete e;
+  }
+}
+
+size_t shard_table::entry_hash::operator()(const entry* e) const noexcept {
+  return e->hash;
+}
+
+bool shard_table::entry_eq::operator()(const entry* e,
+                                       const hashed_key& k) const noexcept {
+  return e->hash == k.hash && e->key == k.text;
+}
+
+shard_table::entry* shard_table::find(const hashed_key& key) const {
+  auto it = map_.find(key);
+  return it == map_.end() ? nullptr : *it;
 }
 
 bool shard_table::tags_live(const entry& e) noexcept {
@@ -68,6 +91,11 @@ bool shard_table::tags_live(const entry& e) noexcept {
   // of the entry's tags is checking every one of them.
   auto below = tag_index::dead_below(e);
   return below == 0 || !e.older_than(below);
+}
+
+void shard_table::count_read(bool hit) const noexcept {
+  auto& r = reads_[this_thread_slot()];
+  (hit ? r.hits : r.misses).fetch_add(1, std::memory_order_relaxed);
 }
 
 bool shard_table::alive(const entry& e, int64_t now) const noexcept {
@@ -85,18 +113,33 @@ bool shard_table::get(std::string_view key, std::string& out,
                       uint64_t& version) const {
   {
     std::shared_lock guard{mtx_};
-    auto it = map_.find(key);
-    if (it != map_.end() && alive(it->second, clock_->now_ns())) {
-      auto& e = it->second;
-      sieve_queue::mark_visited(e);
-      out.assign(e.value);
-      version = e.sourced ? e.version : 0;
+    auto* e = find(hashed_key{key});
+    if (e && alive(*e, clock_->now_ns())) {
+      sieve_queue::mark_visited(*e);
+      out.assign(e->value);
+      version = e->sourced ? e->version : 0;
       guard.unlock();
-      hits_.fetch_add(1, std::memory_order_relaxed);
+      count_read(true);
       return true;
     }
   }
-  misses_.fetch_add(1, std::memory_order_relaxed);
+  count_read(false);
+  return false;
+}
+
+bool shard_table::get(const hashed_key& key, std::string& out) const {
+  {
+    std::shared_lock guard{mtx_};
+    auto* e = find(key);
+    if (e && alive(*e, clock_->now_ns())) {
+      sieve_queue::mark_visited(*e);
+      out.assign(e->value);
+      guard.unlock();
+      count_read(true);
+      return true;
+    }
+  }
+  count_read(false);
   return false;
 }
 
@@ -105,9 +148,8 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
   lookup_result r;
   {
     std::shared_lock guard{mtx_};
-    auto it = map_.find(key);
-    if (it != map_.end()) {
-      auto& e = it->second;
+    if (auto* found = find(hashed_key{key})) {
+      auto& e = *found;
       auto now = clock_->now_ns();
       bool tags_ok = tags_live(e);
       if (tags_ok && e.expires_ns > now) {
@@ -125,20 +167,17 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
       }
     }
   }
-  if (r.state == lookup_result::fresh)
-    hits_.fetch_add(1, std::memory_order_relaxed);
-  else
-    misses_.fetch_add(1, std::memory_order_relaxed);
+  count_read(r.state == lookup_result::fresh);
   return r;
 }
 
 bool shard_table::still_holds(std::string_view key, uint64_t version,
                               std::string& out) const {
   std::shared_lock guard{mtx_};
-  auto it = map_.find(key);
-  if (it == map_.end() || it->second.version != version)
+  auto* found = find(hashed_key{key});
+  if (!found || found->version != version)
     return false;
-  auto& e = it->second;
+  auto& e = *found;
   if (!tags_live(e) || reclaim_at(e.expires_ns, e.grace_ns) <= clock_->now_ns())
     return false;
   out.assign(e.value);
@@ -153,24 +192,26 @@ bool shard_table::peek(std::string_view key, std::string& out) const {
 bool shard_table::peek(std::string_view key, std::string& out,
                        uint64_t& version) const {
   std::shared_lock guard{mtx_};
-  auto it = map_.find(key);
-  if (it == map_.end() || !alive(it->second, clock_->now_ns()))
+  auto* e = find(hashed_key{key});
+  if (!e || !alive(*e, clock_->now_ns()))
     return false;
-  out.assign(it->second.value);
-  version = it->second.sourced ? it->second.version : 0;
+  out.assign(e->value);
+  version = e->sourced ? e->version : 0;
   return true;
 }
 
 bool shard_table::contains(std::string_view key) const {
   std::shared_lock guard{mtx_};
-  auto it = map_.find(key);
-  return it != map_.end() && alive(it->second, clock_->now_ns());
+  auto* e = find(hashed_key{key});
+  return e && alive(*e, clock_->now_ns());
 }
 
 shard_stats shard_table::stats() const {
   shard_stats s;
-  s.hits = hits_.load(std::memory_order_relaxed);
-  s.misses = misses_.load(std::memory_order_relaxed);
+  for (auto& r : reads_) {
+    s.hits += r.hits.load(std::memory_order_relaxed);
+    s.misses += r.misses.load(std::memory_order_relaxed);
+  }
   s.sets = sets_.load(std::memory_order_relaxed);
   s.evictions = evictions_.load(std::memory_order_relaxed);
   s.expirations = expirations_.load(std::memory_order_relaxed);
@@ -217,9 +258,9 @@ uint64_t shard_table::install(std::string_view key, std::string value,
                               std::vector<std::string> tags, uint64_t version,
                               int64_t load_ns) {
   bool sourced = version != 0;
-  auto it = map_.find(key);
-  if (sourced && it != map_.end() && it->second.sourced
-      && version < it->second.version) {
+  hashed_key hk{key};
+  auto* found = find(hk);
+  if (sourced && found && found->sourced && version < found->version) {
     older_versions_refused_.fetch_add(1, std::memory_order_relaxed);
     return 0;
   }
@@ -227,14 +268,10 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     version = next_version_++;
   else if (version >= next_version_)
     next_version_ = version + 1;
-  if (it == map_.end()) {
-    it = map_
-           .emplace(std::piecewise_construct,
-                    std::forward_as_tuple(std::string{key}),
-                    std::forward_as_tuple())
-           .first;
-    auto& e = it->second;
-    e.key = &it->first;
+  if (!found) {
+    auto owned = std::make_unique<entry>(key, hk.hash);
+    map_.insert(owned.get());
+    auto& e = *owned.release();
     e.value = std::move(value);
     e.version = version;
     e.sourced = sourced;
@@ -242,14 +279,14 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     e.grace_ns = grace_ns;
     e.load_ns = load_ns;
     if (lim_.ordered_index)
-      e.ordered_pos = ordered_.emplace(*e.key).first;
+      e.ordered_pos = ordered_.emplace(e.key).first;
     tags_.link(e, std::move(tags));
     queue_.push(e);
     wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
     bytes_ += e.charge();
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
-    auto& e = it->second;
+    auto& e = *found;
     if (sink_)
       report(e, {removal_cause::replaced, {}});
     e.reported = false;
@@ -279,10 +316,10 @@ size_t shard_table::erase(std::string_view key, removal_reason why) {
   std::unique_lock guard{mtx_};
   report_scope reports{*this};
   fills_.cancel_key(key);
-  auto it = map_.find(key);
-  if (it == map_.end())
+  auto* e = find(hashed_key{key});
+  if (!e)
     return 0;
-  remove(it, why);
+  remove(*e, why);
   invalidations_.fetch_add(1, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return 1;
@@ -302,9 +339,9 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
     // A fill in flight may hold a value read before this invalidation, so it
     // must not be installed, whatever its version turns out to be.
     fills_.cancel_key(key);
-    auto it = map_.find(key);
-    if (it != map_.end() && it->second.older_than(version)) {
-      remove(it, why);
+    auto* e = find(hashed_key{key});
+    if (e && e->older_than(version)) {
+      remove(*e, why);
       ++n;
     }
   }
@@ -330,7 +367,7 @@ size_t shard_table::erase_matching(std::string_view glob,
   for (auto key : hits) {
     if (removed)
       removed->emplace_back(key);
-    remove(map_.find(key), why); // `key` dies here; not used afterwards
+    remove(*find(hashed_key{key}), why); // `key` dies here; unused after
   }
   invalidations_.fetch_add(hits.size(), std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
@@ -388,7 +425,7 @@ size_t shard_table::clear(removal_reason why) {
   fills_.cancel_all(); // tagged fills that began before are refused too
   size_t n = map_.size();
   while (!map_.empty())
-    remove(map_.begin(), why);
+    remove(**map_.begin(), why);
   invalidations_.fetch_add(n, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return n;
@@ -397,11 +434,11 @@ size_t shard_table::clear(removal_reason why) {
 bool shard_table::attach_parent(std::string_view dependent,
                                 const std::string& parent) {
   std::unique_lock guard{mtx_};
-  auto it = map_.find(dependent);
-  if (it == map_.end() || !alive(it->second, clock_->now_ns()) || !graph_)
+  auto* e = find(hashed_key{dependent});
+  if (!e || !alive(*e, clock_->now_ns()) || !graph_)
     return false;
-  it->second.has_parents = true;
-  graph_->add(parent, it->first);
+  e->has_parents = true;
+  graph_->add(parent, e->key);
   return true;
 }
 
@@ -470,8 +507,7 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
     if (!due)
       break;
     // remove() unschedules the entry (dropping its bucket when empty).
-    remove(map_.find(*static_cast<entry&>(*due).key),
-           {removal_cause::expired, {}});
+    remove(static_cast<entry&>(*due), {removal_cause::expired, {}});
     ++freed;
     ++expired;
   }
@@ -483,8 +519,8 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
 // -- private helpers ----------------------------------------------------------
 
 void shard_table::drop_written(std::string_view key) {
-  if (auto it = map_.find(key); it != map_.end()) {
-    remove(it, {removal_cause::replaced, {}});
+  if (auto* e = find(hashed_key{key})) {
+    remove(*e, {removal_cause::replaced, {}});
     bytes_pub_.store(bytes_, std::memory_order_relaxed);
   }
 }
@@ -501,7 +537,7 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
     // relinking would move it off those states and revive it.
     if (e.older_than(std::max(dead_below, tag_index::dead_below(e)))) {
       // Dead: free it (this unlinks it from every tag, this one included).
-      remove(map_.find(*e.key), {removal_cause::tag, {}});
+      remove(e, {removal_cause::tag, {}});
     } else {
       // Newer than the invalidation: move its links to the live states.
       bytes_ -= e.charge();
@@ -513,8 +549,7 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
   return freed;
 }
 
-void shard_table::remove(map_type::iterator it, removal_reason why) {
-  auto& e = it->second;
+void shard_table::remove(entry& e, removal_reason why) {
   if (sink_)
     report(e, why);
   bytes_ -= e.charge();
@@ -524,8 +559,9 @@ void shard_table::remove(map_type::iterator it, removal_reason why) {
   if (lim_.ordered_index)
     ordered_.erase(e.ordered_pos);
   if (e.has_parents && graph_)
-    graph_->remove_dependent(it->first);
-  map_.erase(it);
+    graph_->remove_dependent(e.key);
+  map_.erase(&e);
+  delete &e;
   entries_.store(map_.size(), std::memory_order_relaxed);
 }
 
@@ -537,7 +573,7 @@ int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
 
 void shard_table::evict_one() {
   auto& victim = static_cast<entry&>(queue_.victim());
-  remove(map_.find(*victim.key), {removal_cause::evicted, {}});
+  remove(victim, {removal_cause::evicted, {}});
   evictions_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -546,7 +582,7 @@ void shard_table::report(entry& e, removal_reason why, bool killed_now) {
     return;
   e.reported = true;
   removal r;
-  r.key = *e.key;
+  r.key = e.key;
   r.version = e.sourced ? e.version : 0;
   if (!killed_now && !tags_live(e)) {
     r.cause = removal_cause::tag; // an earlier tag invalidation

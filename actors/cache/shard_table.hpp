@@ -41,18 +41,21 @@
 // removes them.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "cachebus/actors/cache/expiry_wheel.hpp"
 #include "cachebus/actors/cache/fill_leases.hpp"
+#include "cachebus/actors/cache/hashed_key.hpp"
+#include "cachebus/actors/cache/read_mostly_mutex.hpp"
 #include "cachebus/actors/cache/removal.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
 #include "cachebus/actors/cache/sieve_queue.hpp"
@@ -112,6 +115,9 @@ class shard_table {
   /// is unsourced (its shard-assigned version says nothing about the source,
   /// so it must never travel as one, e.g. to another node).
   bool get(std::string_view key, std::string& out, uint64_t& version) const;
+
+  /// get() for a key hashed by the caller (the node routes by the same hash).
+  bool get(const hashed_key& key, std::string& out) const;
 
   /// Returns true if a live entry exists; counts nothing.
   bool contains(std::string_view key) const;
@@ -250,19 +256,35 @@ class shard_table {
  private:
   struct entry;
 
-  struct string_hash {
+  // The index: an open-addressing set (boost::unordered_flat_set) of
+  // pointers to entries, each entry one allocation that owns its key and
+  // keeps its hash. A lookup probes one metadata group and compares the
+  // keys of the few candidates; entries never move, so the hooks of the
+  // queue, the wheel, the tags and the ordered index stay valid on rehash.
+  struct entry_hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
+    size_t operator()(const entry* e) const noexcept;
+    size_t operator()(const hashed_key& k) const noexcept { return k.hash; }
+  };
+
+  struct entry_eq {
+    using is_transparent = void;
+    bool operator()(const entry* a, const entry* b) const noexcept {
+      return a == b;
+    }
+    bool operator()(const entry* e, const hashed_key& k) const noexcept;
+    bool operator()(const hashed_key& k, const entry* e) const noexcept {
+      return (*this)(e, k);
     }
   };
 
-  using map_type
-    = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
+  using map_type = boost::unordered_flat_set<entry*, entry_hash, entry_eq>;
 
   // All private helpers REQUIRE: mtx_ held exclusively (alive() and
   // tags_live(): at least shared).
-  void remove(map_type::iterator it, removal_reason why);
+  // The entry of `key`, or nullptr.
+  entry* find(const hashed_key& key) const;
+  void remove(entry& e, removal_reason why);
   // Removes `key`'s entry, if any, for a write that did not install.
   // REQUIRES: mtx_ held exclusively, a report_scope open
   void drop_written(std::string_view key);
@@ -278,6 +300,8 @@ class shard_table {
   void enforce_limits();
   bool alive(const entry& e, int64_t now) const noexcept;
   static bool tags_live(const entry& e) noexcept;
+  // Counts a hit or a miss in this thread's slot (no lock needed).
+  void count_read(bool hit) const noexcept;
   size_t reclaim_dead_tags(size_t budget);
   // Returns 0 (and changes nothing) if `version` is older than the sourced
   // version cached under `key`.
@@ -287,7 +311,10 @@ class shard_table {
 
   limits lim_;
   const time_source* clock_;
-  mutable std::shared_mutex mtx_;
+  // Readers (hits) write no line another reader thread writes: neither the
+  // lock (read_mostly_mutex.hpp) nor the hit and miss counts (one line per
+  // thread slot, summed by stats()).
+  mutable read_mostly_mutex mtx_;
   map_type map_;
   sieve_queue queue_;
   expiry_wheel wheel_;
@@ -301,8 +328,11 @@ class shard_table {
   uint64_t next_version_ = 1;
   size_t bytes_ = 0;
   // Counters, readable without the lock.
-  mutable std::atomic<uint64_t> hits_{0};
-  mutable std::atomic<uint64_t> misses_{0};
+  struct alignas(64) read_counts {
+    std::atomic<uint64_t> hits{0};
+    std::atomic<uint64_t> misses{0};
+  };
+  mutable std::array<read_counts, read_slots> reads_;
   std::atomic<uint64_t> sets_{0};
   std::atomic<uint64_t> evictions_{0};
   std::atomic<uint64_t> expirations_{0};

@@ -1,5 +1,7 @@
 #include "cachebus/actors/node/node.hpp"
 
+#include <utility>
+
 #include "caf/actor_system_config.hpp"
 #include "caf/exit_reason.hpp"
 #include "caf/scoped_actor.hpp"
@@ -264,7 +266,8 @@ caf::expected<std::string> node::get(std::string_view key) const {
   if (auto err = s_->opts.check_key(key))
     return err;
   std::string out;
-  if (s_->cache->table_for(key).get(key, out))
+  hashed_key hk{key}; // hashed once: the shard, then the table's slot
+  if (std::as_const(*s_->cache).table_for(hk).get(hk, out))
     return out;
   return make_error(errc::miss);
 }
