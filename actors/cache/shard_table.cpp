@@ -40,8 +40,10 @@ struct shard_table::entry : sieve_queue::hook,
   // while it still occupies the table; its reclaim reports nothing.
   bool reported = false;
 
-  size_t charge() const noexcept {
-    return key.size() + value.size() + entry_overhead + tag_bytes;
+  /// The bytes this entry holds, as charged against max-bytes.
+  size_t charge(bool ordered_index) const noexcept {
+    return charge_of(key.capacity(), value.capacity(), ordered_index)
+           + tag_bytes;
   }
 
   /// True if an invalidation at version `v` covers this entry.
@@ -57,6 +59,38 @@ struct shard_table::report_scope {
       t.flush_reports();
   }
 };
+
+namespace {
+
+// What glibc's malloc takes for a request of `n` bytes: `n` plus its 8-byte
+// chunk header, rounded up to 16, at least 32.
+constexpr size_t heap_chunk(size_t n) noexcept {
+  return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15});
+}
+
+// The heap a std::string holds beyond its own object: none while its
+// characters fit inline (libstdc++: 15).
+constexpr size_t string_heap(size_t capacity) noexcept {
+  return capacity > 15 ? heap_chunk(capacity + 1) : 0;
+}
+
+// A std::set<std::string_view> node: the red-black node header (32 B) and
+// the view.
+constexpr size_t ordered_node_bytes = heap_chunk(32 + sizeof(std::string_view));
+
+// The index (boost::unordered_flat_set of pointers): 8 B of pointer and 1 B
+// of metadata per slot, slots at most 7/8 full, doubled when full: 16 B per
+// entry covers the fill levels in between.
+constexpr size_t index_slot_bytes = 16;
+
+} // namespace
+
+size_t shard_table::charge_of(size_t key_capacity, size_t value_capacity,
+                              bool ordered_index) noexcept {
+  return heap_chunk(sizeof(entry)) + index_slot_bytes
+         + (ordered_index ? ordered_node_bytes : 0) + string_heap(key_capacity)
+         + string_heap(value_capacity);
+}
 
 shard_table::shard_table(limits lim, const time_source* clk,
                          dependency_graph* graph)
@@ -283,14 +317,14 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     tags_.link(e, std::move(tags));
     queue_.push(e);
     wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
-    bytes_ += e.charge();
+    bytes_ += e.charge(lim_.ordered_index);
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
     auto& e = *found;
     if (sink_)
       report(e, {removal_cause::replaced, {}});
     e.reported = false;
-    bytes_ -= e.charge();
+    bytes_ -= e.charge(lim_.ordered_index);
     // Memory goes once the grace window after expiry has passed.
     wheel_.reschedule(e, reclaim_at(expires_ns, grace_ns));
     e.expires_ns = expires_ns;
@@ -304,7 +338,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
       tags_.link(e, std::move(tags));
     }
     sieve_queue::mark_written(e);
-    bytes_ += e.charge();
+    bytes_ += e.charge(lim_.ordered_index);
   }
   sets_.fetch_add(1, std::memory_order_relaxed);
   enforce_limits();
@@ -410,9 +444,9 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version,
         survivors.push_back(&e);
     }
     for (auto* e : survivors) {
-      bytes_ -= e->charge();
+      bytes_ -= e->charge(lim_.ordered_index);
       tags_.relink(*e);
-      bytes_ += e->charge();
+      bytes_ += e->charge(lim_.ordered_index);
     }
   }
   invalidations_.fetch_add(n, std::memory_order_relaxed);
@@ -540,9 +574,9 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
       remove(e, {removal_cause::tag, {}});
     } else {
       // Newer than the invalidation: move its links to the live states.
-      bytes_ -= e.charge();
+      bytes_ -= e.charge(lim_.ordered_index);
       tags_.relink(e);
-      bytes_ += e.charge();
+      bytes_ += e.charge(lim_.ordered_index);
     }
     ++freed; // either way, work done
   }
@@ -552,7 +586,7 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
 void shard_table::remove(entry& e, removal_reason why) {
   if (sink_)
     report(e, why);
-  bytes_ -= e.charge();
+  bytes_ -= e.charge(lim_.ordered_index);
   wheel_.unschedule(e);
   queue_.unlink(e);
   tags_.unlink(e);

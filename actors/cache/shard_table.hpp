@@ -93,8 +93,15 @@ class shard_table {
     size_t buckets = 0;   // expiry wheel buckets
   };
 
-  /// Bookkeeping charged to every entry on top of its key and value.
-  static constexpr size_t entry_overhead = 160;
+  /// What an entry whose key and value strings have these capacities
+  /// holds, as max-bytes charges it (tag links come on top): the entry
+  /// object's heap chunk (key inline up to 15 B), the key's and the value's
+  /// heap chunks, its share of the index and, with the ordered index, that
+  /// index's node. Real allocator sizes (glibc: 8 B of header, 16 B
+  /// granules), so that filling a table to max-bytes takes about max-bytes
+  /// of heap.
+  static size_t charge_of(size_t key_capacity, size_t value_capacity,
+                          bool ordered_index) noexcept;
 
   /// `graph` may be null (no dependency tracking).
   shard_table(limits lim, const time_source* clk,

@@ -115,7 +115,8 @@ TEST_CASE_METHOD(table_fixture,
 
 TEST_CASE_METHOD(table_fixture, "the byte limit evicts until the table fits",
                  "[shard_table]") {
-  auto per_entry = shard_table::entry_overhead + 3 + 1000; // "k10".."k59"
+  // "k10".."k59": keys inline, 1000 B values on the heap.
+  auto per_entry = shard_table::charge_of(15, 1000, true);
   auto t = make(1'000'000, per_entry * 10);
   for (int i = 10; i < 60; ++i)
     t.put("k" + std::to_string(i), std::string(1000, 'x'), in(1h), {});
