@@ -8,6 +8,7 @@
 #include "caf/actor_system_config.hpp"
 
 #include "cachebus/actors/cache/duration.hpp"
+#include "cachebus/actors/cache/shard_table.hpp"
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
 
@@ -61,10 +62,12 @@ caf::error node_options::validate() const {
   if (max_tags > 1024)
     return bad("cachebus.max-tags must be at most 1024, got "
                + std::to_string(max_tags));
-  if (per_shard < max_key_size + max_value_size + 256)
+  auto largest = shard_table::charge_of(max_key_size, max_value_size,
+                                        ordered_index);
+  if (per_shard < largest)
     return bad("cachebus.max-bytes / cachebus.shards (" + bytes(per_shard)
                + ") must hold at least one entry of the largest key and value ("
-               + bytes(max_key_size + max_value_size + 256) + ")");
+               + bytes(largest) + ")");
   if (default_ttl <= caf::timespan{0})
     return bad("cachebus.default-ttl must be positive, got " + ms(default_ttl));
   if (max_ttl <= caf::timespan{0} || max_ttl > max_ttl_limit)

@@ -73,6 +73,23 @@ TEST_CASE("a default TTL above the maximum TTL is refused", "[config]") {
   CHECK_THAT(describe(err), Catch::Contains("exceeds cachebus.max-ttl"));
 }
 
+TEST_CASE("a max-bytes per shard that cannot hold one largest entry is "
+          "refused, with what one takes",
+          "[config]") {
+  node_options opts;
+  opts.shards = 4;
+  opts.max_key_size = 250;
+  opts.max_value_size = 1 << 20;
+  // The key and the value alone fit; with what an entry takes beside them,
+  // they do not.
+  opts.max_bytes = 4 * (250 + (1 << 20) + 64);
+  auto err = opts.validate();
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Catch::Contains("must hold at least one entry"));
+  opts.max_bytes = 4 * ((1 << 20) + 4096);
+  CHECK_FALSE(opts.validate());
+}
+
 TEST_CASE("--help prints the cachebus options and starts no node", "[config]") {
   auto rt = runtime::start({"--help"});
   REQUIRE(rt);
