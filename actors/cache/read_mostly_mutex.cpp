@@ -6,15 +6,24 @@ namespace cachebus {
 
 namespace {
 
+// A spin-wait hint to the CPU (no-op elsewhere).
+inline void cpu_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// How long a reader that met a writer spins before it queues on the
+// writers' mutex: ~100 pauses, a few microseconds.
+constexpr int short_wait_spins = 100;
+
 // Spins briefly, then yields: a lock holder may be descheduled (more threads
 // than cores), and spinning against it would only burn its time slice.
 class backoff {
  public:
   void pause() {
     if (++spins_ < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      cpu_pause();
       return;
     }
     std::this_thread::yield();
@@ -41,7 +50,8 @@ size_t this_thread_slot() noexcept {
 // precedes the reader's check (the reader steps back). The reader's release
 // decrement and the writer's acquire scan order the reader's section before
 // the writer's; the writer's release of the flag and the reader's load of it
-// order the writer's section before the reader's.
+// order the writer's section before the reader's (on the slow path, the
+// writers' mutex does: the writer unlocks it after lowering its flag).
 
 void read_mostly_mutex::lock() {
   writers_.lock();
@@ -77,16 +87,30 @@ void read_mostly_mutex::drain_readers() {
 
 void read_mostly_mutex::lock_shared() {
   auto& s = slots_[this_thread_slot()];
-  for (;;) {
+  s.readers.fetch_add(1, std::memory_order_seq_cst);
+  if (!writer_.load(std::memory_order_seq_cst))
+    return;
+  // A writer holds or wants the lock: step back, and queue for the writers'
+  // mutex behind it. Holding that mutex, no writer is between raising and
+  // lowering its flag, so announcing ourselves then is safe, and a writer
+  // that comes next waits for us. A reader thus waits for at most the
+  // writers ahead of it in that mutex's queue, never for an endless stream
+  // of writers re-raising the flag.
+  s.readers.fetch_sub(1, std::memory_order_release);
+  // Most writes hold the lock for a microsecond or so: spin that long on the
+  // flag first, since sleeping on the mutex costs a futex round trip (tens
+  // of microseconds on a busy machine).
+  for (int i = 0; i < short_wait_spins; ++i) {
+    cpu_pause();
+    if (writer_.load(std::memory_order_relaxed))
+      continue;
     s.readers.fetch_add(1, std::memory_order_seq_cst);
     if (!writer_.load(std::memory_order_seq_cst))
       return;
-    // A writer holds or wants the lock: step back and wait it out.
     s.readers.fetch_sub(1, std::memory_order_release);
-    backoff b;
-    while (writer_.load(std::memory_order_acquire))
-      b.pause();
   }
+  std::lock_guard<std::mutex> queued{writers_};
+  s.readers.fetch_add(1, std::memory_order_seq_cst);
 }
 
 bool read_mostly_mutex::try_lock_shared() {

@@ -11,8 +11,11 @@
 // - Meets the standard SharedMutex requirements that std::unique_lock and
 //   std::shared_lock use: lock/unlock, lock_shared/unlock_shared (and the
 //   try_ forms). A shared lock is released on the thread that took it.
-// - Writer-preferring: a reader that meets the flag steps back and waits
-//   until the writer is done, so readers cannot starve a writer.
+// - Fair both ways: a reader that meets the flag steps back and queues on
+//   the writers' mutex, so readers cannot starve a writer (they stop
+//   entering once its flag is up), and a stream of writers cannot starve a
+//   reader (it enters after the writers queued before it, not only when no
+//   writer wants the lock).
 // - Not recursive in either mode, and a reader must not take the write lock:
 //   a thread that takes the shared lock twice can deadlock with a waiting
 //   writer (as with any writer-preferring lock).
