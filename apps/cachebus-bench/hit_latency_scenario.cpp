@@ -65,8 +65,7 @@ latencies timed_gets(node& n, const std::vector<std::string>& keys,
     auto v = n.get(key);
     auto t1 = steady_clock::now();
     sink += v ? v->size() : 0;
-    ns.push_back(
-      std::chrono::duration<double, std::nano>(t1 - t0).count());
+    ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
   }
   done = true;
   bg.join();
@@ -118,8 +117,8 @@ void run_hit_latency() {
   keys.reserve(key_count);
   for (size_t i = 0; i < key_count; ++i)
     keys.push_back("key:" + std::to_string(i));
-  auto samples = std::max<size_t>(static_cast<size_t>(2'000'000 * scale()),
-                                  10'000);
+  auto samples
+    = std::max<size_t>(static_cast<size_t>(2'000'000 * scale()), 10'000);
   auto n = filled_node(sys, keys);
   std::string value(64, 'w');
 
