@@ -46,6 +46,24 @@ struct fixture {
     n = std::move(*started);
   }
 
+  // Options of a set or install that carries source version `v`.
+  static set_options at_version(uint64_t v) {
+    set_options so;
+    so.version = v;
+    return so;
+  }
+
+  shard_table& table_of(std::string_view key) {
+    return n->internals().cache->table_for(key);
+  }
+
+  // Installs `value` under write `lease` of "k"; true if it was installed.
+  bool install_k(uint64_t lease, std::string value, set_options so = {}) {
+    auto installed = n->install("k", lease, std::move(value), so);
+    REQUIRE(installed);
+    return *installed;
+  }
+
   lock_stats locks() {
     caf::scoped_actor self{sys};
     lock_stats out;
@@ -582,15 +600,12 @@ TEST_CASE_METHOD(fixture,
   // the cached copy; a fetch that missed before that copy was cached reaches
   // the table only now (the lock manager begins fills on its own schedule);
   // then queue_update installs the merged record at the same version.
-  set_options v1;
-  v1.version = 1;
-  REQUIRE(n->set("k", "before", v1));
+  REQUIRE(n->set("k", "before", at_version(1)));
   auto lease = n->begin_install("k");
-  auto& table = n->internals().cache->table_for("k");
+  auto& table = table_of("k");
   auto fill = table.begin_fill("k");
-  auto installed = n->install("k", lease, "written", v1);
-  REQUIRE(installed);
-  CHECK(*installed); // the load did not take the write's lease away
+  // The load did not take the write's lease away.
+  CHECK(install_k(lease, "written", at_version(1)));
   CHECK(*n->get("k") == "written");
   // The load may have read the source before the write: refused.
   CHECK_FALSE(table.complete_fill("k", fill, "before", INT64_MAX, 0, {}, 1, 0));
@@ -603,14 +618,12 @@ TEST_CASE_METHOD(fixture,
                  "is replaced by the install",
                  "[fetch][write-wins]") {
   auto lease = n->begin_install("k");
-  auto& table = n->internals().cache->table_for("k");
+  auto& table = table_of("k");
   auto fill = table.begin_fill("k");
   // The write has not completed: a read may still see what the load read.
   CHECK(table.complete_fill("k", fill, "loaded", INT64_MAX, 0, {}, 0, 0));
   CHECK(*n->get("k") == "loaded");
-  auto installed = n->install("k", lease, "written");
-  REQUIRE(installed);
-  CHECK(*installed);
+  CHECK(install_k(lease, "written"));
   CHECK(*n->get("k") == "written");
 }
 
@@ -621,9 +634,7 @@ TEST_CASE_METHOD(fixture,
   REQUIRE(n->set("k", "before"));
   auto lease = n->begin_install("k");
   REQUIRE(n->invalidate({"k"}));
-  auto installed = n->install("k", lease, "written");
-  REQUIRE(installed);
-  CHECK_FALSE(*installed);
+  CHECK_FALSE(install_k(lease, "written"));
   CHECK_FALSE(n->get("k"));
 }
 
@@ -634,16 +645,12 @@ TEST_CASE_METHOD(fixture,
   // Write-back met this: a flush's event (version 5) spares a copy loaded
   // right after the flush (version 5, without the write queued since), and
   // refuses the queued write's install of that copy with its fields merged.
-  set_options v5;
-  v5.version = 5;
-  REQUIRE(n->set("k", "loaded after the flush", v5));
+  REQUIRE(n->set("k", "loaded after the flush", at_version(5)));
   auto lease = n->begin_install("k");
-  auto& table = n->internals().cache->table_for("k");
-  CHECK(table.erase_older({"k"}, 5, {removal_cause::resource, {}}) == 0);
+  CHECK(table_of("k").erase_older({"k"}, 5, {removal_cause::resource, {}})
+        == 0);
   CHECK(*n->get("k") == "loaded after the flush");
-  auto installed = n->install("k", lease, "written", v5);
-  REQUIRE(installed);
-  CHECK_FALSE(*installed);
+  CHECK_FALSE(install_k(lease, "written", at_version(5)));
   CHECK_FALSE(n->get("k"));
 }
 
@@ -653,15 +660,11 @@ TEST_CASE_METHOD(fixture,
                  "[fetch][write-wins]") {
   // The load began during the write: it may have read the source before
   // the write reached it, whatever version it carries.
-  set_options v5;
-  v5.version = 5;
   auto lease = n->begin_install("k");
-  auto& table = n->internals().cache->table_for("k");
+  auto& table = table_of("k");
   auto fill = table.begin_fill("k");
   REQUIRE(table.complete_fill("k", fill, "loaded", INT64_MAX, 0, {}, 7, 0));
-  auto installed = n->install("k", lease, "written", v5);
-  REQUIRE(installed);
-  CHECK_FALSE(*installed);
+  CHECK_FALSE(install_k(lease, "written", at_version(5)));
   CHECK_FALSE(n->get("k"));
 }
 
