@@ -457,9 +457,12 @@ size_t shard_table::clear(removal_reason why) {
   std::unique_lock guard{mtx_};
   report_scope reports{*this};
   fills_.cancel_all(); // tagged fills that began before are refused too
-  size_t n = map_.size();
-  while (!map_.empty())
-    remove(**map_.begin(), why);
+  // Taken out first: begin() of an open-addressing table scans for the
+  // first full slot, so removing begin() again and again is quadratic.
+  std::vector<entry*> all(map_.begin(), map_.end());
+  for (auto* e : all)
+    remove(*e, why);
+  auto n = all.size();
   invalidations_.fetch_add(n, std::memory_order_relaxed);
   bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return n;
