@@ -57,6 +57,16 @@ struct fixture {
     return n->internals().cache->table_for(key);
   }
 
+  // A load of "k" that begins now (during a write, if one holds a lease)
+  // finishes with `value` at source version `version` (0: unsourced);
+  // REQUIREs that it was installed.
+  void load_installs_k(std::string value, uint64_t version) {
+    auto& table = table_of("k");
+    auto fill = table.begin_fill("k");
+    REQUIRE(table.complete_fill("k", fill, std::move(value), INT64_MAX, 0, {},
+                                version, 0));
+  }
+
   // Installs `value` under write `lease` of "k"; true if it was installed.
   bool install_k(uint64_t lease, std::string value, set_options so = {}) {
     auto installed = n->install("k", lease, std::move(value), so);
@@ -618,10 +628,8 @@ TEST_CASE_METHOD(fixture,
                  "is replaced by the install",
                  "[fetch][write-wins]") {
   auto lease = n->begin_install("k");
-  auto& table = table_of("k");
-  auto fill = table.begin_fill("k");
   // The write has not completed: a read may still see what the load read.
-  CHECK(table.complete_fill("k", fill, "loaded", INT64_MAX, 0, {}, 0, 0));
+  load_installs_k("loaded", 0);
   CHECK(*n->get("k") == "loaded");
   CHECK(install_k(lease, "written"));
   CHECK(*n->get("k") == "written");
@@ -661,9 +669,7 @@ TEST_CASE_METHOD(fixture,
   // The load began during the write: it may have read the source before
   // the write reached it, whatever version it carries.
   auto lease = n->begin_install("k");
-  auto& table = table_of("k");
-  auto fill = table.begin_fill("k");
-  REQUIRE(table.complete_fill("k", fill, "loaded", INT64_MAX, 0, {}, 7, 0));
+  load_installs_k("loaded", 7);
   CHECK_FALSE(install_k(lease, "written", at_version(5)));
   CHECK_FALSE(n->get("k"));
 }
