@@ -13,24 +13,19 @@
 
 namespace cachebus {
 
-// An entry is linked into each part through the part's hook, a base class:
-// the parts hand hooks back (a victim, a due entry, a dead tag member) and the
-// table turns them into entries with a static_cast.
-struct shard_table::entry : sieve_queue::hook,
-                            expiry_wheel::hook,
-                            tag_index::member {
-  entry(std::string_view k, size_t h) : key(k), hash(h) {
+namespace {
+
+// What a hit reads, first: with the sieve hook's visited bit and the tag
+// links' bounds right behind it, a hit touches the entry's first 128 bytes.
+struct entry_head {
+  entry_head(std::string_view k, size_t h) : hash(h), key(k) {
     // nop
   }
 
-  const std::string key;
   const size_t hash; // std::hash of key (hashed_key)
+  const std::string key;
   std::string value;
-  uint64_t version = 0;
   int64_t expires_ns = no_expiry;
-  int64_t grace_ns = 0; // kept this long after expiry for stale reads
-  int64_t load_ns = 0;  // how long the value took to load
-  std::set<std::string_view>::iterator ordered_pos;
   bool has_parents = false;
   // True if `version` came from the source record; a shard-assigned version
   // says nothing about freshness, so versioned invalidations always remove
@@ -39,6 +34,25 @@ struct shard_table::entry : sieve_queue::hook,
   // Removal notifications: this entry was reported gone (a tag killed it)
   // while it still occupies the table; its reclaim reports nothing.
   bool reported = false;
+};
+
+} // namespace
+
+// An entry is linked into each part through the part's hook, a base class:
+// the parts hand hooks back (a victim, a due entry, a dead tag member) and the
+// table turns them into entries with a static_cast.
+struct shard_table::entry : entry_head,
+                            sieve_queue::hook,
+                            tag_index::member,
+                            expiry_wheel::hook {
+  entry(std::string_view k, size_t h) : entry_head(k, h) {
+    // nop
+  }
+
+  uint64_t version = 0;
+  int64_t grace_ns = 0; // kept this long after expiry for stale reads
+  int64_t load_ns = 0;  // how long the value took to load
+  std::set<std::string_view>::iterator ordered_pos;
 
   /// The bytes this entry holds, as charged against max-bytes.
   size_t charge(bool ordered_index) const noexcept {
