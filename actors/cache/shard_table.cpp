@@ -401,25 +401,43 @@ size_t shard_table::erase_older(const std::vector<std::string>& keys,
 size_t shard_table::erase_matching(std::string_view glob,
                                    std::vector<std::string>* removed,
                                    removal_reason why) {
-  std::unique_lock guard{mtx_};
-  report_scope reports{*this};
   if (!lim_.ordered_index)
     return 0;
   auto prefix = glob_prefix(glob);
-  fills_.cancel_matching(glob);
-  std::vector<std::string_view> hits;
-  for (auto i = ordered_.lower_bound(prefix);
-       i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
-    if (glob_match(glob, *i))
-      hits.push_back(*i);
-  for (auto key : hits) {
-    if (removed)
-      removed->emplace_back(key);
-    remove(*find(hashed_key{key}), why); // `key` dies here; unused after
+  std::vector<std::string> hits;
+  {
+    std::unique_lock guard{mtx_};
+    fills_.cancel_matching(glob);
+    for (auto i = ordered_.lower_bound(prefix);
+         i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
+      if (glob_match(glob, *i))
+        hits.emplace_back(*i);
   }
-  invalidations_.fetch_add(hits.size(), std::memory_order_relaxed);
-  bytes_pub_.store(bytes_, std::memory_order_relaxed);
-  return hits.size();
+  // Removed lock_batch at a time, so readers wait for one batch, never for
+  // the whole pattern. Every key that matched when the call began is gone
+  // when it returns; a key written meanwhile is a write concurrent with
+  // the invalidation, and removing its value as well leaves a miss, which
+  // is never stale. Loads that began before the call were cancelled above.
+  size_t n = 0;
+  for (size_t first = 0; first < hits.size(); first += lock_batch) {
+    std::unique_lock guard{mtx_};
+    report_scope reports{*this};
+    auto last = std::min(hits.size(), first + lock_batch);
+    size_t batch = 0;
+    for (auto i = first; i < last; ++i) {
+      auto* e = find(hashed_key{hits[i]});
+      if (!e)
+        continue; // gone meanwhile (evicted, expired, invalidated)
+      remove(*e, why);
+      ++batch;
+      if (removed)
+        removed->push_back(std::move(hits[i]));
+    }
+    invalidations_.fetch_add(batch, std::memory_order_relaxed);
+    bytes_pub_.store(bytes_, std::memory_order_relaxed);
+    n += batch;
+  }
+  return n;
 }
 
 size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version,
@@ -549,22 +567,30 @@ size_t shard_table::fills() const {
 }
 
 bool shard_table::sweep(int64_t now_ns, size_t budget) {
-  std::unique_lock guard{mtx_};
-  report_scope reports{*this};
-  size_t freed = reclaim_dead_tags(budget);
-  size_t expired = 0;
-  while (freed < budget) {
-    auto* due = wheel_.due(now_ns);
-    if (!due)
-      break;
-    // remove() unschedules the entry (dropping its bucket when empty).
-    remove(static_cast<entry&>(*due), {removal_cause::expired, {}});
-    ++freed;
-    ++expired;
+  // In chunks of lock_batch, each under its own hold of the lock: readers
+  // wait for one chunk, never for the whole budget.
+  for (size_t done = 0;;) {
+    std::unique_lock guard{mtx_};
+    report_scope reports{*this};
+    auto chunk = std::min(budget - done, lock_batch);
+    size_t freed = reclaim_dead_tags(chunk);
+    size_t expired = 0;
+    while (freed < chunk) {
+      auto* due = wheel_.due(now_ns);
+      if (!due)
+        break;
+      // remove() unschedules the entry (dropping its bucket when empty).
+      remove(static_cast<entry&>(*due), {removal_cause::expired, {}});
+      ++freed;
+      ++expired;
+    }
+    expirations_.fetch_add(expired, std::memory_order_relaxed);
+    bytes_pub_.store(bytes_, std::memory_order_relaxed);
+    done += freed;
+    bool more = tags_.has_dead() || wheel_.due(now_ns) != nullptr;
+    if (!more || freed < chunk || done >= budget)
+      return more;
   }
-  expirations_.fetch_add(expired, std::memory_order_relaxed);
-  bytes_pub_.store(bytes_, std::memory_order_relaxed);
-  return tags_.has_dead() || wheel_.due(now_ns) != nullptr;
 }
 
 // -- private helpers ----------------------------------------------------------

@@ -184,6 +184,9 @@ class shard_table {
 
   /// Removes every key matching `glob` (REQUIRES: check_glob passed and the
   /// ordered index is on). Appends removed keys to `removed` if not null.
+  /// Matches are found under one hold of the lock and removed in batches
+  /// (lock_batch), so a long pattern does not hold readers up; every key
+  /// that matched when the call began is gone when it returns.
   size_t erase_matching(std::string_view glob,
                         std::vector<std::string>* removed = nullptr,
                         removal_reason why = {removal_cause::pattern, {}});
@@ -253,8 +256,8 @@ class shard_table {
   size_t fills() const;
 
   /// Frees at most `budget` entries: first those of invalidated tags, then
-  /// expired ones whose bucket is due at `now_ns`. Returns true if such work
-  /// remains (call again soon).
+  /// expired ones whose bucket is due at `now_ns`, lock_batch per hold of the
+  /// lock. Returns true if such work remains (call again soon).
   bool sweep(int64_t now_ns, size_t budget);
 
   /// True if invalidated tags still hold entries to reclaim.
@@ -286,6 +289,11 @@ class shard_table {
   };
 
   using map_type = boost::unordered_flat_set<entry*, entry_hash, entry_eq>;
+
+  // Entries one hold of the write lock removes at most, in a sweep or a
+  // pattern invalidation: readers wait for one batch (a few microseconds),
+  // never for the whole operation.
+  static constexpr size_t lock_batch = 32;
 
   // All private helpers REQUIRE: mtx_ held exclusively (alive() and
   // tags_live(): at least shared).
