@@ -16,6 +16,7 @@
 #include "cachebus/actors/node/node.hpp"
 
 #include "support/gate.hpp"
+#include "support/node_fixture.hpp"
 
 using namespace cachebus;
 using cachebus::test::gate;
@@ -23,35 +24,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  config cfg;
-  caf::actor_system sys{cfg};
-  std::unique_ptr<node> n;
-
-  explicit fixture(std::function<void(node_options&)> tweak = nullptr) {
-    node_options opts;
-    opts.shards = 2;
-    if (tweak)
-      tweak(opts);
-    auto started = node::start(sys, opts);
-    REQUIRE(started);
-    n = std::move(*started);
-  }
-
-  lock_stats locks() {
-    caf::scoped_actor self{sys};
-    lock_stats out;
-    self->request(n->lock_manager(), 5s, stats_atom_v)
-      .receive([&](lock_stats& s) { out = s; }, [](caf::error&) {});
-    return out;
-  }
-
-  bool waiters_reach(uint64_t count) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (locks().waiting < count)
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-    return true;
+struct fixture : cachebus::test::node_fixture {
+  explicit fixture(std::function<void(node_options&)> tweak = nullptr)
+      : node_fixture(false, std::move(tweak)) {
+    // nop
   }
 };
 

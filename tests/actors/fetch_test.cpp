@@ -18,6 +18,7 @@
 #include "cachebus/actors/node/node_state.hpp"
 
 #include "support/gate.hpp"
+#include "support/node_fixture.hpp"
 
 using namespace cachebus;
 using cachebus::test::gate;
@@ -25,26 +26,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  config cfg;
-  caf::actor_system sys{cfg};
-  std::shared_ptr<time_source> clk = std::make_shared<time_source>();
-  std::unique_ptr<node> n;
-
-  explicit fixture(bool manual_clock = false,
-                   std::function<void(node_options&)> tweak = nullptr) {
-    if (manual_clock)
-      clk->make_manual();
-    node_options opts;
-    opts.shards = 2;
-    if (tweak)
-      tweak(opts);
-    node_setup setup;
-    setup.clock = clk;
-    auto started = node::start(sys, opts, std::move(setup));
-    REQUIRE(started);
-    n = std::move(*started);
-  }
+struct fixture : cachebus::test::node_fixture {
+  using node_fixture::node_fixture;
 
   // Options of a set or install that carries source version `v`.
   static set_options at_version(uint64_t v) {
@@ -72,23 +55,6 @@ struct fixture {
     auto installed = n->install("k", lease, std::move(value), so);
     REQUIRE(installed);
     return *installed;
-  }
-
-  lock_stats locks() {
-    caf::scoped_actor self{sys};
-    lock_stats out;
-    self->request(n->lock_manager(), 5s, stats_atom_v)
-      .receive([&](lock_stats& s) { out = s; }, [](caf::error&) {});
-    return out;
-  }
-
-  // Waits (bounded) until `count` callers wait on the lock manager.
-  bool waiters_reach(uint64_t count) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (locks().waiting < count)
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-    return true;
   }
 };
 
