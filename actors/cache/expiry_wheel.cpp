@@ -40,6 +40,22 @@ void expiry_wheel::unschedule(hook& h) noexcept {
   h.tick = -1;
 }
 
+void expiry_wheel::replace(hook& old, hook& now) noexcept {
+  now.tick = old.tick;
+  now.x_prev = old.x_prev;
+  now.x_next = old.x_next;
+  if (old.tick >= 0) {
+    if (now.x_prev)
+      now.x_prev->x_next = &now;
+    else
+      buckets_.find(old.tick)->second = &now;
+    if (now.x_next)
+      now.x_next->x_prev = &now;
+  }
+  old.x_prev = old.x_next = nullptr;
+  old.tick = -1;
+}
+
 void expiry_wheel::reschedule(hook& h, int64_t at_ns) {
   if (tick_of(at_ns) == h.tick)
     return;

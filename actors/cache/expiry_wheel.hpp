@@ -53,6 +53,11 @@ class expiry_wheel {
   /// Takes `h` out of its bucket, if any; drops the bucket when it empties.
   void unschedule(hook& h) noexcept;
 
+  /// Puts `now` where `old` is (same bucket, same place) and leaves `old`
+  /// unscheduled: an entry that moved to a new allocation keeps its
+  /// schedule. REQUIRES: `now` is not scheduled.
+  void replace(hook& old, hook& now) noexcept;
+
   /// Moves `h` to the bucket of `at_ns`. Most rewrites land in the bucket the
   /// entry is in already: then it keeps its place.
   void reschedule(hook& h, int64_t at_ns);

@@ -1,8 +1,10 @@
 #include "cachebus/actors/cache/shard_table.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <shared_mutex>
 
 #include "cachebus/actors/cache/removal_sink.hpp"
@@ -15,17 +17,53 @@ namespace cachebus {
 
 namespace {
 
-// What a hit reads, first: with the sieve hook's visited bit and the tag
-// links' bounds right behind it, a hit touches the entry's first 128 bytes.
+// What glibc's malloc takes for a request of `n` bytes: `n` plus its 8-byte
+// chunk header, rounded up to 16, at least 32.
+constexpr size_t heap_chunk(size_t n) noexcept {
+  return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15});
+}
+
+// The most a request may ask for and still get the chunk of `n` bytes: the
+// slack is free, so an entry takes it as room for its value to grow.
+constexpr size_t usable_of(size_t n) noexcept {
+  return heap_chunk(n) - 8;
+}
+
+// The ordered index's share of an entry: a B-tree slot (8 B in nodes of
+// 30, two thirds full or more after random inserts) and its part of the
+// node's chunk and of the inner nodes.
+constexpr size_t ordered_slot_bytes = 16;
+
+// The index (boost::unordered_flat_set of pointers): 8 B of pointer and 1 B
+// of metadata per slot, slots at most 7/8 full, doubled when full: 16 B per
+// entry covers the fill levels in between.
+constexpr size_t index_slot_bytes = 16;
+
+// How long the value took to load and how long it stays for stale reads
+// after expiry: only entries installed by a fill with either set carry them.
+struct fill_times {
+  int64_t grace_ns = 0;
+  int64_t load_ns = 0;
+};
+
+// What a hit reads, first. The key and the value follow the entry in its
+// own allocation, so a hit touches one allocation: the head, the key, and
+// the value's bytes. No hash is kept: the index's metadata filters the
+// candidates by hash, a rehash computes it again.
 struct entry_head {
-  entry_head(std::string_view k, size_t h) : hash(h), key(k) {
+  entry_head(size_t key_size, size_t capacity, bool with_times)
+      : key_size(static_cast<uint32_t>(key_size)),
+        value_capacity(static_cast<uint32_t>(capacity)), timed(with_times) {
     // nop
   }
 
-  const size_t hash; // std::hash of key (hashed_key)
-  const std::string key;
-  std::string value;
   int64_t expires_ns = no_expiry;
+  uint64_t version = 0;
+  // The entry's tags (a tag_part), null while it has none.
+  tag_index::member* tags = nullptr;
+  const uint32_t key_size;
+  uint32_t value_size = 0;
+  const uint32_t value_capacity; // room for the value in this allocation
   bool has_parents = false;
   // True if `version` came from the source record; a shard-assigned version
   // says nothing about freshness, so versioned invalidations always remove
@@ -34,34 +72,112 @@ struct entry_head {
   // Removal notifications: this entry was reported gone (a tag killed it)
   // while it still occupies the table; its reclaim reports nothing.
   bool reported = false;
+  // fill_times precede the key.
+  const bool timed;
 };
 
 } // namespace
 
-// An entry is linked into each part through the part's hook, a base class:
-// the parts hand hooks back (a victim, a due entry, a dead tag member) and the
-// table turns them into entries with a static_cast.
-struct shard_table::entry : entry_head,
-                            sieve_queue::hook,
-                            tag_index::member,
-                            expiry_wheel::hook {
-  entry(std::string_view k, size_t h) : entry_head(k, h) {
-    // nop
+// An entry is one allocation: this object, then its fill_times (if timed),
+// its key and room for its value (value_capacity bytes, at least the value's
+// size). A value that outgrows the room, or leaves most of it unused, moves
+// the entry to a new allocation (relocate()). An entry is linked into each
+// part through the part's hook, a base class: the parts hand hooks back (a
+// victim, a due entry) and the table turns them into entries with a
+// static_cast; tag links reach it through its tag_part.
+struct shard_table::entry : entry_head, sieve_queue::hook, expiry_wheel::hook {
+  /// A new entry for `key` with room for a value of `value_size` bytes (and
+  /// whatever else its heap chunk has room for), holding no value yet.
+  static entry* make(std::string_view key, size_t value_size, bool with_times) {
+    auto fixed = prefix_bytes(key.size(), with_times);
+    auto n = usable_of(fixed + value_size);
+    auto* e = new (::operator new(n)) entry(key.size(), n - fixed, with_times);
+    if (with_times)
+      new (e->tail()) fill_times{};
+    std::memcpy(e->key_data(), key.data(), key.size());
+    return e;
   }
 
-  uint64_t version = 0;
-  int64_t grace_ns = 0; // kept this long after expiry for stale reads
-  int64_t load_ns = 0;  // how long the value took to load
-  std::set<std::string_view>::iterator ordered_pos;
+  static void destroy(entry* e) noexcept {
+    e->~entry();
+    ::operator delete(e);
+  }
 
-  /// The bytes this entry holds, as charged against max-bytes.
+  /// The bytes before the value: this object, the fill times, the key.
+  static size_t prefix_bytes(size_t key_size, bool with_times) noexcept {
+    return sizeof(entry) + (with_times ? sizeof(fill_times) : 0) + key_size;
+  }
+
+  std::string_view key() const noexcept { return {key_data(), key_size}; }
+
+  std::string_view value() const noexcept {
+    return {key_data() + key_size, value_size};
+  }
+
+  /// True if a value of `n` bytes (with fill times if `with_times`) belongs
+  /// in this allocation: it fits and leaves at most about half of it empty.
+  bool holds(size_t n, bool with_times) const noexcept {
+    return (timed || !with_times) && n <= value_capacity
+           && value_capacity <= 2 * n + 64;
+  }
+
+  /// REQUIRES: holds(v.size(), ...)
+  void set_value(std::string_view v) noexcept {
+    if (!v.empty())
+      std::memcpy(key_data() + key_size, v.data(), v.size());
+    value_size = static_cast<uint32_t>(v.size());
+  }
+
+  int64_t grace_ns() const noexcept { return timed ? times().grace_ns : 0; }
+  int64_t load_ns() const noexcept { return timed ? times().load_ns : 0; }
+
+  /// REQUIRES: timed, or both zero
+  void set_times(int64_t grace, int64_t load) noexcept {
+    if (timed)
+      times() = fill_times{grace, load};
+  }
+
+  /// The bytes this entry holds, as charged against max-bytes (its tags'
+  /// part is charged by the table).
   size_t charge(bool ordered_index) const noexcept {
-    return charge_of(key.capacity(), value.capacity(), ordered_index)
-           + tag_bytes;
+    return heap_chunk(prefix_bytes(key_size, timed) + value_capacity)
+           + index_slot_bytes + (ordered_index ? ordered_slot_bytes : 0);
   }
 
   /// True if an invalidation at version `v` covers this entry.
   bool older_than(uint64_t v) const noexcept { return !sourced || version < v; }
+
+ private:
+  entry(size_t key_size, size_t capacity, bool with_times)
+      : entry_head(key_size, capacity, with_times) {
+    // nop
+  }
+
+  char* tail() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* tail() const noexcept {
+    return reinterpret_cast<const char*>(this + 1);
+  }
+  fill_times& times() noexcept {
+    return *reinterpret_cast<fill_times*>(tail());
+  }
+  const fill_times& times() const noexcept {
+    return *reinterpret_cast<const fill_times*>(tail());
+  }
+  char* key_data() noexcept {
+    return tail() + (timed ? sizeof(fill_times) : 0);
+  }
+  const char* key_data() const noexcept {
+    return tail() + (timed ? sizeof(fill_times) : 0);
+  }
+};
+
+// An entry's tags: allocated on its first tag, so an untagged entry pays
+// one pointer. Tag links point at the part, the part at its entry.
+struct shard_table::tag_part : tag_index::member {
+  explicit tag_part(entry* e) : owner(e) {
+    // nop
+  }
+  entry* owner;
 };
 
 // Flushes the reports of one mutation to the sink before the table's lock
@@ -74,36 +190,10 @@ struct shard_table::report_scope {
   }
 };
 
-namespace {
-
-// What glibc's malloc takes for a request of `n` bytes: `n` plus its 8-byte
-// chunk header, rounded up to 16, at least 32.
-constexpr size_t heap_chunk(size_t n) noexcept {
-  return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15});
-}
-
-// The heap a std::string holds beyond its own object: none while its
-// characters fit inline (libstdc++: 15).
-constexpr size_t string_heap(size_t capacity) noexcept {
-  return capacity > 15 ? heap_chunk(capacity + 1) : 0;
-}
-
-// A std::set<std::string_view> node: the red-black node header (32 B) and
-// the view.
-constexpr size_t ordered_node_bytes = heap_chunk(32 + sizeof(std::string_view));
-
-// The index (boost::unordered_flat_set of pointers): 8 B of pointer and 1 B
-// of metadata per slot, slots at most 7/8 full, doubled when full: 16 B per
-// entry covers the fill levels in between.
-constexpr size_t index_slot_bytes = 16;
-
-} // namespace
-
-size_t shard_table::charge_of(size_t key_capacity, size_t value_capacity,
-                              bool ordered_index) noexcept {
-  return heap_chunk(sizeof(entry)) + index_slot_bytes
-         + (ordered_index ? ordered_node_bytes : 0) + string_heap(key_capacity)
-         + string_heap(value_capacity);
+size_t shard_table::charge_of(size_t key_size, size_t value_size,
+                              bool ordered_index, bool fill_times) noexcept {
+  return heap_chunk(entry::prefix_bytes(key_size, fill_times) + value_size)
+         + index_slot_bytes + (ordered_index ? ordered_slot_bytes : 0);
 }
 
 shard_table::shard_table(limits lim, const time_source* clk,
@@ -115,18 +205,36 @@ shard_table::shard_table(limits lim, const time_source* clk,
 shard_table::~shard_table() {
   // Entries point into tag states; drop the links before either dies.
   for (auto* e : map_) {
-    e->tags.clear();
-    delete e;
+    if (e->tags) {
+      e->tags->tags.clear(); // the states die with the index, unwalked
+      delete static_cast<tag_part*>(e->tags);
+    }
+    entry::destroy(e);
   }
 }
 
 size_t shard_table::entry_hash::operator()(const entry* e) const noexcept {
-  return e->hash;
+  return hashed_key{e->key()}.hash;
 }
 
 bool shard_table::entry_eq::operator()(const entry* e,
                                        const hashed_key& k) const noexcept {
-  return e->hash == k.hash && e->key == k.text;
+  return e->key() == k.text;
+}
+
+bool shard_table::key_order::operator()(const entry* a,
+                                        const entry* b) const noexcept {
+  return a->key() < b->key();
+}
+
+bool shard_table::key_order::operator()(const entry* a,
+                                        std::string_view b) const noexcept {
+  return a->key() < b;
+}
+
+bool shard_table::key_order::operator()(std::string_view a,
+                                        const entry* b) const noexcept {
+  return a < b->key();
 }
 
 shard_table::entry* shard_table::find(const hashed_key& key) const {
@@ -137,7 +245,9 @@ shard_table::entry* shard_table::find(const hashed_key& key) const {
 bool shard_table::tags_live(const entry& e) noexcept {
   // older_than() grows with its argument, so checking the highest dead_below
   // of the entry's tags is checking every one of them.
-  auto below = tag_index::dead_below(e);
+  if (!e.tags)
+    return true;
+  auto below = tag_index::dead_below(*e.tags);
   return below == 0 || !e.older_than(below);
 }
 
@@ -164,7 +274,7 @@ bool shard_table::get(std::string_view key, std::string& out,
     auto* e = find(hashed_key{key});
     if (e && alive(*e, clock_->now_ns())) {
       sieve_queue::mark_visited(*e);
-      out.assign(e->value);
+      out.assign(e->value());
       version = e->sourced ? e->version : 0;
       guard.unlock();
       count_read(true);
@@ -181,7 +291,7 @@ bool shard_table::get(const hashed_key& key, std::string& out) const {
     auto* e = find(key);
     if (e && alive(*e, clock_->now_ns())) {
       sieve_queue::mark_visited(*e);
-      out.assign(e->value);
+      out.assign(e->value());
       guard.unlock();
       count_read(true);
       return true;
@@ -203,15 +313,15 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
       if (tags_ok && e.expires_ns > now) {
         r.state = lookup_result::fresh;
         sieve_queue::mark_visited(e);
-      } else if (tags_ok && reclaim_at(e.expires_ns, e.grace_ns) > now) {
+      } else if (tags_ok && reclaim_at(e.expires_ns, e.grace_ns()) > now) {
         r.state = lookup_result::stale;
       }
       if (r.state != lookup_result::missing) {
-        out.assign(e.value);
+        out.assign(e.value());
         r.version = e.version;
         r.expires_ns = e.expires_ns;
-        r.stale_until_ns = reclaim_at(e.expires_ns, e.grace_ns);
-        r.load_ns = e.load_ns;
+        r.stale_until_ns = reclaim_at(e.expires_ns, e.grace_ns());
+        r.load_ns = e.load_ns();
       }
     }
   }
@@ -226,9 +336,10 @@ bool shard_table::still_holds(std::string_view key, uint64_t version,
   if (!found || found->version != version)
     return false;
   auto& e = *found;
-  if (!tags_live(e) || reclaim_at(e.expires_ns, e.grace_ns) <= clock_->now_ns())
+  if (!tags_live(e)
+      || reclaim_at(e.expires_ns, e.grace_ns()) <= clock_->now_ns())
     return false;
-  out.assign(e.value);
+  out.assign(e.value());
   return true;
 }
 
@@ -243,7 +354,7 @@ bool shard_table::peek(std::string_view key, std::string& out,
   auto* e = find(hashed_key{key});
   if (!e || !alive(*e, clock_->now_ns()))
     return false;
-  out.assign(e->value);
+  out.assign(e->value());
   version = e->sourced ? e->version : 0;
   return true;
 }
@@ -316,43 +427,44 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     version = next_version_++;
   else if (version >= next_version_)
     next_version_ = version + 1;
+  bool with_times = grace_ns != 0 || load_ns != 0;
   if (!found) {
-    auto owned = std::make_unique<entry>(key, hk.hash);
-    map_.insert(owned.get());
-    auto& e = *owned.release();
-    e.value = std::move(value);
+    auto* made = entry::make(key, value.size(), with_times);
+    map_.insert(made);
+    auto& e = *made;
+    e.set_value(value);
     e.version = version;
     e.sourced = sourced;
     e.expires_ns = expires_ns;
-    e.grace_ns = grace_ns;
-    e.load_ns = load_ns;
+    e.set_times(grace_ns, load_ns);
     if (lim_.ordered_index)
-      e.ordered_pos = ordered_.emplace(e.key).first;
-    tags_.link(e, std::move(tags));
+      ordered_.insert(&e);
+    link_tags(e, std::move(tags));
     queue_.push(e);
     wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
-    bytes_ += e.charge(lim_.ordered_index);
+    bytes_ += charge(e);
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
-    auto& e = *found;
     if (sink_)
-      report(e, {removal_cause::replaced, {}});
+      report(*found, {removal_cause::replaced, {}});
+    bytes_ -= charge(*found);
+    auto& e = found->holds(value.size(), with_times)
+                ? *found
+                : relocate(*found, value.size(), with_times);
     e.reported = false;
-    bytes_ -= e.charge(lim_.ordered_index);
     // Memory goes once the grace window after expiry has passed.
     wheel_.reschedule(e, reclaim_at(expires_ns, grace_ns));
     e.expires_ns = expires_ns;
-    e.grace_ns = grace_ns;
-    e.value = std::move(value);
+    e.set_value(value);
+    e.set_times(grace_ns, load_ns);
     e.version = version;
     e.sourced = sourced;
-    e.load_ns = load_ns;
-    if (!tags.empty() || !e.tags.empty()) {
-      tags_.unlink(e);
-      tags_.link(e, std::move(tags));
+    if (!tags.empty() || e.tags) {
+      unlink_tags(e);
+      link_tags(e, std::move(tags));
     }
     sieve_queue::mark_written(e);
-    bytes_ += e.charge(lim_.ordered_index);
+    bytes_ += charge(e);
   }
   sets_.fetch_add(1, std::memory_order_relaxed);
   enforce_limits();
@@ -408,10 +520,13 @@ size_t shard_table::erase_matching(std::string_view glob,
   {
     std::unique_lock guard{mtx_};
     fills_.cancel_matching(glob);
-    for (auto i = ordered_.lower_bound(prefix);
-         i != ordered_.end() && i->substr(0, prefix.size()) == prefix; ++i)
-      if (glob_match(glob, *i))
-        hits.emplace_back(*i);
+    for (auto i = ordered_.lower_bound(prefix); i != ordered_.end(); ++i) {
+      auto key = (*i)->key();
+      if (key.substr(0, prefix.size()) != prefix)
+        break;
+      if (glob_match(glob, key))
+        hits.emplace_back(key);
+    }
   }
   // Removed lock_batch at a time, so readers wait for one batch, never for
   // the whole pattern. Every key that matched when the call began is gone
@@ -454,7 +569,7 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version,
     // Reported now, while readers stop seeing them; their reclaim by the
     // sweep reports nothing more.
     for (auto* l = state->head; l; l = l->next) {
-      auto& e = const_cast<entry&>(static_cast<const entry&>(*l->owner));
+      auto& e = *static_cast<tag_part*>(l->owner)->owner;
       if (e.older_than(version))
         report(e, why, true);
     }
@@ -469,16 +584,16 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version,
     n = 0;
     std::vector<entry*> survivors;
     for (auto* l = state->head; l; l = l->next) {
-      auto& e = static_cast<entry&>(*l->owner);
+      auto& e = *static_cast<tag_part*>(l->owner)->owner;
       if (e.older_than(version))
         ++n;
-      else if (!e.older_than(tag_index::dead_below(e)))
+      else if (!e.older_than(tag_index::dead_below(*e.tags)))
         survivors.push_back(&e);
     }
     for (auto* e : survivors) {
-      bytes_ -= e->charge(lim_.ordered_index);
-      tags_.relink(*e);
-      bytes_ += e->charge(lim_.ordered_index);
+      bytes_ -= charge(*e);
+      tags_.relink(*e->tags);
+      bytes_ += charge(*e);
     }
   }
   invalidations_.fetch_add(n, std::memory_order_relaxed);
@@ -507,7 +622,7 @@ bool shard_table::attach_parent(std::string_view dependent,
   if (!e || !alive(*e, clock_->now_ns()) || !graph_)
     return false;
   e->has_parents = true;
-  graph_->add(parent, e->key);
+  graph_->add(parent, std::string{e->key()});
   return true;
 }
 
@@ -609,17 +724,17 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
     auto* m = tags_.next_dead(dead_below);
     if (!m)
       break;
-    auto& e = static_cast<entry&>(*m);
+    auto& e = *static_cast<tag_part*>(m)->owner;
     // Dead if this state or any other retired state it is linked to says so:
     // relinking would move it off those states and revive it.
-    if (e.older_than(std::max(dead_below, tag_index::dead_below(e)))) {
+    if (e.older_than(std::max(dead_below, tag_index::dead_below(*e.tags)))) {
       // Dead: free it (this unlinks it from every tag, this one included).
       remove(e, {removal_cause::tag, {}});
     } else {
       // Newer than the invalidation: move its links to the live states.
-      bytes_ -= e.charge(lim_.ordered_index);
-      tags_.relink(e);
-      bytes_ += e.charge(lim_.ordered_index);
+      bytes_ -= charge(e);
+      tags_.relink(*e.tags);
+      bytes_ += charge(e);
     }
     ++freed; // either way, work done
   }
@@ -629,17 +744,67 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
 void shard_table::remove(entry& e, removal_reason why) {
   if (sink_)
     report(e, why);
-  bytes_ -= e.charge(lim_.ordered_index);
+  bytes_ -= charge(e);
   wheel_.unschedule(e);
   queue_.unlink(e);
-  tags_.unlink(e);
+  unlink_tags(e);
   if (lim_.ordered_index)
-    ordered_.erase(e.ordered_pos);
+    ordered_.erase(&e);
   if (e.has_parents && graph_)
-    graph_->remove_dependent(e.key);
+    graph_->remove_dependent(e.key());
   map_.erase(&e);
-  delete &e;
+  entry::destroy(&e);
   entries_.store(map_.size(), std::memory_order_relaxed);
+}
+
+size_t shard_table::charge(const entry& e) const noexcept {
+  auto n = e.charge(lim_.ordered_index);
+  if (e.tags)
+    n += heap_chunk(sizeof(tag_part)) + e.tags->tag_bytes;
+  return n;
+}
+
+void shard_table::link_tags(entry& e, std::vector<std::string> tags) {
+  if (tags.empty())
+    return;
+  e.tags = new tag_part(&e);
+  tags_.link(*e.tags, std::move(tags));
+}
+
+void shard_table::unlink_tags(entry& e) noexcept {
+  if (!e.tags)
+    return;
+  tags_.unlink(*e.tags);
+  delete static_cast<tag_part*>(e.tags);
+  e.tags = nullptr;
+}
+
+shard_table::entry& shard_table::relocate(entry& old, size_t value_size,
+                                          bool with_times) {
+  auto* e = entry::make(old.key(), value_size, with_times || old.timed);
+  e->expires_ns = old.expires_ns;
+  e->version = old.version;
+  e->has_parents = old.has_parents;
+  e->sourced = old.sourced;
+  e->reported = old.reported;
+  e->set_times(old.grace_ns(), old.load_ns());
+  if (old.tags) {
+    e->tags = old.tags;
+    static_cast<tag_part*>(e->tags)->owner = e;
+    old.tags = nullptr;
+  }
+  map_.erase(&old);
+  map_.insert(e);
+  queue_.replace(old, *e);
+  wheel_.replace(old, *e);
+  if (lim_.ordered_index) {
+    // Same key, same place in the order: the new pointer goes where the
+    // old one was.
+    auto next = ordered_.erase(ordered_.find(&old));
+    ordered_.insert(next, e);
+  }
+  entry::destroy(&old);
+  return *e;
 }
 
 int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
@@ -659,7 +824,7 @@ void shard_table::report(entry& e, removal_reason why, bool killed_now) {
     return;
   e.reported = true;
   removal r;
-  r.key = e.key;
+  r.key = e.key();
   r.version = e.sourced ? e.version : 0;
   if (!killed_now && !tags_live(e)) {
     r.cause = removal_cause::tag; // an earlier tag invalidation

@@ -45,11 +45,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <absl/container/btree_set.h>
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include "cachebus/actors/cache/expiry_wheel.hpp"
@@ -93,15 +93,14 @@ class shard_table {
     size_t buckets = 0;   // expiry wheel buckets
   };
 
-  /// What an entry whose key and value strings have these capacities
-  /// holds, as max-bytes charges it (tag links come on top): the entry
-  /// object's heap chunk (key inline up to 15 B), the key's and the value's
-  /// heap chunks, its share of the index and, with the ordered index, that
-  /// index's node. Real allocator sizes (glibc: 8 B of header, 16 B
-  /// granules), so that filling a table to max-bytes takes about max-bytes
-  /// of heap.
-  static size_t charge_of(size_t key_capacity, size_t value_capacity,
-                          bool ordered_index) noexcept;
+  /// What an entry with a key and a value of these sizes holds, as max-bytes
+  /// charges it (its tags come on top): its one heap chunk (the entry, its
+  /// fill times if `fill_times`, its key and its value), its share of the
+  /// index and, with the ordered index, that index's node. Real allocator
+  /// sizes (glibc: 8 B of header, 16 B granules), so that filling a table to
+  /// max-bytes takes about max-bytes of heap.
+  static size_t charge_of(size_t key_size, size_t value_size,
+                          bool ordered_index, bool fill_times) noexcept;
 
   /// `graph` may be null (no dependency tracking).
   shard_table(limits lim, const time_source* clk,
@@ -265,12 +264,15 @@ class shard_table {
 
  private:
   struct entry;
+  struct tag_part;
 
   // The index: an open-addressing set (boost::unordered_flat_set) of
-  // pointers to entries, each entry one allocation that owns its key and
-  // keeps its hash. A lookup probes one metadata group and compares the
-  // keys of the few candidates; entries never move, so the hooks of the
-  // queue, the wheel, the tags and the ordered index stay valid on rehash.
+  // pointers to entries, each entry one allocation that holds its key and
+  // its value. A lookup probes one metadata group (7 bits of each slot's
+  // hash) and compares the keys of the few candidates; a rehash moves no entry,
+  // so the hooks of the queue, the wheel, the tags and the ordered index stay
+  // valid. An entry moves only when its value outgrows its allocation
+  // (relocate()).
   struct entry_hash {
     using is_transparent = void;
     size_t operator()(const entry* e) const noexcept;
@@ -289,6 +291,18 @@ class shard_table {
   };
 
   using map_type = boost::unordered_flat_set<entry*, entry_hash, entry_eq>;
+
+  // The ordered index: a B-tree (absl::btree_set) of pointers to entries in
+  // the order of their keys, about 12 B per entry where a std::set node
+  // took 64. Looked up by key (transparent), so a prefix is a lower_bound.
+  struct key_order {
+    using is_transparent = void;
+    bool operator()(const entry* a, const entry* b) const noexcept;
+    bool operator()(const entry* a, std::string_view b) const noexcept;
+    bool operator()(std::string_view a, const entry* b) const noexcept;
+  };
+
+  using ordered_type = absl::btree_set<entry*, key_order>;
 
   // Entries one hold of the write lock removes at most, in a sweep or a
   // pattern invalidation: readers wait for one batch (a few microseconds),
@@ -312,6 +326,14 @@ class shard_table {
   struct report_scope;
   static int64_t reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept;
   void evict_one();
+  // What `e` holds, as charged against max-bytes: the entry and its tags.
+  size_t charge(const entry& e) const noexcept;
+  void link_tags(entry& e, std::vector<std::string> tags);
+  void unlink_tags(entry& e) noexcept;
+  // Moves `e` to a new allocation with room for a value of `value_size`
+  // (and fill times if `with_times` or `e` has them), in its place in every
+  // index, and frees `e`. The new entry holds no value: the caller sets it.
+  entry& relocate(entry& e, size_t value_size, bool with_times);
   void enforce_limits();
   bool alive(const entry& e, int64_t now) const noexcept;
   static bool tags_live(const entry& e) noexcept;
@@ -334,8 +356,8 @@ class shard_table {
   sieve_queue queue_;
   expiry_wheel wheel_;
   dependency_graph* graph_;
-  // Ordered view of the keys (pointing into map_) for pattern invalidation.
-  std::set<std::string_view> ordered_;
+  // The keys in order, for pattern invalidation (with lim_.ordered_index).
+  ordered_type ordered_;
   tag_index tags_;
   fill_leases fills_;
   removal_sink* sink_ = nullptr;

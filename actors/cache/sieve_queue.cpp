@@ -26,6 +26,24 @@ void sieve_queue::unlink(hook& h) noexcept {
   h.newer = h.older = nullptr;
 }
 
+void sieve_queue::replace(hook& old, hook& now) noexcept {
+  now.newer = old.newer;
+  now.older = old.older;
+  now.visited.store(old.visited.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
+  if (now.newer)
+    now.newer->older = &now;
+  else
+    head_ = &now;
+  if (now.older)
+    now.older->newer = &now;
+  else
+    tail_ = &now;
+  if (hand_ == &old)
+    hand_ = &now;
+  old.newer = old.older = nullptr;
+}
+
 sieve_queue::hook& sieve_queue::victim() noexcept {
   // Walk from the hand (or the tail) toward the head, clearing visited bits,
   // and stop at the first unvisited entry; wrap to the tail at the head.

@@ -10,8 +10,8 @@
 // Intrusive: an entry derives from sieve_queue::hook and the queue links those
 // hooks; it owns nothing and allocates nothing. Invariants: every pushed hook
 // is in the list exactly once until unlinked; the hand is null or a linked
-// hook. Complexity: push() and unlink() O(1); victim() O(1) amortized (each
-// step clears a bit that a hit set), O(n) at worst.
+// hook. Complexity: push(), unlink() and replace() O(1); victim() O(1)
+// amortized (each step clears a bit that a hit set), O(n) at worst.
 //
 // NOT thread-safe on its own: every operation REQUIRES the owning shard_table's
 // exclusive lock, except mark_visited(), which REQUIRES only its shared lock
@@ -53,6 +53,11 @@ class sieve_queue {
   /// Takes `h` out of the queue; moves the hand past it if it points at it.
   /// REQUIRES: `h` is linked.
   void unlink(hook& h) noexcept;
+
+  /// Puts `now` where `old` is (same place, same visited bit) and leaves
+  /// `old` unlinked: an entry that moved to a new allocation keeps its place
+  /// in the eviction order. REQUIRES: `old` is linked, `now` is not.
+  void replace(hook& old, hook& now) noexcept;
 
   /// Returns the entry SIEVE evicts next and leaves the hand just past it
   /// (toward the head). Clears the visited bits it passes. Does not unlink:

@@ -82,3 +82,25 @@ TEST_CASE("rescheduling within the same bucket keeps the entry's place",
   CHECK(w.due(2000) == nullptr);
   CHECK(w.due(4000) == &a);
 }
+
+TEST_CASE("a replaced entry takes the other's place in its bucket",
+          "[expiry_wheel]") {
+  expiry_wheel w{tick};
+  item a, b, c, moved;
+  w.schedule(a, 1500);
+  w.schedule(b, 1500); // the bucket's first
+  w.schedule(c, 5500);
+  w.replace(b, moved);
+  CHECK(w.due(2000) == &moved);
+  w.unschedule(moved);
+  CHECK(w.due(2000) == &a);
+  w.unschedule(a);
+  w.replace(c, b); // the only one in its bucket
+  CHECK(w.due(6000) == &b);
+  w.unschedule(b);
+  CHECK(w.buckets() == 0);
+  item never, other;
+  w.schedule(never, no_expiry);
+  w.replace(never, other); // in no bucket: stays in none
+  CHECK(w.buckets() == 0);
+}

@@ -115,8 +115,8 @@ TEST_CASE_METHOD(table_fixture,
 
 TEST_CASE_METHOD(table_fixture, "the byte limit evicts until the table fits",
                  "[shard_table]") {
-  // "k10".."k59": keys inline, 1000 B values on the heap.
-  auto per_entry = shard_table::charge_of(15, 1000, true);
+  // "k10".."k59": 3-byte keys, 1000 B values.
+  auto per_entry = shard_table::charge_of(3, 1000, true, false);
   auto t = make(1'000'000, per_entry * 10);
   for (int i = 10; i < 60; ++i)
     t.put("k" + std::to_string(i), std::string(1000, 'x'), in(1h), {});
@@ -261,4 +261,62 @@ TEST_CASE_METHOD(
   t.sweep(clk.now_ns(), 100);
   CHECK(get(t, "far") == "v");
   CHECK(get(t, "soon") == "<miss>");
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a value that outgrows its entry keeps the entry's tags, "
+                 "expiry, pattern reach and dependents",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k:1", "small", in(1500ms), {"t"});
+  t.put("k:2", "small", in(1h), {"t"});
+  t.put("k:1", std::string(5000, 'a'), in(1500ms), {"t"}); // moves
+  t.put("k:2", std::string(5000, 'b'), in(1h), {});        // moves, untagged
+  CHECK(get(t, "k:1") == std::string(5000, 'a'));
+  CHECK(t.invalidate_tag("t") == 1);
+  CHECK(get(t, "k:1") == "<miss>");
+  CHECK(get(t, "k:2") == std::string(5000, 'b'));
+  t.put("k:3", "small", in(1500ms), {});
+  t.put("k:3", std::string(5000, 'c'), in(1500ms), {}); // same bucket
+  clk.advance(3s);
+  t.sweep(clk.now_ns(), 100); // frees k:1 (dead tag) and k:3 (expired)
+  CHECK(t.indexes().entries == 1);
+  CHECK(t.erase_matching("k:*") == 1);
+  CHECK(t.indexes().entries == 0);
+  CHECK(t.indexes().ordered == 0);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a value that shrinks to a fraction of its entry gives the "
+                 "memory back",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", std::string(100'000, 'x'), in(1h), {});
+  CHECK(t.stats().bytes >= 100'000);
+  t.put("k", "tiny", in(1h), {});
+  CHECK(get(t, "k") == "tiny");
+  CHECK(t.stats().bytes == shard_table::charge_of(1, 4, true, false));
+  t.put("k", "tin", in(1h), {}); // fits: stays where it is
+  CHECK(t.stats().bytes == shard_table::charge_of(1, 4, true, false));
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a stale-while-revalidate window survives a value that moves "
+                 "the entry",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", "v", in(1s), {});
+  auto f = t.begin_fill("k");
+  REQUIRE(t.complete_fill("k", f, std::string(3000, 'v'), in(1s), 0, {}, 0, 7));
+  f = t.begin_fill("k");
+  REQUIRE(t.complete_fill("k", f, "loaded", in(1s), 10'000'000'000, {}, 0, 7));
+  clk.advance(2s);
+  std::string out;
+  auto r = t.lookup("k", out);
+  CHECK(r.state == shard_table::lookup_result::stale);
+  CHECK(out == "loaded");
+  CHECK(r.load_ns == 7);
+  t.put("k", "written", in(1s), {}); // a plain write has no grace window
+  clk.advance(2s);
+  CHECK(t.lookup("k", out).state == shard_table::lookup_result::missing);
 }

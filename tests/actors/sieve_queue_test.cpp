@@ -94,3 +94,23 @@ TEST_CASE_METHOD(queue_fixture, "a write marks an entry as used",
   sieve_queue::mark_written(items[0]);
   CHECK(victim_id(q) == 1);
 }
+
+TEST_CASE_METHOD(queue_fixture,
+                 "a replaced entry keeps the other's place, bit and hand",
+                 "[sieve_queue]") {
+  sieve_queue::mark_visited(items[0]);
+  CHECK(victim_id(q) == 1); // the hand now points at 2
+  item moved;
+  moved.id = 20;
+  q.replace(items[2], moved);
+  CHECK(victim_id(q) == 20); // the hand moved with it
+  sieve_queue::mark_visited(items[4]);
+  item newest;
+  newest.id = 40;
+  q.replace(items[4], newest);
+  q.unlink(moved);
+  q.unlink(items[1]);
+  CHECK(victim_id(q) == 3);
+  q.unlink(items[3]);
+  CHECK(victim_id(q) == 0); // 40 kept 4's bit; 0's was cleared above
+}
