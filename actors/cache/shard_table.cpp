@@ -78,14 +78,17 @@ struct entry_head {
 
 } // namespace
 
-// An entry is one allocation: this object, then its fill_times (if timed),
-// its key and room for its value (value_capacity bytes, at least the value's
-// size). A value that outgrows the room, or leaves most of it unused, moves
-// the entry to a new allocation (relocate()). An entry is linked into each
-// part through the part's hook, a base class: the parts hand hooks back (a
-// victim, a due entry) and the table turns them into entries with a
-// static_cast; tag links reach it through its tag_part.
-struct shard_table::entry : entry_head, sieve_queue::hook, expiry_wheel::hook {
+// An entry is one allocation: this object, its fill_times (if timed), its
+// key and room for its value (value_capacity bytes, at least the value's
+// size). The object is the wheel's hook, the queue's hook (ending in the
+// visited bit) and the head, in that order, so what a hit reads runs from
+// the visited bit through the key and the value: fewer cache lines than
+// with the hooks in between (cachegrind, 300k entries, 4 MiB LL: 5.69 ->
+// 5.37 misses per hit). A value that outgrows the room, or leaves most of
+// it unused, moves the entry to a new allocation (relocate()). The parts
+// hand hooks back (a victim, a due entry) and the table turns them into
+// entries with a static_cast; tag links reach it through its tag_part.
+struct shard_table::entry : expiry_wheel::hook, sieve_queue::hook, entry_head {
   /// A new entry for `key` with room for a value of `value_size` bytes (and
   /// whatever else its heap chunk has room for), holding no value yet.
   static entry* make(std::string_view key, size_t value_size, bool with_times) {
