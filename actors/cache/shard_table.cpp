@@ -519,16 +519,33 @@ size_t shard_table::erase_matching(std::string_view glob,
   if (!lim_.ordered_index)
     return 0;
   auto prefix = glob_prefix(glob);
-  std::vector<std::string> hits;
   {
     std::unique_lock guard{mtx_};
     fills_.cancel_matching(glob);
-    for (auto i = ordered_.lower_bound(prefix); i != ordered_.end(); ++i) {
+  }
+  // Matches are collected scan_batch keys at a time under the shared lock,
+  // each chunk resuming after the last key the one before saw: readers never
+  // wait for the scan, writers for one chunk, however wide the pattern ("*x"
+  // scans every key). A key the scan has not reached yet is found as long as
+  // it stays; one written behind it is a write concurrent with the call.
+  std::vector<std::string> hits;
+  std::string last;
+  for (bool first = true, more = true; more; first = false) {
+    std::shared_lock guard{mtx_};
+    auto i = first ? ordered_.lower_bound(prefix)
+                   : ordered_.upper_bound(std::string_view{last});
+    more = false;
+    for (size_t seen = 0; i != ordered_.end(); ++i, ++seen) {
       auto key = (*i)->key();
       if (key.substr(0, prefix.size()) != prefix)
         break;
+      if (seen == scan_batch) {
+        more = true;
+        break;
+      }
       if (glob_match(glob, key))
         hits.emplace_back(key);
+      last.assign(key);
     }
   }
   // Removed lock_batch at a time, so readers wait for one batch, never for

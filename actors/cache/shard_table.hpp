@@ -183,9 +183,10 @@ class shard_table {
 
   /// Removes every key matching `glob` (REQUIRES: check_glob passed and the
   /// ordered index is on). Appends removed keys to `removed` if not null.
-  /// Matches are found under one hold of the lock and removed in batches
-  /// (lock_batch), so a long pattern does not hold readers up; every key
-  /// that matched when the call began is gone when it returns.
+  /// Matches are found in chunks under the shared lock (scan_batch) and
+  /// removed in batches (lock_batch), so a wide pattern holds neither readers
+  /// nor writers up; every key that matched when the call began is gone when
+  /// it returns.
   size_t erase_matching(std::string_view glob,
                         std::vector<std::string>* removed = nullptr,
                         removal_reason why = {removal_cause::pattern, {}});
@@ -308,6 +309,8 @@ class shard_table {
   // pattern invalidation: readers wait for one batch (a few microseconds),
   // never for the whole operation.
   static constexpr size_t lock_batch = 32;
+  // Keys a pattern invalidation scans per hold of the shared lock.
+  static constexpr size_t scan_batch = 256;
 
   // All private helpers REQUIRE: mtx_ held exclusively (alive() and
   // tags_live(): at least shared).

@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "cachebus/actors/cache/shard_table.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
@@ -319,4 +320,24 @@ TEST_CASE_METHOD(table_fixture,
   t.put("k", "written", in(1s), {}); // a plain write has no grace window
   clk.advance(2s);
   CHECK(t.lookup("k", out).state == shard_table::lookup_result::missing);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a pattern wider than one scan chunk removes every key it "
+                 "matches and no other",
+                 "[shard_table]") {
+  auto t = make(100'000);
+  for (int i = 0; i < 3000; ++i) {
+    auto n = std::to_string(i);
+    t.put("a:" + n + ":x", "v", in(1h), {});
+    t.put("a:" + n + ":y", "v", in(1h), {});
+  }
+  std::vector<std::string> removed;
+  CHECK(t.erase_matching("*:x", &removed) == 3000); // no literal prefix
+  CHECK(removed.size() == 3000);
+  CHECK(t.indexes().entries == 3000);
+  CHECK(get(t, "a:17:x") == "<miss>");
+  CHECK(get(t, "a:17:y") == "v");
+  CHECK(t.erase_matching("a:1*") == 1111); // 1, 10-19, 100-199, 1000-1999
+  CHECK(t.indexes().ordered == 1889);
 }
