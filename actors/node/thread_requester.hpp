@@ -47,9 +47,13 @@ class thread_requester {
                                Ts&&... xs) {
     using token = caf::detail::type_list<
       typename caf::detail::implicit_conversions<std::decay_t<Ts>>::type...>;
+    using answer
+      = caf::response_type_unbox<caf::signatures_of_t<Handle>, token>;
+    static_assert(answer::valid, "receiver does not accept given message");
     static_assert(
-      caf::response_type_unbox<caf::signatures_of_t<Handle>, token>::valid,
-      "receiver does not accept given message");
+      std::is_same<typename answer::type, caf::detail::type_list<Reply>>::value
+        || std::is_same<Handle, caf::actor>::value,
+      "the receiver answers this message with another type");
     auto reply = call(caf::actor_cast<caf::strong_actor_ptr>(dest), timeout,
                       caf::make_message(std::forward<Ts>(xs)...));
     if (!reply)
