@@ -91,10 +91,36 @@ void new_attempt(lm_ptr self, const std::string& key, lock_entry& e) {
 // or the node loader here if only peers wait (they asked this node as owner).
 void load_for_waiters(lm_ptr self, const std::string& key) {
   auto& st = self->state;
-  auto& entry = st.locks[key];
+  auto i = st.locks.find(key);
+  auto& entry = i->second;
   unwatch(self, entry.owner);
   entry.owner = nullptr;
   entry.forwarded_to.clear();
+  // An actor or a peer that loads next loads with its own options plus the
+  // rule's tags, which only the waiter that loads needs (so they are made
+  // now, not when it joined); one they would make too many is refused.
+  std::optional<fetch_options> next_opts;
+  if (entry.acquirers.empty()) {
+    auto take = [&](auto& queue) {
+      while (!next_opts && !queue.empty()) {
+        auto fo = queue.front().opts;
+        if (auto err = add_rule_tags(st, key, fo)) {
+          queue.front().promise.deliver(std::move(err));
+          queue.pop_front();
+        } else {
+          next_opts = std::move(fo);
+        }
+      }
+    };
+    take(entry.fetchers);
+    take(entry.remotes);
+    if (!next_opts) { // every waiter was refused
+      if (entry.fill != 0)
+        st.cache->table_for(key).cancel_fill(key, entry.fill);
+      st.locks.erase(i);
+      return;
+    }
+  }
   new_attempt(self, key, entry);
   if (!entry.acquirers.empty()) {
     auto w = std::move(entry.acquirers.front());
@@ -113,16 +139,15 @@ void load_for_waiters(lm_ptr self, const std::string& key) {
     return;
   }
   entry.phase = load_phase::loading_here;
+  entry.opts = std::move(*next_opts);
   if (!entry.fetchers.empty()) {
     auto& next = entry.fetchers.front();
     entry.loader = next.loader;
-    entry.opts = next.opts;
     entry.routed = next.routed;
   } else {
     // Only peers wait (they asked this node as owner): load with the node
     // loader and their options (an entry a plain thread opened has none).
     entry.loader = st.node_loader;
-    entry.opts = entry.remotes.front().opts;
     entry.routed = true;
   }
   entry.local_only = entry.local_only || !entry.remotes.empty();
@@ -402,19 +427,22 @@ caf::result<std::string> fetch_with(lm_ptr self, const std::string& key,
   auto& table = st.cache->table_for(key);
   if (routed ? table.peek(key, value) : table.get(key, value))
     return value;
-  if (auto err = add_rule_tags(st, key, fo))
-    return err;
   auto i = st.locks.find(key);
   if (auto err = check_room(self, key, i))
     return err;
-  auto rp = self->make_response_promise<std::string>();
   if (i != st.locks.end()) {
+    // A waiter: the rule's tags wait until it loads, if ever
+    // (load_for_waiters).
     ++st.stats.waits;
+    auto rp = self->make_response_promise<std::string>();
     auto joined = i->second.attempt;
     i->second.fetchers.push_back(
       {rp, std::move(loader), std::move(fo), routed, joined});
     return rp;
   }
+  if (auto err = add_rule_tags(st, key, fo))
+    return err;
+  auto rp = self->make_response_promise<std::string>();
   open_entry(self, key, loader, fo, routed)
     .fetchers.push_back({rp, std::move(loader), std::move(fo), routed, 0});
   start_actor_load(self, key);

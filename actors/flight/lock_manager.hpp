@@ -110,7 +110,10 @@ using lock_manager_actor = caf::typed_actor<
 /// `applied` (may be null: no clock checks) is this node's clock of applied
 /// events. With `rs` (may be null), every fetch, of actors and of peers,
 /// tags the entry it installs with the tags of the rule that owns its key
-/// (rules::add_key_tags), besides the tags the caller asked for. With
+/// (rules::add_key_tags), besides the tags the caller asked for. A waiter's
+/// options, and so its tags, count only if it loads: a waiter whose tags
+/// and the rule's are too many is refused (invalid_argument) when its turn
+/// to load comes, not when it joins, and the next waiter loads. With
 /// `hidden` the actor system does not wait for the lock manager when it
 /// shuts down (its owner stops it).
 lock_manager_actor spawn_lock_manager(

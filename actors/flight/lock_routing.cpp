@@ -144,13 +144,12 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
     hit.clock = st.applied->applied();
   if (st.cache->table_for(key).get(key, hit.value.value, hit.value.version))
     return hit;
-  if (auto err = add_rule_tags(st, key, fo))
-    return err;
   auto i = st.locks.find(key);
   if (auto err = check_room(self, key, i))
     return err;
-  auto rp = self->make_response_promise<owner_reply>();
   if (i != st.locks.end()) {
+    // A waiter: the rule's tags wait until it loads, if ever.
+    auto rp = self->make_response_promise<owner_reply>();
     auto& e = i->second;
     ++st.stats.waits;
     e.remotes.push_back({rp, e.attempt, fo});
@@ -163,6 +162,9 @@ caf::result<owner_reply> owner_fetch(lm_ptr self, const std::string& key,
     }
     return rp;
   }
+  if (auto err = add_rule_tags(st, key, fo))
+    return err;
+  auto rp = self->make_response_promise<owner_reply>();
   auto& entry = open_entry(self, key, st.node_loader, fo, true);
   entry.local_only = true;
   entry.remotes.push_back({rp, 0, std::move(fo)});

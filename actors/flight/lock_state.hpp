@@ -35,6 +35,7 @@ struct acquire_waiter {
 struct fetch_waiter {
   caf::typed_response_promise<std::string> promise;
   loader_actor loader;
+  /// As the caller asked: the rule's tags are added if it loads.
   fetch_options opts;
   /// Fetched with the node loader: routed to the key's owner.
   bool routed = false;
@@ -45,7 +46,8 @@ struct remote_waiter {
   caf::typed_response_promise<owner_reply> promise;
   uint64_t joined = 0;
   /// The asker's options: TTL and, above all, tags, which the load checks
-  /// (a tag invalidation during an untagged load would go unnoticed).
+  /// (a tag invalidation during an untagged load would go unnoticed). The
+  /// rule's tags are added if it loads.
   fetch_options opts;
 };
 
@@ -141,8 +143,9 @@ void loaded_value(lm_ptr self, const std::string& key, uint64_t token,
 caf::error check_room(lm_ptr self, const std::string& key,
                       std::unordered_map<std::string, lock_entry>::iterator i);
 
-/// Adds the tags of the rule that owns `key` to fo.tags (on a miss: a hit
-/// pays nothing); invalid_argument if there are then too many.
+/// Adds the tags of the rule that owns `key` to fo.tags; invalid_argument if
+/// there are then too many. Only for the caller that loads (who opens the
+/// entry, or the waiter that loads next): a hit or a waiter pays nothing.
 caf::error add_rule_tags(const lock_state& st, const std::string& key,
                          fetch_options& fo);
 

@@ -7,7 +7,6 @@
 #include "cachebus/actors/node/node.hpp"
 #include "cachebus/actors/node/node_state.hpp"
 
-#include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
 #include <cmath>
@@ -17,6 +16,7 @@
 
 #include "cachebus/actors/cache/checked_put.hpp"
 #include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/thread_requester.hpp"
 
 namespace cachebus {
 
@@ -134,17 +134,13 @@ caf::expected<std::string> load_as_owner(node_state& st, const std::string& key,
     // manager says whether we load again or return a value (the one a write
     // left, or ours: this caller asked before the write, so ours is not
     // stale for it).
-    acquire_reply next;
-    caf::error err;
-    caf::scoped_actor self{st.sys};
-    self
-      ->request(st.lock_manager, st.opts.request_timeout, superseded_atom_v,
-                key, grant.token, *x)
-      .receive([&](acquire_reply& r) { next = std::move(r); },
-               [&](caf::error& e) { err = std::move(e); });
-    if (err || next.outcome != acquire_reply::load)
-      return err ? std::move(x->value) : std::move(next.val);
-    grant = std::move(next);
+    thread_requester self{st.sys};
+    auto next
+      = self.request<acquire_reply>(st.lock_manager, st.opts.request_timeout,
+                                    superseded_atom_v, key, grant.token, *x);
+    if (!next || next->outcome != acquire_reply::load)
+      return next ? std::move(next->val) : std::move(x->value);
+    grant = std::move(*next);
   }
 }
 
@@ -212,13 +208,12 @@ caf::expected<std::string> node::fetch(std::string_view key,
   if (!loading_here.empty())
     if (auto err = check_not_loading(*s_, k))
       return err;
-  caf::expected<std::string> result{std::string{}};
-  caf::scoped_actor self{s_->sys};
   // The miss is counted above; the lock manager's re-check counts nothing.
-  self
-    ->request(s_->lock_manager, s_->opts.request_timeout, fetch_atom_v, k, *fo)
-    .receive([&](std::string& v) { result = std::move(v); },
-             [&](caf::error& e) { result = waited_too_long(std::move(e), k); });
+  thread_requester self{s_->sys};
+  auto result = self.request<std::string>(
+    s_->lock_manager, s_->opts.request_timeout, fetch_atom_v, k, *fo);
+  if (!result)
+    return waited_too_long(std::move(result.error()), k);
   return result;
 }
 
@@ -256,26 +251,22 @@ caf::expected<std::string> node::fetch(std::string_view key,
   // A load: the value carries the rule's tags.
   if (auto err = add_rule_tags(k, fo))
     return err;
-  acquire_reply reply;
-  caf::error err;
-  {
-    caf::scoped_actor self{s_->sys};
-    self
-      ->request(s_->lock_manager, s_->opts.request_timeout, acquire_atom_v, req)
-      .receive([&](acquire_reply& r) { reply = std::move(r); },
-               [&](caf::error& e) { err = std::move(e); });
-    if (err)
-      return waited_too_long(std::move(err), k);
-    switch (reply.outcome) {
-    case acquire_reply::value:
-      return std::move(reply.val);
-    case acquire_reply::busy:
-      return cached; // fresh (early refresh) or within the SWR window
-    default:
-      // We hold the key. `self` is the monitored owner: if this thread
-      // unwinds without releasing, its death releases the key.
-      return load_as_owner(*s_, k, std::move(reply), loader, fo, lk, cached);
-    }
+  // Not a caf::scoped_actor: with a thousand threads missing one key, its
+  // spawn, mailbox and per-request timer cost more than the wait itself.
+  thread_requester self{s_->sys};
+  auto reply = self.request<acquire_reply>(
+    s_->lock_manager, s_->opts.request_timeout, acquire_atom_v, req);
+  if (!reply)
+    return waited_too_long(std::move(reply.error()), k);
+  switch (reply->outcome) {
+  case acquire_reply::value:
+    return std::move(reply->val);
+  case acquire_reply::busy:
+    return cached; // fresh (early refresh) or within the SWR window
+  default:
+    // We hold the key. `self` is the monitored owner: if this thread
+    // unwinds without releasing, its end releases the key.
+    return load_as_owner(*s_, k, std::move(*reply), loader, fo, lk, cached);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "cachebus/actors/flight/lock_manager.hpp"
 #include "cachebus/actors/node/config.hpp"
 #include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/thread_requester.hpp"
 
 #include "support/eventually.hpp"
 
@@ -201,4 +202,26 @@ TEST_CASE_METHOD(lock_fixture,
     holder_fails();
     CHECK(is(waiter_error(), errc::load_failed));
   }
+}
+
+TEST_CASE_METHOD(lock_fixture,
+                 "a key held by a plain thread is released when its "
+                 "requester ends without releasing it",
+                 "[lock][owner]") {
+  {
+    // What node::fetch holds a key with: a thread_requester, not a
+    // scoped_actor. It ends here as if the thread unwound mid-load.
+    thread_requester thread{sys};
+    auto grant = thread.request<acquire_reply>(
+      lm, 5s, acquire_atom_v, acquire_request{"k", true, false});
+    REQUIRE(grant);
+    REQUIRE(grant->outcome == acquire_reply::load);
+    waiter_asks();
+  }
+  CHECK(is(waiter_error(), errc::load_failed));
+  auto s = stats();
+  CHECK(s.owner_deaths == 1);
+  CHECK(s.held == 0);
+  // The key is free again.
+  CHECK(acquire(holder, {"k", true, false}).outcome == acquire_reply::load);
 }

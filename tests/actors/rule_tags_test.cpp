@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
 
+#include "support/eventually.hpp"
 #include "support/gate.hpp"
 
 using namespace cachebus;
@@ -45,7 +47,7 @@ struct tagged_node {
   loader_actor loader = sys.spawn(echo_loader, std::string{"loaded "});
   std::unique_ptr<node> n;
 
-  tagged_node() {
+  explicit tagged_node(std::function<void(node_options&)> tweak = {}) {
     node_setup setup;
     auto rs = rules::parse(tagged_rules);
     REQUIRE(rs);
@@ -53,6 +55,8 @@ struct tagged_node {
     setup.loader = loader;
     node_options opts;
     opts.shards = 2;
+    if (tweak)
+      tweak(opts);
     auto started = node::start(sys, opts, std::move(setup));
     REQUIRE(started);
     n = std::move(*started);
@@ -64,7 +68,27 @@ struct tagged_node {
   }
 
   bool cached(const std::string& key) { return static_cast<bool>(n->get(key)); }
+
+  bool waiters_reach(uint64_t count) {
+    return test::eventually([&] {
+      auto s = n->lock_stats();
+      return s && s->waiting == count;
+    });
+  }
 };
+
+// Fails every load, once `go` opens (it announces each load on `started`).
+// Detached: it blocks its own thread.
+loader_actor::behavior_type failing_loader(loader_actor::pointer, gate* started,
+                                           gate* go) {
+  return {
+    [=](load_atom, const std::string&) -> caf::result<loaded> {
+      started->open();
+      go->wait();
+      return make_error(errc::load_failed, "store down");
+    },
+  };
+}
 
 } // namespace
 
@@ -152,4 +176,72 @@ TEST_CASE("a tag invalidation during a load under a tagged rule keeps what "
   auto v = t.n->get("user:8:posts");
   CHECK((!v || *v == "read after it"));
   CHECK(calls >= 1);
+}
+
+TEST_CASE("an actor that waited and loads after the first load failed tags "
+          "its entry with the rule's tags",
+          "[fetch][rule-tags][failure]") {
+  tagged_node t{[](node_options& o) { o.loader_error_retry = true; }};
+  gate started, go;
+  auto failing = t.sys.spawn<caf::detached>(failing_loader, &started, &go);
+  caf::scoped_actor first{t.sys}, second{t.sys};
+  auto lm = t.n->lock_manager();
+  std::string key{"user:8"};
+  auto first_fetch
+    = first->request(lm, 10s, fetch_atom_v, key, failing, fetch_options{});
+  REQUIRE(started.wait());
+  // Joins the load in flight: it loads only when that one fails.
+  auto second_fetch
+    = second->request(lm, 10s, fetch_atom_v, key, t.loader, fetch_options{});
+  REQUIRE(t.waiters_reach(2)); // the first fetcher waits for its load too
+  go.open();
+  first_fetch.receive(
+    [](std::string& v) { FAIL("got " << v); },
+    [](caf::error& err) { CHECK(is(err, errc::load_failed)); });
+  second_fetch.receive([](std::string& v) { CHECK(v == "loaded user:8"); },
+                       [](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(t.cached("user:8"));
+  auto removed = t.n->invalidate_tag("user:8");
+  REQUIRE(removed);
+  CHECK(*removed == 1);
+  CHECK_FALSE(t.cached("user:8"));
+  caf::anon_send_exit(failing, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a waiter whose tags and the rule's are too many together is "
+          "refused when it would load, and the next waiter loads",
+          "[fetch][rule-tags][failure]") {
+  tagged_node t{[](node_options& o) {
+    o.loader_error_retry = true;
+    o.max_tags = 2;
+  }};
+  gate started, go;
+  auto failing = t.sys.spawn<caf::detached>(failing_loader, &started, &go);
+  caf::scoped_actor first{t.sys}, crowded{t.sys}, plain{t.sys};
+  auto lm = t.n->lock_manager();
+  std::string key{"user:8"};
+  auto first_fetch
+    = first->request(lm, 10s, fetch_atom_v, key, failing, fetch_options{});
+  REQUIRE(started.wait());
+  fetch_options two_tags;
+  two_tags.tags = {"a", "b"}; // allowed alone; with "user:8" one too many
+  auto crowded_fetch
+    = crowded->request(lm, 10s, fetch_atom_v, key, t.loader, two_tags);
+  REQUIRE(t.waiters_reach(2)); // the first fetcher waits for its load too
+  auto plain_fetch
+    = plain->request(lm, 10s, fetch_atom_v, key, t.loader, fetch_options{});
+  REQUIRE(t.waiters_reach(3));
+  go.open();
+  first_fetch.receive(
+    [](std::string& v) { FAIL("got " << v); },
+    [](caf::error& err) { CHECK(is(err, errc::load_failed)); });
+  crowded_fetch.receive(
+    [](std::string& v) { FAIL("got " << v); },
+    [](caf::error& err) { CHECK(is(err, errc::invalid_argument)); });
+  plain_fetch.receive([](std::string& v) { CHECK(v == "loaded user:8"); },
+                      [](caf::error& err) { FAIL(describe(err)); });
+  auto removed = t.n->invalidate_tag("user:8");
+  REQUIRE(removed);
+  CHECK(*removed == 1);
+  caf::anon_send_exit(failing, caf::exit_reason::user_shutdown);
 }
