@@ -207,22 +207,17 @@ shard_table::shard_table(limits lim, const time_source* clk,
 
 shard_table::~shard_table() {
   // Entries point into tag states; drop the links before either dies.
-  for (auto* e : map_) {
+  map_.for_each([](entry* e) {
     if (e->tags) {
       e->tags->tags.clear(); // the states die with the index, unwalked
       delete static_cast<tag_part*>(e->tags);
     }
     entry::destroy(e);
-  }
+  });
 }
 
 size_t shard_table::entry_hash::operator()(const entry* e) const noexcept {
   return hashed_key{e->key()}.hash;
-}
-
-bool shard_table::entry_eq::operator()(const entry* e,
-                                       const hashed_key& k) const noexcept {
-  return e->key() == k.text;
 }
 
 bool shard_table::key_order::operator()(const entry* a,
@@ -241,8 +236,8 @@ bool shard_table::key_order::operator()(std::string_view a,
 }
 
 shard_table::entry* shard_table::find(const hashed_key& key) const {
-  auto it = map_.find(key);
-  return it == map_.end() ? nullptr : *it;
+  return map_.find(key.hash,
+                   [&](const entry* e) { return e->key() == key.text; });
 }
 
 bool shard_table::tags_live(const entry& e) noexcept {
@@ -433,7 +428,7 @@ uint64_t shard_table::install(std::string_view key, std::string value,
   bool with_times = grace_ns != 0 || load_ns != 0;
   if (!found) {
     auto* made = entry::make(key, value.size(), with_times);
-    map_.insert(made);
+    map_.insert(made, hk.hash);
     auto& e = *made;
     e.set_value(value);
     e.version = version;
@@ -624,9 +619,10 @@ size_t shard_table::clear(removal_reason why) {
   std::unique_lock guard{mtx_};
   report_scope reports{*this};
   fills_.cancel_all(); // tagged fills that began before are refused too
-  // Taken out first: begin() of an open-addressing table scans for the
-  // first full slot, so removing begin() again and again is quadratic.
-  std::vector<entry*> all(map_.begin(), map_.end());
+  // Taken out first: remove() changes the index a walk would be on.
+  std::vector<entry*> all;
+  all.reserve(map_.size());
+  map_.for_each([&](entry* e) { all.push_back(e); });
   for (auto* e : all)
     remove(*e, why);
   auto n = all.size();
@@ -772,7 +768,7 @@ void shard_table::remove(entry& e, removal_reason why) {
     ordered_.erase(&e);
   if (e.has_parents && graph_)
     graph_->remove_dependent(e.key());
-  map_.erase(&e);
+  map_.erase(&e, hashed_key{e.key()}.hash);
   entry::destroy(&e);
   entries_.store(map_.size(), std::memory_order_relaxed);
 }
@@ -813,8 +809,9 @@ shard_table::entry& shard_table::relocate(entry& old, size_t value_size,
     static_cast<tag_part*>(e->tags)->owner = e;
     old.tags = nullptr;
   }
-  map_.erase(&old);
-  map_.insert(e);
+  auto hash = hashed_key{old.key()}.hash;
+  map_.erase(&old, hash);
+  map_.insert(e, hash);
   queue_.replace(old, *e);
   wheel_.replace(old, *e);
   if (lim_.ordered_index) {

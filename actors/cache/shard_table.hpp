@@ -50,11 +50,11 @@
 #include <vector>
 
 #include <absl/container/btree_set.h>
-#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "cachebus/actors/cache/expiry_wheel.hpp"
 #include "cachebus/actors/cache/fill_leases.hpp"
 #include "cachebus/actors/cache/hashed_key.hpp"
+#include "cachebus/actors/cache/line_index.hpp"
 #include "cachebus/actors/cache/read_mostly_mutex.hpp"
 #include "cachebus/actors/cache/removal.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
@@ -267,31 +267,18 @@ class shard_table {
   struct entry;
   struct tag_part;
 
-  // The index: an open-addressing set (boost::unordered_flat_set) of
-  // pointers to entries, each entry one allocation that holds its key and
-  // its value. A lookup probes one metadata group (7 bits of each slot's
-  // hash) and compares the keys of the few candidates; a rehash moves no entry,
-  // so the hooks of the queue, the wheel, the tags and the ordered index stay
+  // The index: a line_index (one cache line per bucket: tags and pointers
+  // together) of pointers to entries, each entry one allocation that holds
+  // its key and its value. A lookup reads one bucket and compares the keys
+  // of the candidates whose tag matches; a rehash moves no entry, so the
+  // hooks of the queue, the wheel, the tags and the ordered index stay
   // valid. An entry moves only when its value outgrows its allocation
   // (relocate()).
   struct entry_hash {
-    using is_transparent = void;
     size_t operator()(const entry* e) const noexcept;
-    size_t operator()(const hashed_key& k) const noexcept { return k.hash; }
   };
 
-  struct entry_eq {
-    using is_transparent = void;
-    bool operator()(const entry* a, const entry* b) const noexcept {
-      return a == b;
-    }
-    bool operator()(const entry* e, const hashed_key& k) const noexcept;
-    bool operator()(const hashed_key& k, const entry* e) const noexcept {
-      return (*this)(e, k);
-    }
-  };
-
-  using map_type = boost::unordered_flat_set<entry*, entry_hash, entry_eq>;
+  using map_type = line_index<entry, entry_hash>;
 
   // The ordered index: a B-tree (absl::btree_set) of pointers to entries in
   // the order of their keys, about 12 B per entry where a std::set node
