@@ -8,7 +8,7 @@ packages=(
   libcaf-dev catch2
   libsqlite3-dev libpq-dev postgresql
   libssl-dev openssl
-  libboost1.81-dev libabsl-dev
+  libabsl-dev
   curl
   libcpp-httplib-dev redis-server libhiredis-dev
   libtbb-dev libcuckoo-dev

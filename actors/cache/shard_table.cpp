@@ -34,9 +34,8 @@ constexpr size_t usable_of(size_t n) noexcept {
 // node's chunk and of the inner nodes.
 constexpr size_t ordered_slot_bytes = 16;
 
-// The index (boost::unordered_flat_set of pointers): 8 B of pointer and 1 B
-// of metadata per slot, slots at most 7/8 full, doubled when full: 16 B per
-// entry covers the fill levels in between.
+// The index (line_index): a 64 B bucket per 7 slots, at most 7/8 of them
+// full, doubled when full: 16 B per entry covers the fill levels between.
 constexpr size_t index_slot_bytes = 16;
 
 // How long the value took to load and how long it stays for stale reads
@@ -254,8 +253,8 @@ void shard_table::count_read(bool hit) const noexcept {
   (hit ? r.hits : r.misses).fetch_add(1, std::memory_order_relaxed);
 }
 
-bool shard_table::alive(const entry& e, int64_t now) const noexcept {
-  return e.expires_ns > now && tags_live(e);
+bool shard_table::alive(const entry& e) const noexcept {
+  return clock_->before(e.expires_ns) && tags_live(e);
 }
 
 // -- reads --------------------------------------------------------------------
@@ -270,7 +269,7 @@ bool shard_table::get(std::string_view key, std::string& out,
   {
     std::shared_lock guard{mtx_};
     auto* e = find(hashed_key{key});
-    if (e && alive(*e, clock_->now_ns())) {
+    if (e && alive(*e)) {
       sieve_queue::mark_visited(*e);
       out.assign(e->value());
       version = e->sourced ? e->version : 0;
@@ -287,7 +286,7 @@ bool shard_table::get(const hashed_key& key, std::string& out) const {
   {
     std::shared_lock guard{mtx_};
     auto* e = find(key);
-    if (e && alive(*e, clock_->now_ns())) {
+    if (e && alive(*e)) {
       sieve_queue::mark_visited(*e);
       out.assign(e->value());
       guard.unlock();
@@ -350,7 +349,7 @@ bool shard_table::peek(std::string_view key, std::string& out,
                        uint64_t& version) const {
   std::shared_lock guard{mtx_};
   auto* e = find(hashed_key{key});
-  if (!e || !alive(*e, clock_->now_ns()))
+  if (!e || !alive(*e))
     return false;
   out.assign(e->value());
   version = e->sourced ? e->version : 0;
@@ -360,7 +359,7 @@ bool shard_table::peek(std::string_view key, std::string& out,
 bool shard_table::contains(std::string_view key) const {
   std::shared_lock guard{mtx_};
   auto* e = find(hashed_key{key});
-  return e && alive(*e, clock_->now_ns());
+  return e && alive(*e);
 }
 
 shard_stats shard_table::stats() const {
@@ -635,7 +634,7 @@ bool shard_table::attach_parent(std::string_view dependent,
                                 const std::string& parent) {
   std::unique_lock guard{mtx_};
   auto* e = find(hashed_key{dependent});
-  if (!e || !alive(*e, clock_->now_ns()) || !graph_)
+  if (!e || !alive(*e) || !graph_)
     return false;
   e->has_parents = true;
   graph_->add(parent, std::string{e->key()});

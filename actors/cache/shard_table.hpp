@@ -325,7 +325,8 @@ class shard_table {
   // index, and frees `e`. The new entry holds no value: the caller sets it.
   entry& relocate(entry& e, size_t value_size, bool with_times);
   void enforce_limits();
-  bool alive(const entry& e, int64_t now) const noexcept;
+  // Fresh: not expired (time_source::before) and no tag invalidated it.
+  bool alive(const entry& e) const noexcept;
   static bool tags_live(const entry& e) noexcept;
   // Counts a hit or a miss in this thread's slot (no lock needed).
   void count_read(bool hit) const noexcept;
