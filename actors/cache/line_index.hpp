@@ -42,21 +42,9 @@ class line_index {
   /// null.
   template <class Eq>
   T* find(size_t hash, Eq&& eq) const noexcept {
-    if (size_ == 0)
-      return nullptr;
-    auto h = mix(hash);
-    auto tag = tag_of(h);
-    auto bit = overflow_bit(h);
-    for (size_t b = home(h);; b = (b + 1) & mask_) {
-      auto& bucket = buckets_[b];
-      for (auto m = matches(bucket, tag); m != 0; m &= m - 1) {
-        auto* p = bucket.slots[__builtin_ctzll(m) / 8];
-        if (eq(static_cast<const T*>(p)))
-          return p;
-      }
-      if ((bucket.overflow & bit) == 0)
-        return nullptr;
-    }
+    auto [b, i]
+      = locate(hash, [&](T* p) { return eq(static_cast<const T*>(p)); });
+    return b ? b->slots[i] : nullptr;
   }
 
   /// Adds `p`, whose hash is `hash`. REQUIRES: no element equal to it.
@@ -69,27 +57,15 @@ class line_index {
 
   /// Removes `p` (hash `hash`) if present; returns whether it was.
   bool erase(const T* p, size_t hash) noexcept {
-    if (size_ == 0)
+    auto [b, i] = locate(hash, [&](T* q) { return q == p; });
+    if (!b)
       return false;
-    auto h = mix(hash);
-    auto tag = tag_of(h);
-    auto bit = overflow_bit(h);
-    for (size_t b = home(h);; b = (b + 1) & mask_) {
-      auto& bucket = buckets_[b];
-      for (auto m = matches(bucket, tag); m != 0; m &= m - 1) {
-        auto i = __builtin_ctzll(m) / 8;
-        if (bucket.slots[i] == p) {
-          bucket.tags[i] = 0;
-          bucket.slots[i] = nullptr;
-          --size_;
-          if (bucket.overflow != 0)
-            ++spills_; // lookups still pass this bucket: rehash sooner
-          return true;
-        }
-      }
-      if ((bucket.overflow & bit) == 0)
-        return false;
-    }
+    b->tags[i] = 0;
+    b->slots[i] = nullptr;
+    --size_;
+    if (b->overflow != 0)
+      ++spills_; // lookups still pass this bucket: rehash sooner
+    return true;
   }
 
   /// Calls f(T*) for every element (none may be added or removed meanwhile).
@@ -148,6 +124,27 @@ class line_index {
     // of x that is zero.
     auto zero = ~(((x & ~highs) + ~highs) | x) & highs;
     return zero & 0x0080808080808080ull; // byte 7 is the overflow byte
+  }
+
+  // The bucket and slot of the first element on the probe path of `hash`
+  // whose tag matches and for which hit(element) holds; {null, 0} if none.
+  template <class Hit>
+  std::pair<bucket*, size_t> locate(size_t hash, Hit&& hit) const noexcept {
+    if (size_ == 0)
+      return {nullptr, 0};
+    auto h = mix(hash);
+    auto tag = tag_of(h);
+    auto bit = overflow_bit(h);
+    for (size_t b = home(h);; b = (b + 1) & mask_) {
+      auto& bucket = buckets_[b];
+      for (auto m = matches(bucket, tag); m != 0; m &= m - 1) {
+        auto i = static_cast<size_t>(__builtin_ctzll(m)) / 8;
+        if (hit(bucket.slots[i]))
+          return {&bucket, i};
+      }
+      if ((bucket.overflow & bit) == 0)
+        return {nullptr, 0};
+    }
   }
 
   void place(T* p, uint64_t h) noexcept {
