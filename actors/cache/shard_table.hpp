@@ -304,6 +304,8 @@ class shard_table {
   // The entry of `key`, or nullptr.
   entry* find(const hashed_key& key) const;
   void remove(entry& e, removal_reason why);
+  // remove() but for the ordered index, which the caller erased `e` from.
+  void forget(entry& e, removal_reason why);
   // Removes `key`'s entry, if any, for a write that did not install.
   // REQUIRES: mtx_ held exclusively, a report_scope open
   void drop_written(std::string_view key);

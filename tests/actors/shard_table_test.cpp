@@ -2,6 +2,7 @@
 // driven by a manual clock so every timing is exact.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
@@ -340,4 +341,23 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(get(t, "a:17:y") == "v");
   CHECK(t.erase_matching("a:1*") == 1111); // 1, 10-19, 100-199, 1000-1999
   CHECK(t.indexes().ordered == 1889);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "a pattern whose matches lie far apart in key order removes "
+                 "each of them and leaves the order of the rest intact",
+                 "[shard_table]") {
+  auto t = make(100'000);
+  char key[16];
+  for (int i = 0; i < 3000; ++i) {
+    std::snprintf(key, sizeof key, "p:%04d", i);
+    t.put(key, "v", in(1h), {});
+  }
+  CHECK(t.erase_matching("p:*00") == 30); // 99 non-matching keys between
+  CHECK(get(t, "p:0100") == "<miss>");
+  CHECK(get(t, "p:0101") == "v");
+  CHECK(t.indexes().ordered == 2970);
+  CHECK(t.erase_matching("p:*") == 2970);
+  CHECK(t.indexes().ordered == 0);
+  CHECK(t.indexes().entries == 0);
 }
