@@ -142,8 +142,7 @@ struct shard_table::entry : expiry_wheel::hook, sieve_queue::hook, entry_head {
   /// The bytes this entry holds, as charged against max-bytes (its tags'
   /// part is charged by the table).
   size_t charge(bool ordered_index) const noexcept {
-    return heap_chunk(prefix_bytes(key_size, timed) + value_capacity)
-           + index_slot_bytes + (ordered_index ? ordered_slot_bytes : 0);
+    return charge_of(key_size, value_capacity, ordered_index, timed);
   }
 
   /// True if an invalidation at version `v` covers this entry.
