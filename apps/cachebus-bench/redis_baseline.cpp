@@ -98,7 +98,8 @@ double used_memory(redisContext* c) {
 
 double redis_bytes_per_key(size_t n,
                            const std::function<std::string(size_t)>& key,
-                           const std::string& value, std::string& why) {
+                           const std::string& value, int ttl_s,
+                           std::string& why) {
   redis_instance r;
   if (!start_redis(r, why))
     return 0;
@@ -109,8 +110,12 @@ double redis_bytes_per_key(size_t n,
     auto end = std::min(n, i + batch);
     for (size_t j = i; j < end; ++j) {
       auto k = key(j);
-      redisAppendCommand(c, "SET %b %b", k.data(), k.size(), value.data(),
-                         value.size());
+      if (ttl_s > 0)
+        redisAppendCommand(c, "SET %b %b EX %d", k.data(), k.size(),
+                           value.data(), value.size(), ttl_s);
+      else
+        redisAppendCommand(c, "SET %b %b", k.data(), k.size(), value.data(),
+                           value.size());
     }
     for (size_t j = i; j < end; ++j) {
       void* raw = nullptr;

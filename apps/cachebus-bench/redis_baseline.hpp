@@ -15,9 +15,11 @@ namespace cachebus::bench {
 std::vector<double> redis_latencies(int warmup, int n, std::string& why);
 
 /// INFO used_memory growth per key after SETting keys key(0..n-1) to `value`
-/// (pipelined); 0 on failure (`why` says why).
+/// (pipelined), with `EX ttl_s` if `ttl_s` > 0; 0 on failure (`why` says
+/// why).
 double redis_bytes_per_key(size_t n,
                            const std::function<std::string(size_t)>& key,
-                           const std::string& value, std::string& why);
+                           const std::string& value, int ttl_s,
+                           std::string& why);
 
 } // namespace cachebus::bench
