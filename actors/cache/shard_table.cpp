@@ -45,70 +45,85 @@ struct fill_times {
   int64_t load_ns = 0;
 };
 
-// What a hit reads, first. The key and the value follow the entry in its
-// own allocation, so a hit touches one allocation: the head, the key, and
-// the value's bytes. No hash is kept: the index's metadata filters the
-// candidates by hash, a rehash computes it again.
-struct entry_head {
-  entry_head(size_t key_size, size_t capacity, bool with_times)
-      : key_size(static_cast<uint32_t>(key_size)),
-        value_capacity(static_cast<uint32_t>(capacity)), timed(with_times) {
-    // nop
-  }
-
+// When an expiring entry goes: the wheel's links and its expiry, which a
+// hit reads last before the entry's own bytes.
+struct expiry_part : expiry_wheel::hook {
   int64_t expires_ns = no_expiry;
-  uint64_t version = 0;
-  // The entry's tags (a tag_part), null while it has none.
+};
+
+// The entry's tags (a tag_part), null while it has none.
+struct tag_slot {
   tag_index::member* tags = nullptr;
-  const uint32_t key_size;
-  uint32_t value_size = 0;
-  const uint32_t value_capacity; // room for the value in this allocation
-  bool has_parents = false;
-  // True if `version` came from the source record; a shard-assigned version
-  // says nothing about freshness, so versioned invalidations always remove
-  // such an entry.
-  bool sourced = false;
-  // Removal notifications: this entry was reported gone (a tag killed it)
-  // while it still occupies the table; its reclaim reports nothing.
-  bool reported = false;
-  // fill_times precede the key.
-  const bool timed;
 };
 
 } // namespace
 
-// An entry is one allocation: this object, its fill_times (if timed), its
-// key and room for its value (value_capacity bytes, at least the value's
-// size). The object is the wheel's hook, the queue's hook (ending in the
-// visited bit) and the head, in that order, so what a hit reads runs from
-// the visited bit through the key and the value: fewer cache lines than
-// with the hooks in between (cachegrind, 300k entries, 4 MiB LL: 5.69 ->
-// 5.37 misses per hit). A value that outgrows the room, or leaves most of
-// it unused, moves the entry to a new allocation (relocate()). The parts
-// hand hooks back (a victim, a due entry) and the table turns them into
-// entries with a static_cast; tag links reach it through its tag_part.
-struct shard_table::entry : expiry_wheel::hook, sieve_queue::hook, entry_head {
+// An entry is one allocation:
+//
+//   [fill_times] [tag_slot] [expiry_part] entry [key] [value, its room]
+//
+// The bracketed parts are there only if the entry needs them (`parts`): an
+// entry that never expires has no wheel links and no expiry, an untagged one
+// no tag pointer, one whose fill set no grace window or load time no fill
+// times. What a hit reads runs from the expiry through the visited bit and
+// the entry's head to the key and the value: one run of bytes, two or three
+// cache lines for small values. The entry object is the queue's hook (its
+// visited bit last) followed by the head, packed into the hook's tail
+// padding: 40 B in all. No hash is kept: the index's metadata filters the
+// candidates by hash, a rehash computes it again.
+//
+// A value that outgrows the room, or leaves most of it unused, or an entry
+// that needs a part it lacks (a first expiry, a first tag, fill times),
+// moves to a new allocation (relocate()). A part no longer used stays until
+// then: charged as what it is. The parts hand hooks back (a victim, a due
+// entry) and the table turns them into entries (from_queue, from_wheel);
+// tag links reach it through its tag_part.
+struct shard_table::entry : sieve_queue::hook {
   /// A new entry for `key` with room for a value of `value_size` bytes (and
-  /// whatever else its heap chunk has room for), holding no value yet.
-  static entry* make(std::string_view key, size_t value_size, bool with_times) {
-    auto fixed = prefix_bytes(key.size(), with_times);
+  /// whatever else its heap chunk has room for), with `parts`, holding no
+  /// value yet.
+  static entry* make(std::string_view key, size_t value_size,
+                     entry_parts parts) {
+    // The head fits the hook's tail padding (Itanium C++ ABI: a derived
+    // class's members may reuse a non-POD base's tail padding).
+    static_assert(sizeof(entry) == 40);
+    auto fixed = fixed_bytes(key.size(), parts);
     auto n = usable_of(fixed + value_size);
-    auto* e = new (::operator new(n)) entry(key.size(), n - fixed, with_times);
-    if (with_times)
-      new (e->tail()) fill_times{};
+    auto* chunk = static_cast<char*>(::operator new(n));
+    auto* at = chunk;
+    if (parts.fill_times)
+      at = place<fill_times>(at);
+    if (parts.tags)
+      at = place<tag_slot>(at);
+    if (parts.expiry)
+      at = place<expiry_part>(at);
+    auto* e = new (at) entry(key.size(), n - fixed, parts);
     std::memcpy(e->key_data(), key.data(), key.size());
     return e;
   }
 
   static void destroy(entry* e) noexcept {
-    e->~entry();
-    ::operator delete(e);
+    auto* chunk = e->chunk();
+    e->~entry(); // the parts are trivially destructible
+    ::operator delete(chunk);
   }
 
-  /// The bytes before the value: this object, the fill times, the key.
-  static size_t prefix_bytes(size_t key_size, bool with_times) noexcept {
-    return sizeof(entry) + (with_times ? sizeof(fill_times) : 0) + key_size;
+  /// The bytes before the value: the parts, this object, the key.
+  static size_t fixed_bytes(size_t key_size, entry_parts parts) noexcept {
+    return parts_bytes(parts) + sizeof(entry) + key_size;
   }
+
+  static entry& from_queue(sieve_queue::hook& h) noexcept {
+    return static_cast<entry&>(h);
+  }
+
+  static entry& from_wheel(expiry_wheel::hook& h) noexcept {
+    auto* part = static_cast<expiry_part*>(&h);
+    return *std::launder(
+      reinterpret_cast<entry*>(reinterpret_cast<char*>(part + 1)));
+  }
+
+  entry_parts parts() const noexcept { return {expiring, tagged, timed}; }
 
   std::string_view key() const noexcept { return {key_data(), key_size}; }
 
@@ -116,10 +131,12 @@ struct shard_table::entry : expiry_wheel::hook, sieve_queue::hook, entry_head {
     return {key_data() + key_size, value_size};
   }
 
-  /// True if a value of `n` bytes (with fill times if `with_times`) belongs
-  /// in this allocation: it fits and leaves at most about half of it empty.
-  bool holds(size_t n, bool with_times) const noexcept {
-    return (timed || !with_times) && n <= value_capacity
+  /// True if a value of `n` bytes belongs in this allocation with `need`
+  /// parts: it has them, the value fits and leaves at most about half of the
+  /// room empty.
+  bool holds(size_t n, entry_parts need) const noexcept {
+    return (expiring || !need.expiry) && (tagged || !need.tags)
+           && (timed || !need.fill_times) && n <= value_capacity
            && value_capacity <= 2 * n + 64;
   }
 
@@ -130,10 +147,33 @@ struct shard_table::entry : expiry_wheel::hook, sieve_queue::hook, entry_head {
     value_size = static_cast<uint32_t>(v.size());
   }
 
+  int64_t expires_ns() const noexcept {
+    return expiring ? expiry().expires_ns : no_expiry;
+  }
+
+  /// REQUIRES: parts().expiry or `at` is no_expiry
+  void set_expires(int64_t at) noexcept {
+    if (expiring)
+      expiry().expires_ns = at;
+  }
+
+  /// The wheel's links. REQUIRES: parts().expiry
+  expiry_wheel::hook& wheel_hook() noexcept { return expiry(); }
+
+  tag_index::member* tags() const noexcept {
+    return tagged ? slot().tags : nullptr;
+  }
+
+  /// REQUIRES: parts().tags or `m` is null
+  void set_tags(tag_index::member* m) noexcept {
+    if (tagged)
+      slot().tags = m;
+  }
+
   int64_t grace_ns() const noexcept { return timed ? times().grace_ns : 0; }
   int64_t load_ns() const noexcept { return timed ? times().load_ns : 0; }
 
-  /// REQUIRES: timed, or both zero
+  /// REQUIRES: parts().fill_times, or both zero
   void set_times(int64_t grace, int64_t load) noexcept {
     if (timed)
       times() = fill_times{grace, load};
@@ -142,33 +182,77 @@ struct shard_table::entry : expiry_wheel::hook, sieve_queue::hook, entry_head {
   /// The bytes this entry holds, as charged against max-bytes (its tags'
   /// part is charged by the table).
   size_t charge(bool ordered_index) const noexcept {
-    return charge_of(key_size, value_capacity, ordered_index, timed);
+    return charge_of(key_size, value_capacity, ordered_index, parts());
   }
 
   /// True if an invalidation at version `v` covers this entry.
   bool older_than(uint64_t v) const noexcept { return !sourced || version < v; }
 
+  // The head, in the hook's tail padding (after its visited bit). The flags
+  // change only under the table's exclusive lock; readers change only the
+  // visited bit, which is a byte of its own.
+  bool has_parents : 1;
+  // True if `version` came from the source record; a shard-assigned version
+  // says nothing about freshness, so versioned invalidations always remove
+  // such an entry.
+  bool sourced : 1;
+  // Removal notifications: this entry was reported gone (a tag killed it)
+  // while it still occupies the table; its reclaim reports nothing.
+  bool reported : 1;
+  // Which parts the chunk has (parts()).
+  bool expiring : 1;
+  bool tagged : 1;
+  bool timed : 1;
+  const uint32_t key_size;
+  uint64_t version = 0;
+  uint32_t value_size = 0;
+  const uint32_t value_capacity; // room for the value in this allocation
+
  private:
-  entry(size_t key_size, size_t capacity, bool with_times)
-      : entry_head(key_size, capacity, with_times) {
+  entry(size_t key_size, size_t capacity, entry_parts parts)
+      : has_parents(false), sourced(false), reported(false),
+        expiring(parts.expiry), tagged(parts.tags), timed(parts.fill_times),
+        key_size(static_cast<uint32_t>(key_size)),
+        value_capacity(static_cast<uint32_t>(capacity)) {
     // nop
   }
 
-  char* tail() noexcept { return reinterpret_cast<char*>(this + 1); }
-  const char* tail() const noexcept {
-    return reinterpret_cast<const char*>(this + 1);
+  template <class Part>
+  static char* place(char* at) noexcept {
+    new (at) Part{};
+    return at + sizeof(Part);
   }
-  fill_times& times() noexcept {
-    return *reinterpret_cast<fill_times*>(tail());
+
+  static size_t parts_bytes(entry_parts parts) noexcept {
+    return (parts.fill_times ? sizeof(fill_times) : 0)
+           + (parts.tags ? sizeof(tag_slot) : 0)
+           + (parts.expiry ? sizeof(expiry_part) : 0);
   }
-  const fill_times& times() const noexcept {
-    return *reinterpret_cast<const fill_times*>(tail());
+
+  char* chunk() noexcept {
+    return reinterpret_cast<char*>(this) - parts_bytes(parts());
   }
-  char* key_data() noexcept {
-    return tail() + (timed ? sizeof(fill_times) : 0);
+
+  // The parts sit just below the entry, the last one nearest.
+  template <class Part>
+  Part& part_at(size_t below) const noexcept {
+    auto* self = const_cast<char*>(reinterpret_cast<const char*>(this));
+    return *std::launder(reinterpret_cast<Part*>(self - below));
   }
+  expiry_part& expiry() const noexcept {
+    return part_at<expiry_part>(sizeof(expiry_part));
+  }
+  tag_slot& slot() const noexcept {
+    return part_at<tag_slot>((expiring ? sizeof(expiry_part) : 0)
+                             + sizeof(tag_slot));
+  }
+  fill_times& times() const noexcept {
+    return part_at<fill_times>(parts_bytes(parts()));
+  }
+
+  char* key_data() noexcept { return reinterpret_cast<char*>(this + 1); }
   const char* key_data() const noexcept {
-    return tail() + (timed ? sizeof(fill_times) : 0);
+    return reinterpret_cast<const char*>(this + 1);
   }
 };
 
@@ -192,8 +276,8 @@ struct shard_table::report_scope {
 };
 
 size_t shard_table::charge_of(size_t key_size, size_t value_size,
-                              bool ordered_index, bool fill_times) noexcept {
-  return heap_chunk(entry::prefix_bytes(key_size, fill_times) + value_size)
+                              bool ordered_index, entry_parts parts) noexcept {
+  return heap_chunk(entry::fixed_bytes(key_size, parts) + value_size)
          + index_slot_bytes + (ordered_index ? ordered_slot_bytes : 0);
 }
 
@@ -206,9 +290,9 @@ shard_table::shard_table(limits lim, const time_source* clk,
 shard_table::~shard_table() {
   // Entries point into tag states; drop the links before either dies.
   map_.for_each([](entry* e) {
-    if (e->tags) {
-      e->tags->tags.clear(); // the states die with the index, unwalked
-      delete static_cast<tag_part*>(e->tags);
+    if (auto* m = e->tags()) {
+      m->tags.clear(); // the states die with the index, unwalked
+      delete static_cast<tag_part*>(m);
     }
     entry::destroy(e);
   });
@@ -241,9 +325,10 @@ shard_table::entry* shard_table::find(const hashed_key& key) const {
 bool shard_table::tags_live(const entry& e) noexcept {
   // older_than() grows with its argument, so checking the highest dead_below
   // of the entry's tags is checking every one of them.
-  if (!e.tags)
+  auto* m = e.tags();
+  if (!m)
     return true;
-  auto below = tag_index::dead_below(*e.tags);
+  auto below = tag_index::dead_below(*m);
   return below == 0 || !e.older_than(below);
 }
 
@@ -253,7 +338,7 @@ void shard_table::count_read(bool hit) const noexcept {
 }
 
 bool shard_table::alive(const entry& e) const noexcept {
-  return clock_->before(e.expires_ns) && tags_live(e);
+  return clock_->before(e.expires_ns()) && tags_live(e);
 }
 
 // -- reads --------------------------------------------------------------------
@@ -306,17 +391,18 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
       auto& e = *found;
       auto now = clock_->now_ns();
       bool tags_ok = tags_live(e);
-      if (tags_ok && e.expires_ns > now) {
+      auto expires = e.expires_ns();
+      if (tags_ok && expires > now) {
         r.state = lookup_result::fresh;
         sieve_queue::mark_visited(e);
-      } else if (tags_ok && reclaim_at(e.expires_ns, e.grace_ns()) > now) {
+      } else if (tags_ok && reclaim_at(expires, e.grace_ns()) > now) {
         r.state = lookup_result::stale;
       }
       if (r.state != lookup_result::missing) {
         out.assign(e.value());
         r.version = e.version;
-        r.expires_ns = e.expires_ns;
-        r.stale_until_ns = reclaim_at(e.expires_ns, e.grace_ns());
+        r.expires_ns = expires;
+        r.stale_until_ns = reclaim_at(expires, e.grace_ns());
         r.load_ns = e.load_ns();
       }
     }
@@ -333,7 +419,7 @@ bool shard_table::still_holds(std::string_view key, uint64_t version,
     return false;
   auto& e = *found;
   if (!tags_live(e)
-      || reclaim_at(e.expires_ns, e.grace_ns()) <= clock_->now_ns())
+      || reclaim_at(e.expires_ns(), e.grace_ns()) <= clock_->now_ns())
     return false;
   out.assign(e.value());
   return true;
@@ -423,39 +509,42 @@ uint64_t shard_table::install(std::string_view key, std::string value,
     version = next_version_++;
   else if (version >= next_version_)
     next_version_ = version + 1;
-  bool with_times = grace_ns != 0 || load_ns != 0;
+  entry_parts need{expires_ns != no_expiry, !tags.empty(),
+                   grace_ns != 0 || load_ns != 0};
   if (!found) {
-    auto* made = entry::make(key, value.size(), with_times);
+    auto* made = entry::make(key, value.size(), need);
     map_.insert(made, hk.hash);
     auto& e = *made;
     e.set_value(value);
     e.version = version;
     e.sourced = sourced;
-    e.expires_ns = expires_ns;
+    e.set_expires(expires_ns);
     e.set_times(grace_ns, load_ns);
     if (lim_.ordered_index)
       ordered_.insert(&e);
     link_tags(e, std::move(tags));
     queue_.push(e);
-    wheel_.schedule(e, reclaim_at(expires_ns, grace_ns));
+    if (e.expiring)
+      wheel_.schedule(e.wheel_hook(), reclaim_at(expires_ns, grace_ns));
     bytes_ += charge(e);
     entries_.store(map_.size(), std::memory_order_relaxed);
   } else {
     if (sink_)
       report(*found, {removal_cause::replaced, {}});
     bytes_ -= charge(*found);
-    auto& e = found->holds(value.size(), with_times)
+    auto& e = found->holds(value.size(), need)
                 ? *found
-                : relocate(*found, value.size(), with_times);
+                : relocate(*found, value.size(), need);
     e.reported = false;
     // Memory goes once the grace window after expiry has passed.
-    wheel_.reschedule(e, reclaim_at(expires_ns, grace_ns));
-    e.expires_ns = expires_ns;
+    if (e.expiring)
+      wheel_.reschedule(e.wheel_hook(), reclaim_at(expires_ns, grace_ns));
+    e.set_expires(expires_ns);
     e.set_value(value);
     e.set_times(grace_ns, load_ns);
     e.version = version;
     e.sourced = sourced;
-    if (!tags.empty() || e.tags) {
+    if (!tags.empty() || e.tags()) {
       unlink_tags(e);
       link_tags(e, std::move(tags));
     }
@@ -616,12 +705,12 @@ size_t shard_table::invalidate_tag(std::string_view tag, uint64_t version,
       auto& e = *static_cast<tag_part*>(l->owner)->owner;
       if (e.older_than(version))
         ++n;
-      else if (!e.older_than(tag_index::dead_below(*e.tags)))
+      else if (!e.older_than(tag_index::dead_below(*e.tags())))
         survivors.push_back(&e);
     }
     for (auto* e : survivors) {
       bytes_ -= charge(*e);
-      tags_.relink(*e->tags);
+      tags_.relink(*e->tags());
       bytes_ += charge(*e);
     }
   }
@@ -725,7 +814,7 @@ bool shard_table::sweep(int64_t now_ns, size_t budget) {
       if (!due)
         break;
       // remove() unschedules the entry (dropping its bucket when empty).
-      remove(static_cast<entry&>(*due), {removal_cause::expired, {}});
+      remove(entry::from_wheel(*due), {removal_cause::expired, {}});
       ++freed;
       ++expired;
     }
@@ -757,13 +846,13 @@ size_t shard_table::reclaim_dead_tags(size_t budget) {
     auto& e = *static_cast<tag_part*>(m)->owner;
     // Dead if this state or any other retired state it is linked to says so:
     // relinking would move it off those states and revive it.
-    if (e.older_than(std::max(dead_below, tag_index::dead_below(*e.tags)))) {
+    if (e.older_than(std::max(dead_below, tag_index::dead_below(*e.tags())))) {
       // Dead: free it (this unlinks it from every tag, this one included).
       remove(e, {removal_cause::tag, {}});
     } else {
       // Newer than the invalidation: move its links to the live states.
       bytes_ -= charge(e);
-      tags_.relink(*e.tags);
+      tags_.relink(*e.tags());
       bytes_ += charge(e);
     }
     ++freed; // either way, work done
@@ -781,7 +870,8 @@ void shard_table::forget(entry& e, removal_reason why) {
   if (sink_)
     report(e, why);
   bytes_ -= charge(e);
-  wheel_.unschedule(e);
+  if (e.expiring)
+    wheel_.unschedule(e.wheel_hook());
   queue_.unlink(e);
   unlink_tags(e);
   if (e.has_parents && graph_)
@@ -793,45 +883,51 @@ void shard_table::forget(entry& e, removal_reason why) {
 
 size_t shard_table::charge(const entry& e) const noexcept {
   auto n = e.charge(lim_.ordered_index);
-  if (e.tags)
-    n += heap_chunk(sizeof(tag_part)) + e.tags->tag_bytes;
+  if (auto* m = e.tags())
+    n += heap_chunk(sizeof(tag_part)) + m->tag_bytes;
   return n;
 }
 
 void shard_table::link_tags(entry& e, std::vector<std::string> tags) {
   if (tags.empty())
     return;
-  e.tags = new tag_part(&e);
-  tags_.link(*e.tags, std::move(tags));
+  auto* part = new tag_part(&e);
+  e.set_tags(part);
+  tags_.link(*part, std::move(tags));
 }
 
 void shard_table::unlink_tags(entry& e) noexcept {
-  if (!e.tags)
+  auto* m = e.tags();
+  if (!m)
     return;
-  tags_.unlink(*e.tags);
-  delete static_cast<tag_part*>(e.tags);
-  e.tags = nullptr;
+  tags_.unlink(*m);
+  delete static_cast<tag_part*>(m);
+  e.set_tags(nullptr);
 }
 
 shard_table::entry& shard_table::relocate(entry& old, size_t value_size,
-                                          bool with_times) {
-  auto* e = entry::make(old.key(), value_size, with_times || old.timed);
-  e->expires_ns = old.expires_ns;
+                                          entry_parts need) {
+  auto has = old.parts();
+  auto* e = entry::make(old.key(), value_size,
+                        {has.expiry || need.expiry, has.tags || need.tags,
+                         has.fill_times || need.fill_times});
+  e->set_expires(old.expires_ns());
   e->version = old.version;
   e->has_parents = old.has_parents;
   e->sourced = old.sourced;
   e->reported = old.reported;
   e->set_times(old.grace_ns(), old.load_ns());
-  if (old.tags) {
-    e->tags = old.tags;
-    static_cast<tag_part*>(e->tags)->owner = e;
-    old.tags = nullptr;
+  if (auto* m = old.tags()) {
+    e->set_tags(m);
+    static_cast<tag_part*>(m)->owner = e;
+    old.set_tags(nullptr);
   }
   auto hash = hashed_key{old.key()}.hash;
   map_.erase(&old, hash);
   map_.insert(e, hash);
   queue_.replace(old, *e);
-  wheel_.replace(old, *e);
+  if (old.expiring)
+    wheel_.replace(old.wheel_hook(), e->wheel_hook());
   if (lim_.ordered_index) {
     // Same key, same place in the order: the new pointer goes where the
     // old one was.
@@ -849,7 +945,7 @@ int64_t shard_table::reclaim_at(int64_t expires_ns, int64_t grace_ns) noexcept {
 }
 
 void shard_table::evict_one() {
-  auto& victim = static_cast<entry&>(queue_.victim());
+  auto& victim = entry::from_queue(queue_.victim());
   remove(victim, {removal_cause::evicted, {}});
   evictions_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -863,7 +959,7 @@ void shard_table::report(entry& e, removal_reason why, bool killed_now) {
   r.version = e.sourced ? e.version : 0;
   if (!killed_now && !tags_live(e)) {
     r.cause = removal_cause::tag; // an earlier tag invalidation
-  } else if (e.expires_ns <= clock_->now_ns()) {
+  } else if (e.expires_ns() <= clock_->now_ns()) {
     r.cause = removal_cause::expired;
   } else {
     r.cause = why.cause;

@@ -93,14 +93,23 @@ class shard_table {
     size_t buckets = 0;   // expiry wheel buckets
   };
 
+  /// The parts an entry stores only when it uses them.
+  struct entry_parts {
+    bool expiry = false;     // it expires (its wheel links and expiry: 32 B)
+    bool tags = false;       // it is tagged (a pointer to its tags: 8 B)
+    bool fill_times = false; // a fill set a grace window or load time (16 B)
+
+    static constexpr entry_parts all() noexcept { return {true, true, true}; }
+  };
+
   /// What an entry with a key and a value of these sizes holds, as max-bytes
   /// charges it (its tags come on top): its one heap chunk (the entry, its
-  /// fill times if `fill_times`, its key and its value), its share of the
-  /// index and, with the ordered index, that index's node. Real allocator
-  /// sizes (glibc: 8 B of header, 16 B granules), so that filling a table to
-  /// max-bytes takes about max-bytes of heap.
+  /// `parts`, its key and its value), its share of the index and, with the
+  /// ordered index, that index's node. Real allocator sizes (glibc: 8 B of
+  /// header, 16 B granules), so that filling a table to max-bytes takes
+  /// about max-bytes of heap.
   static size_t charge_of(size_t key_size, size_t value_size,
-                          bool ordered_index, bool fill_times) noexcept;
+                          bool ordered_index, entry_parts parts) noexcept;
 
   /// `graph` may be null (no dependency tracking).
   shard_table(limits lim, const time_source* clk,
@@ -322,10 +331,10 @@ class shard_table {
   size_t charge(const entry& e) const noexcept;
   void link_tags(entry& e, std::vector<std::string> tags);
   void unlink_tags(entry& e) noexcept;
-  // Moves `e` to a new allocation with room for a value of `value_size`
-  // (and fill times if `with_times` or `e` has them), in its place in every
-  // index, and frees `e`. The new entry holds no value: the caller sets it.
-  entry& relocate(entry& e, size_t value_size, bool with_times);
+  // Moves `e` to a new allocation with room for a value of `value_size`,
+  // with the parts of `e` and `need`, in its place in every index, and frees
+  // `e`. The new entry holds no value: the caller sets it.
+  entry& relocate(entry& e, size_t value_size, entry_parts need);
   void enforce_limits();
   // Fresh: not expired (time_source::before) and no tag invalidated it.
   bool alive(const entry& e) const noexcept;

@@ -63,7 +63,8 @@ caf::error node_options::validate() const {
     return bad("cachebus.max-tags must be at most 1024, got "
                + std::to_string(max_tags));
   auto largest
-    = shard_table::charge_of(max_key_size, max_value_size, ordered_index, true);
+    = shard_table::charge_of(max_key_size, max_value_size, ordered_index,
+                             shard_table::entry_parts::all());
   if (per_shard < largest)
     return bad("cachebus.max-bytes / cachebus.shards (" + bytes(per_shard)
                + ") must hold at least one entry of the largest key and value ("

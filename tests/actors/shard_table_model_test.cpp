@@ -12,6 +12,7 @@
 
 #include "cachebus/actors/cache/shard_table.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
+#include "cachebus/actors/node/options.hpp"
 
 using namespace cachebus;
 
@@ -32,7 +33,8 @@ TEST_CASE("random histories of writes, fills, tags, patterns and sweeps read "
           "as the model says",
           "[shard_table]") {
   const std::vector<size_t> sizes{0, 1, 15, 16, 100, 500, 5000, 70'000};
-  const std::vector<int64_t> ttls{second / 2, 2 * second, 3600 * second};
+  // -1: never expires (such an entry has no expiry part until it gets one).
+  const std::vector<int64_t> ttls{second / 2, 2 * second, 3600 * second, -1};
   for (uint32_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(seed);
     std::mt19937 rng{seed};
@@ -44,6 +46,11 @@ TEST_CASE("random histories of writes, fills, tags, patterns and sweeps read "
     shard_table t{{100'000, size_t{1} << 32, second}, &clk};
     std::map<std::string, model_entry> model;
     auto now = [&] { return clk.now_ns(); };
+    auto expiry
+      = [&](int64_t ttl) { return ttl < 0 ? no_expiry : now() + ttl; };
+    auto gone_at = [](const model_entry& m) {
+      return m.expires_ns == no_expiry ? no_expiry : m.expires_ns + m.grace_ns;
+    };
     for (int step = 0; step < 2000; ++step) {
       auto key = std::string(pick(2) ? "k:" : "j:") + std::to_string(pick(20));
       switch (pick(10)) {
@@ -55,14 +62,14 @@ TEST_CASE("random histories of writes, fills, tags, patterns and sweeps read "
         for (int i = 0; i < 3; ++i)
           if (pick(3) == 0)
             tags.insert("t" + std::to_string(pick(4)));
-        auto expires = now() + ttls[pick(ttls.size())];
+        auto expires = expiry(ttls[pick(ttls.size())]);
         t.put(key, value, expires, {tags.begin(), tags.end()});
         model[key] = {value, expires, 0, tags};
         break;
       }
       case 3: { // a fill, maybe with a grace window
         std::string value(sizes[pick(sizes.size())], char('A' + pick(26)));
-        auto expires = now() + ttls[pick(ttls.size())];
+        auto expires = expiry(ttls[pick(ttls.size())]);
         int64_t grace = pick(2) ? 3 * second : 0;
         auto id = t.begin_fill(key);
         REQUIRE(t.complete_fill(key, id, value, expires, grace, {}, 0,
@@ -101,8 +108,7 @@ TEST_CASE("random histories of writes, fills, tags, patterns and sweeps read "
           std::string out;
           auto r = t.lookup(name, out);
           auto m = model.find(name);
-          if (m == model.end()
-              || m->second.expires_ns + m->second.grace_ns <= now()) {
+          if (m == model.end() || gone_at(m->second) <= now()) {
             CHECK(r.state == shard_table::lookup_result::missing);
             continue;
           }

@@ -66,6 +66,48 @@ TEST_CASE_METHOD(table_fixture,
 }
 
 TEST_CASE_METHOD(table_fixture,
+                 "an entry that never expires stays through every sweep, and "
+                 "expires once a write gives it an expiry",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", "forever", no_expiry, {});
+  t.put("other", "forever", no_expiry, {});
+  CHECK(t.indexes().buckets == 0);
+  clk.advance(24h * 365);
+  CHECK_FALSE(t.sweep(clk.now_ns(), 100));
+  CHECK(get(t, "k") == "forever");
+  t.put("k", "for a while", in(2s), {"t"});
+  CHECK(t.indexes().buckets == 1);
+  CHECK(get(t, "k") == "for a while");
+  clk.advance(2s);
+  CHECK(get(t, "k") == "<miss>");
+  clk.advance(1s);
+  t.sweep(clk.now_ns(), 100);
+  CHECK(t.stats().entries == 1);
+  CHECK(t.stats().expirations == 1);
+  CHECK(t.indexes().tag_links == 0);
+  t.put("other", "again", no_expiry, {});
+  CHECK(get(t, "other") == "again");
+  CHECK(t.stats().bytes
+        == shard_table::charge_of(5, 5, true, {false, false, false}));
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "an entry that loses its expiry keeps its value until "
+                 "written or invalidated",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", "soon", in(1s), {});
+  t.put("k", "forever", no_expiry, {});
+  CHECK(t.indexes().buckets == 0);
+  clk.advance(1h);
+  CHECK_FALSE(t.sweep(clk.now_ns(), 100));
+  CHECK(get(t, "k") == "forever");
+  CHECK(t.erase("k") == 1);
+  CHECK(t.stats().bytes == 0);
+}
+
+TEST_CASE_METHOD(table_fixture,
                  "a sweep frees at most its budget and reports remaining work",
                  "[shard_table]") {
   auto t = make(10'000);
@@ -118,7 +160,7 @@ TEST_CASE_METHOD(table_fixture,
 TEST_CASE_METHOD(table_fixture, "the byte limit evicts until the table fits",
                  "[shard_table]") {
   // "k10".."k59": 3-byte keys, 1000 B values.
-  auto per_entry = shard_table::charge_of(3, 1000, true, false);
+  auto per_entry = shard_table::charge_of(3, 1000, true, {true, false, false});
   auto t = make(1'000'000, per_entry * 10);
   for (int i = 10; i < 60; ++i)
     t.put("k" + std::to_string(i), std::string(1000, 'x'), in(1h), {});
@@ -297,9 +339,11 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(t.stats().bytes >= 100'000);
   t.put("k", "tiny", in(1h), {});
   CHECK(get(t, "k") == "tiny");
-  CHECK(t.stats().bytes == shard_table::charge_of(1, 4, true, false));
+  CHECK(t.stats().bytes
+        == shard_table::charge_of(1, 4, true, {true, false, false}));
   t.put("k", "tin", in(1h), {}); // fits: stays where it is
-  CHECK(t.stats().bytes == shard_table::charge_of(1, 4, true, false));
+  CHECK(t.stats().bytes
+        == shard_table::charge_of(1, 4, true, {true, false, false}));
 }
 
 TEST_CASE_METHOD(table_fixture,
