@@ -1,10 +1,11 @@
 // An open-addressing hash set of pointers whose buckets are one cache line
-// each: 7 one-byte hash tags, one overflow byte and 7 pointers. A lookup
-// reads one line (almost always one bucket), compares the tags of its 7
-// slots at once and follows only the pointers whose tag matches (1 in 255
-// false candidates), so a hit costs one miss for the index and one for the
-// object, where a table with separate metadata and slot arrays
-// (boost::unordered_flat_set) costs two for the index.
+// each: 9 one-byte hash tags, one overflow byte and 9 pointers of 48 bits
+// (the user-space addresses of x86-64 and AArch64 Linux: 7 B per slot where
+// full pointers took 9). A lookup reads one line (almost always one bucket),
+// compares the tags of its 9 slots at once and follows only the pointers
+// whose tag matches (1 in 255 false candidates), so a hit costs one miss for
+// the index and one for the object, where a table with separate metadata and
+// slot arrays (boost::unordered_flat_set) costs two for the index.
 //
 // Deletion leaves no tombstone: a bucket's overflow byte records (one bit per
 // hash class) that a key whose probe passed it went on to a later bucket, and
@@ -20,11 +21,17 @@
 // (find is const and writes nothing, so concurrent finds are safe).
 #pragma once
 
+#include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <utility>
+
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#endif
 
 namespace cachebus {
 
@@ -44,7 +51,7 @@ class line_index {
   T* find(size_t hash, Eq&& eq) const noexcept {
     auto [b, i]
       = locate(hash, [&](T* p) { return eq(static_cast<const T*>(p)); });
-    return b ? b->slots[i] : nullptr;
+    return b ? load(*b, i) : nullptr;
   }
 
   /// Adds `p`, whose hash is `hash`. REQUIRES: no element equal to it.
@@ -61,7 +68,7 @@ class line_index {
     if (!b)
       return false;
     b->tags[i] = 0;
-    b->slots[i] = nullptr;
+    std::memset(b->slots[i], 0, pointer_bytes);
     --size_;
     if (b->overflow != 0)
       ++spills_; // lookups still pass this bucket: rehash sooner
@@ -74,7 +81,7 @@ class line_index {
     for (size_t b = 0; b < bucket_count_; ++b)
       for (size_t i = 0; i < slots_per_bucket; ++i)
         if (buckets_[b].tags[i] != 0)
-          f(buckets_[b].slots[i]);
+          f(load(buckets_[b], i));
   }
 
   /// Removes every element and gives the buckets back.
@@ -88,14 +95,32 @@ class line_index {
   size_t bytes() const noexcept { return bucket_count_ * sizeof(bucket); }
 
  private:
-  static constexpr size_t slots_per_bucket = 7;
+  static constexpr size_t slots_per_bucket = 9;
+  static constexpr size_t pointer_bytes = 6;
 
   struct alignas(64) bucket {
     uint8_t tags[slots_per_bucket]; // 0: free slot
     uint8_t overflow;               // bit k: a key of class k went on
-    T* slots[slots_per_bucket];
+    // The low 48 bits of each pointer, little-endian.
+    uint8_t slots[slots_per_bucket][pointer_bytes];
   };
   static_assert(sizeof(bucket) == 64);
+  static_assert(std::endian::native == std::endian::little);
+  static_assert(sizeof(T*) == 8);
+
+  static T* load(const bucket& b, size_t i) noexcept {
+    uint64_t bits = 0;
+    std::memcpy(&bits, b.slots[i], pointer_bytes);
+    return reinterpret_cast<T*>(static_cast<uintptr_t>(bits));
+  }
+
+  static void store(bucket& b, size_t i, T* p) noexcept {
+    auto bits = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p));
+    // User-space addresses on x86-64 and AArch64 Linux stay below 2^48
+    // (above it only for an mmap asked for such an address).
+    assert(bits >> 48 == 0);
+    std::memcpy(b.slots[i], &bits, pointer_bytes);
+  }
 
   // The caller's hash, mixed (its low bits may be weak): the bucket comes
   // from the top bits, the tag and the overflow class from the low ones.
@@ -113,17 +138,19 @@ class line_index {
     return static_cast<uint8_t>(1u << ((h >> 16) & 7));
   }
 
-  // One bit (the top bit of byte i) for each slot i whose tag is `tag`.
-  static uint64_t matches(const bucket& b, uint8_t tag) noexcept {
-    uint64_t word;
-    std::memcpy(&word, b.tags, 8);
-    constexpr uint64_t ones = 0x0101010101010101ull;
-    constexpr uint64_t highs = 0x8080808080808080ull;
-    auto x = word ^ (ones * tag);
-    // Exact per byte (no borrow crosses a byte): the high bit of each byte
-    // of x that is zero.
-    auto zero = ~(((x & ~highs) + ~highs) | x) & highs;
-    return zero & 0x0080808080808080ull; // byte 7 is the overflow byte
+  // Bit i set for each slot i whose tag is `tag` (0: the free slots).
+  static uint32_t matches(const bucket& b, uint8_t tag) noexcept {
+#if defined(__SSE2__)
+    auto line = _mm_load_si128(reinterpret_cast<const __m128i*>(&b));
+    auto eq = _mm_cmpeq_epi8(line, _mm_set1_epi8(static_cast<char>(tag)));
+    return static_cast<uint32_t>(_mm_movemask_epi8(eq))
+           & ((1u << slots_per_bucket) - 1);
+#else
+    uint32_t m = 0;
+    for (size_t i = 0; i < slots_per_bucket; ++i)
+      m |= static_cast<uint32_t>(b.tags[i] == tag) << i;
+    return m;
+#endif
   }
 
   // The bucket and slot of the first element on the probe path of `hash`
@@ -138,8 +165,8 @@ class line_index {
     for (size_t b = home(h);; b = (b + 1) & mask_) {
       auto& bucket = buckets_[b];
       for (auto m = matches(bucket, tag); m != 0; m &= m - 1) {
-        auto i = static_cast<size_t>(__builtin_ctzll(m)) / 8;
-        if (hit(bucket.slots[i]))
+        auto i = static_cast<size_t>(std::countr_zero(m));
+        if (hit(load(bucket, i)))
           return {&bucket, i};
       }
       if ((bucket.overflow & bit) == 0)
@@ -152,12 +179,11 @@ class line_index {
     auto bit = overflow_bit(h);
     for (size_t b = home(h);; b = (b + 1) & mask_) {
       auto& bucket = buckets_[b];
-      for (size_t i = 0; i < slots_per_bucket; ++i) {
-        if (bucket.tags[i] == 0) {
-          bucket.tags[i] = tag;
-          bucket.slots[i] = p;
-          return;
-        }
+      if (auto free = matches(bucket, 0)) {
+        auto i = static_cast<size_t>(std::countr_zero(free));
+        bucket.tags[i] = tag;
+        store(bucket, i, p);
+        return;
       }
       bucket.overflow |= bit;
     }
@@ -179,8 +205,10 @@ class line_index {
     spills_ = 0;
     for (size_t b = 0; b < old_count; ++b)
       for (size_t i = 0; i < slots_per_bucket; ++i)
-        if (old[b].tags[i] != 0)
-          place(old[b].slots[i], mix(HashOf{}(old[b].slots[i])));
+        if (old[b].tags[i] != 0) {
+          auto* p = load(old[b], i);
+          place(p, mix(HashOf{}(p)));
+        }
     release(old);
   }
 

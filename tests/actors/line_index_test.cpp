@@ -106,3 +106,22 @@ TEST_CASE("an empty or cleared line index finds nothing and erases nothing",
   CHECK(index.find(good_hash::of(1), [](const item* p) { return p->key == 1; })
         == &a);
 }
+
+TEST_CASE("elements anywhere in user space, the stack's top addresses too, "
+          "are found by the 48 bits the index keeps of them",
+          "[line_index]") {
+  line_index<item, good_hash> index;
+  item on_stack{7};
+  auto on_heap = std::make_unique<item>(item{8});
+  index.insert(&on_stack, good_hash::of(7));
+  index.insert(on_heap.get(), good_hash::of(8));
+  auto find = [&](int k) {
+    return index.find(good_hash::of(k),
+                      [&](const item* p) { return p->key == k; });
+  };
+  CHECK(find(7) == &on_stack);
+  CHECK(find(8) == on_heap.get());
+  CHECK(index.erase(&on_stack, good_hash::of(7)));
+  CHECK(find(7) == nullptr);
+  CHECK(find(8) == on_heap.get());
+}
