@@ -261,14 +261,20 @@ size_t node::shard_index(std::string_view key) const noexcept {
 }
 
 caf::expected<std::string> node::get(std::string_view key) const {
+  std::string out;
+  if (auto err = get_into(key, out))
+    return err;
+  return out;
+}
+
+caf::error node::get_into(std::string_view key, std::string& out) const {
   if (auto err = check_running())
     return err;
   if (auto err = s_->opts.check_key(key))
     return err;
-  std::string out;
   hashed_key hk{key}; // hashed once: the shard, then the table's slot
   if (std::as_const(*s_->cache).table_for(hk).get(hk, out))
-    return out;
+    return caf::none;
   return make_error(errc::miss);
 }
 

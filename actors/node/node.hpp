@@ -129,6 +129,12 @@ class node {
   /// Returns the value of a live entry, or errc::miss.
   caf::expected<std::string> get(std::string_view key) const;
 
+  /// Like get(), but copies the value into `out`, reusing its capacity: a
+  /// caller that keeps one buffer allocates nothing per hit. Returns no
+  /// error on a hit (`out` holds the value), else errc::miss or the error
+  /// get() gives (`out` unchanged).
+  caf::error get_into(std::string_view key, std::string& out) const;
+
   /// Inserts or replaces `key`; returns the entry's version. Supersedes
   /// every load of `key` in flight (none installs what it read). With
   /// opts.version, errc::stale_version if a newer sourced version is cached.

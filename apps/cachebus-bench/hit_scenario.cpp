@@ -2,11 +2,15 @@
 // baselines run in the same process on the same keys and traces.
 //   get_ops_<N>_<dist>  facade hits from 2 plain threads, N keys (5k fits in
 //                       the CPU caches, 100k and 1M do not), uniform or
-//                       Zipf(0.99) keys, 64 B values copied out; baseline
+//                       Zipf(0.99) keys, 64 B values copied out into the
+//                       thread's buffer (node::get_into; the maps' get fills
+//                       a caller's buffer the same way); baseline
 //                       tbb::concurrent_hash_map (goal ratio >= 1.0), and the
 //                       same figure again _vs_frozen (an unsynchronized
 //                       read-only map: goal >= 0.7), _vs_striped, _vs_cuckoo
 //   get_hit_ops         100k uniform vs std::mutex + std::unordered_map
+//   get_alloc_ops_100k_uniform  node::get (a new std::string per hit) vs
+//                       TBB filling a buffer: what the allocation costs
 //   set_ops             facade writes from 2 threads vs that locked map, and
 //                       set_ops_vs_tbb vs TBB insert
 //   actor_get_rtt_ops   an event-based actor asking a shard, one in flight
@@ -114,6 +118,18 @@ double node_get_rate(node& n, const std::vector<std::string>& keys,
                      const std::vector<std::vector<uint32_t>>& traces) {
   return run_threads(traces[0].size(), [&](int t) {
     size_t local = 0;
+    std::string out;
+    for (auto i : traces[static_cast<size_t>(t)])
+      if (!n.get_into(keys[i], out))
+        local += out.size();
+    sink += local;
+  });
+}
+
+double node_get_alloc_rate(node& n, const std::vector<std::string>& keys,
+                           const std::vector<std::vector<uint32_t>>& traces) {
+  return run_threads(traces[0].size(), [&](int t) {
+    size_t local = 0;
     for (auto i : traces[static_cast<size_t>(t)])
       if (auto v = n.get(keys[i]))
         local += v->size();
@@ -155,10 +171,13 @@ void run_gets(caf::actor_system& sys, size_t key_count) {
   auto rounds = key_count >= 1'000'000 ? 3 : 5;
   for (auto dist : {key_dist::uniform, key_dist::zipf}) {
     auto traces = make_traces(ops, key_count, dist);
-    std::vector<double> ours, r_mutex, r_striped, r_tbb, r_cuckoo, r_frozen;
+    std::vector<double> ours, ours_alloc, r_mutex, r_striped, r_tbb, r_cuckoo,
+      r_frozen;
     bool with_mutex = key_count == 100'000 && dist == key_dist::uniform;
     for (int round = 0; round < rounds; ++round) {
       ours.push_back(node_get_rate(*n, keys, traces));
+      if (with_mutex)
+        ours_alloc.push_back(node_get_alloc_rate(*n, keys, traces));
       r_striped.push_back(map_get_rate(*striped, keys, traces));
       r_tbb.push_back(map_get_rate(*tbb, keys, traces));
       r_cuckoo.push_back(map_get_rate(*cuckoo, keys, traces));
@@ -182,9 +201,13 @@ void run_gets(caf::actor_system& sys, size_t key_count) {
           median(r_striped), shape + striped_map::name});
     emit({"hit", metric + "_vs_cuckoo", ours_median, "ops/s", median(r_cuckoo),
           shape + cuckoo_map::name});
-    if (with_mutex)
+    if (with_mutex) {
       emit({"hit", "get_hit_ops", ours_median, "ops/s", median(r_mutex),
             shape + mutex_map::name});
+      emit({"hit", "get_alloc_ops_100k_uniform", median(ours_alloc), "ops/s",
+            median(r_tbb),
+            shape + tbb_map::name + "; node::get, a new std::string per hit"});
+    }
   }
   n->stop();
 }

@@ -65,6 +65,26 @@ TEST_CASE_METHOD(node_fixture, "a missing key is reported as a miss",
 }
 
 TEST_CASE_METHOD(node_fixture,
+                 "get_into copies a hit into the caller's buffer and leaves it "
+                 "alone on a miss or bad input",
+                 "[node]") {
+  REQUIRE(n->set("user:1", std::string(100, 'a')));
+  REQUIRE(n->set("user:2", "bob"));
+  std::string out;
+  CHECK_FALSE(n->get_into("user:1", out));
+  CHECK(out == std::string(100, 'a'));
+  auto* buffer = out.data();
+  CHECK_FALSE(n->get_into("user:2", out));
+  CHECK(out == "bob");
+  CHECK(out.data() == buffer); // the capacity was reused
+  CHECK(is(n->get_into("nope", out), errc::miss));
+  CHECK(is(n->get_into("", out), errc::invalid_key));
+  CHECK(out == "bob");
+  CHECK(n->stats().total.hits == 2);
+  CHECK(n->stats().total.misses == 1);
+}
+
+TEST_CASE_METHOD(node_fixture,
                  "a write without a TTL gets the default TTL and expires",
                  "[node]") {
   REQUIRE(n->set("k", "v"));
