@@ -31,6 +31,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/invalidation/listener_stats.hpp
   actors/invalidation/lag_histogram.hpp
   actors/invalidation/applied_events.hpp
+  actors/invalidation/change_feed.hpp # (entry)
   actors/invalidation/change_feed_stats.hpp
   actors/invalidation/rules.hpp      # (entry)
   # the write paths

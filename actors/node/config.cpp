@@ -39,6 +39,9 @@ config::config() {
                                "postgresql:CONNINFO (or a postgresql:// "
                                "URI); its resources are the rules with a "
                                "`fields` line (default: none)")
+    .add<bool>("change-feed", "with a postgresql store, invalidate from "
+                              "the database's change feed, rows changed by "
+                              "any client included (true)")
     .add<caf::timespan>("lease-timeout",
                         "longest one loader may hold a key (5s)")
     .add<size_t>("max-waiters", "most callers waiting for one key (10000)")
@@ -110,6 +113,35 @@ caf::error config::check_sources(const std::vector<std::string>& args) const {
     if (a.rfind("--config-file=", 0) == 0)
       path = a.substr(14);
   return check_config_file(path, custom_options_, checked_categories_);
+}
+
+caf::error config::parse_checked(std::vector<std::string> args) {
+  if (auto err = check_sources(args))
+    return err;
+  // Boolean arguments with a value, set after CAF parsed the rest.
+  std::vector<std::pair<std::string, bool>> bools;
+  for (auto i = args.begin(); i != args.end();) {
+    auto eq = i->find('=');
+    if (i->rfind("--", 0) != 0 || eq == std::string::npos) {
+      ++i;
+      continue;
+    }
+    auto name = i->substr(2, eq - 2);
+    auto value = i->substr(eq + 1);
+    auto* opt = custom_options_.qualified_name_lookup(name);
+    if (!opt || !opt->is_flag() || (value != "true" && value != "false")) {
+      ++i;
+      continue;
+    }
+    bools.emplace_back(std::move(name), value == "true");
+    i = args.erase(i);
+  }
+  auto all = args;
+  if (auto err = parse(std::move(args)))
+    return explain_parse_error(all, err);
+  for (auto& [name, value] : bools)
+    set(name, value);
+  return {};
 }
 
 caf::error config::explain_parse_error(const std::vector<std::string>& args,

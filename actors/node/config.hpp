@@ -44,6 +44,14 @@ class config : public caf::actor_system_config {
   /// the option. Call it before parse(args); cachebus::runtime does.
   caf::error check_sources(const std::vector<std::string>& args) const;
 
+  /// check_sources(args), then CAF's parse(args) with its failure explained
+  /// (explain_parse_error). Also takes `--name=true` and `--name=false` for
+  /// a declared boolean option, which CAF 0.17 refuses (on its command line
+  /// a boolean is a flag: `--cachebus.cluster`), so that an option that
+  /// defaults to true can be turned off there too; they win over the
+  /// configuration file, like every argument. What cachebus::runtime calls.
+  caf::error parse_checked(std::vector<std::string> args);
+
   /// Why CAF's parse(args) failed, in words: the first argument that is not
   /// a declared option, lacks its value, or has a value of the wrong type.
   /// invalid_config; CAF's own rendering of `parse_error` if no argument

@@ -1,7 +1,9 @@
 #include "cachebus/actors/node/runtime.hpp"
 
+#include <chrono>
 #include <optional>
 
+#include "caf/scoped_actor.hpp"
 #include "caf/send.hpp"
 
 #include "cachebus/actors/flight/store_loader.hpp"
@@ -11,6 +13,7 @@
 #include "cachebus/actors/node/tls_setup.hpp"
 #include "cachebus/actors/writepaths/store_setup.hpp"
 #include "cachebus/actors/writepaths/write_back_options.hpp"
+#include "cachebus/stores/postgres_store.hpp"
 
 namespace cachebus {
 
@@ -47,10 +50,8 @@ caf::error runtime::check(std::vector<std::string> args, runtime_setup setup) {
   cachebus::config cfg;
   if (setup.declare_options)
     cfg.declare_options(setup.declare_options);
-  if (auto err = cfg.check_sources(args))
+  if (auto err = cfg.parse_checked(std::move(args)))
     return err;
-  if (auto err = cfg.parse(args))
-    return cfg.explain_parse_error(args, err);
   if (auto err = check_before_start(cfg))
     return err;
   if (tls_enabled(cfg))
@@ -101,11 +102,8 @@ runtime::start(std::vector<std::string> args, runtime_setup setup) {
   auto cfg = std::make_unique<cachebus::config>();
   if (setup.declare_options)
     cfg->declare_options(setup.declare_options);
-  // Before CAF parses: it drops mistyped ini values and wraps durations.
-  if (auto err = cfg->check_sources(args))
+  if (auto err = cfg->parse_checked(std::move(args)))
     return err;
-  if (auto err = cfg->parse(args))
-    return cfg->explain_parse_error(args, err);
   return finish(std::move(cfg));
 }
 
@@ -149,14 +147,53 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
     if (!rc)
       return std::move(rc.error());
     rt->records_ = std::move(*rc);
+    if (auto err = rt->start_change_feed())
+      return err;
   }
   return rt;
 }
 
+caf::error runtime::start_change_feed() {
+  std::string text;
+  if (auto err = read_option(*cfg_, "cachebus.store", text))
+    return err;
+  auto spec = parse_store_spec(text);
+  if (!spec)
+    return std::move(spec.error());
+  bool wanted = true;
+  if (auto err = read_option(*cfg_, "cachebus.change-feed", wanted))
+    return err;
+  if (spec->kind != store_spec::kind_t::postgresql || !wanted)
+    return {};
+  auto* pg = dynamic_cast<stores::postgres_store*>(store_.get());
+  if (!pg)
+    return make_error(errc::invalid_config,
+                      "cachebus.store names PostgreSQL, but the store opened "
+                      "is not a postgres_store");
+  if (auto st = pg->install_change_feed(); !st.ok())
+    return make_error(errc::store_unavailable,
+                      "change feed: cannot install its trigger: "
+                        + st.to_string());
+  auto feed = spawn_change_feed(*node_, spec->target);
+  if (!feed)
+    return std::move(feed.error());
+  feed_ = std::move(*feed);
+  return {};
+}
+
 runtime::~runtime() {
   // Members die in reverse order anyway; spelled out because the order is the
-  // contract: record cache (its final flush), node, store loader, system,
-  // config.
+  // contract: change feed (it calls into the node: gone before it), record
+  // cache (its final flush), node, store loader, system, config.
+  if (feed_) {
+    caf::scoped_actor self{*sys_};
+    self->monitor(feed_);
+    caf::anon_send_exit(feed_, caf::exit_reason::user_shutdown);
+    // It exits after its current poll (at most 100 ms).
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {});
+    feed_ = nullptr;
+  }
   records_.reset();
   node_.reset();
   if (loader_)

@@ -7,9 +7,12 @@
 // (store_setup.hpp) it also opens the node's system of record before
 // anything starts, makes a store loader the node loader (store_loader.hpp)
 // and runs a record_cache over the store (write-through; write-back with
-// cachebus.write-back.journal). Destroying it stops the record cache
-// (flushing write-back), the node, then the system, in that order, without
-// hanging.
+// cachebus.write-back.journal). With a PostgreSQL store it also starts the
+// store's change feed (change_feed.hpp: rows changed by any client, psql
+// included, invalidate their keys on every node), unless
+// cachebus.change-feed=false. Destroying it stops the change feed, the
+// record cache (flushing write-back), the node, then the system, in that
+// order, without hanging.
 #pragma once
 
 #include <memory>
@@ -19,6 +22,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/expected.hpp"
 
+#include "cachebus/actors/invalidation/change_feed.hpp"
 #include "cachebus/actors/node/config.hpp"
 #include "cachebus/actors/node/node.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
@@ -80,11 +84,18 @@ class runtime {
   /// store is configured (or help was printed).
   cachebus::record_cache* records() noexcept { return records_.get(); }
 
+  /// The change feed of a PostgreSQL `cachebus.store`, or an invalid handle
+  /// (no store, an SQLite store, or cachebus.change-feed=false).
+  const change_feed_actor& change_feed() const noexcept { return feed_; }
+
  private:
   runtime() = default;
 
   static caf::expected<std::unique_ptr<runtime>>
   finish(std::unique_ptr<cachebus::config> cfg);
+
+  // Starts the change feed if the store asks for one (see above).
+  caf::error start_change_feed();
 
   std::unique_ptr<cachebus::config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
@@ -95,6 +106,7 @@ class runtime {
   std::shared_ptr<pending_writes> pending_;
   loader_actor loader_;
   std::unique_ptr<cachebus::record_cache> records_;
+  change_feed_actor feed_;
 };
 
 } // namespace cachebus

@@ -334,3 +334,23 @@ TEST_CASE("seeds without cachebus.cluster are refused, not silently ignored",
   REQUIRE_FALSE(n);
   CHECK(describe(n.error()) == describe(rt.error()));
 }
+
+TEST_CASE("a boolean option takes =false and =true on the command line, over "
+          "the ini file, and still refuses other values",
+          "[config][ini]") {
+  ini_file ini{"[cachebus]\nordered-index=true\n"};
+  auto off = runtime::start(
+    {"--config-file=" + ini.path, "--cachebus.ordered-index=false"});
+  REQUIRE(off);
+  CHECK_FALSE((*off)->node().options().ordered_index);
+  auto on = runtime::start({"--cachebus.ordered-index=true"});
+  REQUIRE(on);
+  CHECK((*on)->node().options().ordered_index);
+  auto flag = runtime::start({"--cachebus.ordered-index"});
+  REQUIRE(flag);
+  CHECK((*flag)->node().options().ordered_index);
+  auto bad = runtime::start({"--cachebus.ordered-index=0"});
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(describe(bad.error()), Catch::Contains("cachebus.ordered-index"));
+  CHECK_FALSE(runtime::check({"--cachebus.ordered-index=false"}));
+}

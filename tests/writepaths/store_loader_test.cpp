@@ -488,3 +488,51 @@ TEST_CASE("a runtime whose cachebus.store is a PostgreSQL database serves "
   REQUIRE_FALSE(missing);
   CHECK(is(missing.error(), errc::not_found));
 }
+
+TEST_CASE("a runtime over PostgreSQL starts the change feed itself, so a row "
+          "changed with psql invalidates its cached copy; "
+          "cachebus.change-feed=false opts out",
+          "[writepaths][store-setup][postgres][change-feed]") {
+  temp_dir dir;
+  auto rules_path = dir.file("rules.ini");
+  std::ofstream{rules_path} << stored_rules;
+  auto conninfo = pg_cluster::shared().create_database();
+  auto start = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"--cachebus.store=postgresql:" + conninfo,
+                                  "--cachebus.rules=" + rules_path,
+                                  "--cachebus.shards=1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto rt = runtime::start(args);
+    REQUIRE(rt);
+    return std::move(*rt);
+  };
+  auto change_row = [&](const std::string& total) {
+    run_sql(conninfo, "UPDATE cachebus_fields SET value = '" + total
+                        + "'::bytea WHERE resource = 'orders' AND id = 'o1'");
+  };
+  {
+    auto rt = start({});
+    REQUIRE(rt->change_feed());
+    REQUIRE(rt->records()->update("orders", "o1", {{"total", "42"}}));
+    auto before = rt->node().fetch("order:o1");
+    REQUIRE(before);
+    REQUIRE(rt->node().get("order:o1"));
+    change_row("43");
+    CHECK(eventually([&] { return !rt->node().get("order:o1"); }));
+    auto again = rt->node().fetch("order:o1");
+    REQUIRE(again);
+    CHECK(*again != *before);
+  }
+  {
+    auto rt = start({"--cachebus.change-feed=false"});
+    CHECK_FALSE(rt->change_feed());
+    auto before = rt->node().fetch("order:o1");
+    REQUIRE(before);
+    change_row("44");
+    // Without the feed nothing tells the node: its copy stays (until its
+    // TTL), which is what opting out means.
+    auto cached = rt->node().get("order:o1");
+    REQUIRE(cached);
+    CHECK(*cached == *before);
+  }
+}
