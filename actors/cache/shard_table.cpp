@@ -448,6 +448,15 @@ bool shard_table::contains(std::string_view key) const {
   return e && alive(*e);
 }
 
+bool shard_table::expiry_of(std::string_view key, int64_t& expires_ns) const {
+  std::shared_lock guard{mtx_};
+  auto* e = find(hashed_key{key});
+  if (!e || !alive(*e))
+    return false;
+  expires_ns = e->expires_ns;
+  return true;
+}
+
 shard_stats shard_table::stats() const {
   shard_stats s;
   for (auto& r : reads_) {
@@ -493,6 +502,39 @@ uint64_t shard_table::put(std::string_view key, std::string value,
   fills_.cancel_key(key);
   return install(key, std::move(value), expires_ns, 0, std::move(tags), version,
                  0);
+}
+
+put_outcome shard_table::put_if(std::string_view key, std::string value,
+                                int64_t expires_ns,
+                                std::vector<std::string> tags,
+                                put_condition cond) {
+  std::unique_lock guard{mtx_};
+  report_scope reports{*this};
+  put_outcome r;
+  auto* e = find(hashed_key{key});
+  bool live = e && alive(*e);
+  if (live && cond.want_old)
+    r.old.emplace(e->value());
+  if ((cond.only == put_condition::when::if_absent && live)
+      || (cond.only == put_condition::when::if_present && !live))
+    return r;
+  if (cond.keep_ttl && live)
+    expires_ns = e->expires_ns;
+  fills_.cancel_key(key);
+  r.version
+    = install(key, std::move(value), expires_ns, 0, std::move(tags), 0, 0);
+  r.written = true;
+  return r;
+}
+
+bool shard_table::set_expiry(std::string_view key, int64_t expires_ns) {
+  std::unique_lock guard{mtx_};
+  auto* e = find(hashed_key{key});
+  if (!e || !alive(*e))
+    return false;
+  wheel_.reschedule(*e, reclaim_at(expires_ns, e->grace_ns()));
+  e->expires_ns = expires_ns;
+  return true;
 }
 
 uint64_t shard_table::install(std::string_view key, std::string value,
