@@ -17,8 +17,9 @@ constexpr size_t unauthenticated_bulk = 16384;
 // Arguments reserved up front at most, whatever a frame declares.
 constexpr size_t reserve_cap = 1024;
 
-// Redis's string2ll: an optional '-', then digits without leading zeros.
-bool parse_ll(std::string_view s, long long& out) {
+} // namespace
+
+bool parse_resp_integer(std::string_view s, long long& out) {
   if (s.empty() || s.size() > 20)
     return false;
   size_t i = 0;
@@ -52,6 +53,8 @@ bool parse_ll(std::string_view s, long long& out) {
   }
   return true;
 }
+
+namespace {
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9')
@@ -250,7 +253,7 @@ resp_parser::status resp_parser::next(std::vector<std::string>& args) {
       if (end == std::string::npos)
         return failed() ? status::error : status::need_more;
       long long n = 0;
-      bool ok = parse_ll({buf_.data() + pos_ + 1, end - pos_ - 1}, n);
+      bool ok = parse_resp_integer({buf_.data() + pos_ + 1, end - pos_ - 1}, n);
       if (!ok || n > static_cast<long long>(lim_.max_multibulk_length))
         return fail("Protocol error: invalid multibulk length");
       if (n > static_cast<long long>(unauthenticated_multibulk)
@@ -276,7 +279,8 @@ resp_parser::status resp_parser::next(std::vector<std::string>& args) {
         return fail(std::string{"Protocol error: expected '$', got '"}
                     + buf_[pos_] + "'");
       long long len = 0;
-      bool ok = parse_ll({buf_.data() + pos_ + 1, end - pos_ - 1}, len);
+      bool ok
+        = parse_resp_integer({buf_.data() + pos_ + 1, end - pos_ - 1}, len);
       if (!ok || len < 0
           || static_cast<unsigned long long>(len) > lim_.max_bulk_length)
         return fail("Protocol error: invalid bulk length");

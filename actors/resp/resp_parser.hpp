@@ -102,6 +102,11 @@ class resp_parser {
   std::string error_;
 };
 
+/// Redis's string2ll: an optional '-' and digits without leading zeros,
+/// within long long. Lengths in frames and the integer arguments of
+/// commands parse so.
+bool parse_resp_integer(std::string_view text, long long& out);
+
 /// Splits one inline command line as Redis does (sdssplitargs): words
 /// separated by whitespace, "..." and '...' quoting. False on unbalanced
 /// quotes (or a closing quote not followed by a space).
