@@ -453,7 +453,7 @@ bool shard_table::expiry_of(std::string_view key, int64_t& expires_ns) const {
   auto* e = find(hashed_key{key});
   if (!e || !alive(*e))
     return false;
-  expires_ns = e->expires_ns;
+  expires_ns = e->expires_ns();
   return true;
 }
 
@@ -519,7 +519,7 @@ put_outcome shard_table::put_if(std::string_view key, std::string value,
       || (cond.only == put_condition::when::if_present && !live))
     return r;
   if (cond.keep_ttl && live)
-    expires_ns = e->expires_ns;
+    expires_ns = e->expires_ns();
   fills_.cancel_key(key);
   r.version
     = install(key, std::move(value), expires_ns, 0, std::move(tags), 0, 0);
@@ -529,11 +529,30 @@ put_outcome shard_table::put_if(std::string_view key, std::string value,
 
 bool shard_table::set_expiry(std::string_view key, int64_t expires_ns) {
   std::unique_lock guard{mtx_};
+  report_scope reports{*this}; // enforce_limits() may evict
   auto* e = find(hashed_key{key});
   if (!e || !alive(*e))
     return false;
-  wheel_.reschedule(*e, reclaim_at(expires_ns, e->grace_ns()));
-  e->expires_ns = expires_ns;
+  if (e->expiring) {
+    wheel_.reschedule(e->wheel_hook(), reclaim_at(expires_ns, e->grace_ns()));
+    e->set_expires(expires_ns);
+    return true;
+  }
+  if (expires_ns == no_expiry)
+    return true; // it never expires already
+  // An entry made to never expire has no room for an expiry: it moves to
+  // an allocation with one, and joins the wheel.
+  std::string value{e->value()};
+  bytes_ -= charge(*e);
+  auto need = e->parts();
+  need.expiry = true;
+  auto& moved = relocate(*e, value.size(), need);
+  moved.set_value(value);
+  moved.set_expires(expires_ns);
+  wheel_.schedule(moved.wheel_hook(), reclaim_at(expires_ns, moved.grace_ns()));
+  bytes_ += charge(moved);
+  enforce_limits();
+  bytes_pub_.store(bytes_, std::memory_order_relaxed);
   return true;
 }
 

@@ -527,3 +527,26 @@ TEST_CASE_METHOD(table_fixture,
   t.sweep(clk.now_ns(), 100);
   CHECK(get(t, "k") == "v");
 }
+
+TEST_CASE_METHOD(table_fixture,
+                 "an entry made to never expire can be given an expiry, and "
+                 "then expires and is reclaimed",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", std::string(100, 'v'), no_expiry, {"tag"}, 5);
+  REQUIRE(t.set_expiry("k", in(2s)));
+  int64_t exp = 0;
+  REQUIRE(t.expiry_of("k", exp));
+  CHECK(exp == in(2s));
+  std::string out;
+  uint64_t version = 0;
+  REQUIRE(t.get("k", out, version));
+  CHECK(out == std::string(100, 'v'));
+  CHECK(version == 5);
+  clk.advance(2s);
+  CHECK(get(t, "k") == "<miss>");
+  t.sweep(clk.now_ns() + 3 * tick, 100);
+  CHECK(t.stats().entries == 0);
+  CHECK(t.stats().bytes == 0);
+  CHECK(t.indexes().tag_links == 0);
+}
