@@ -448,6 +448,15 @@ bool shard_table::contains(std::string_view key) const {
   return e && alive(*e);
 }
 
+bool shard_table::expiry_of(std::string_view key, int64_t& expires_ns) const {
+  std::shared_lock guard{mtx_};
+  auto* e = find(hashed_key{key});
+  if (!e || !alive(*e))
+    return false;
+  expires_ns = e->expires_ns();
+  return true;
+}
+
 shard_stats shard_table::stats() const {
   shard_stats s;
   for (auto& r : reads_) {
@@ -493,6 +502,58 @@ uint64_t shard_table::put(std::string_view key, std::string value,
   fills_.cancel_key(key);
   return install(key, std::move(value), expires_ns, 0, std::move(tags), version,
                  0);
+}
+
+put_outcome shard_table::put_if(std::string_view key, std::string value,
+                                int64_t expires_ns,
+                                std::vector<std::string> tags,
+                                put_condition cond) {
+  std::unique_lock guard{mtx_};
+  report_scope reports{*this};
+  put_outcome r;
+  auto* e = find(hashed_key{key});
+  bool live = e && alive(*e);
+  if (live && cond.want_old)
+    r.old.emplace(e->value());
+  if ((cond.only == put_condition::when::if_absent && live)
+      || (cond.only == put_condition::when::if_present && !live))
+    return r;
+  if (cond.keep_ttl && live)
+    expires_ns = e->expires_ns();
+  fills_.cancel_key(key);
+  r.version
+    = install(key, std::move(value), expires_ns, 0, std::move(tags), 0, 0);
+  r.written = true;
+  return r;
+}
+
+bool shard_table::set_expiry(std::string_view key, int64_t expires_ns) {
+  std::unique_lock guard{mtx_};
+  report_scope reports{*this}; // enforce_limits() may evict
+  auto* e = find(hashed_key{key});
+  if (!e || !alive(*e))
+    return false;
+  if (e->expiring) {
+    wheel_.reschedule(e->wheel_hook(), reclaim_at(expires_ns, e->grace_ns()));
+    e->set_expires(expires_ns);
+    return true;
+  }
+  if (expires_ns == no_expiry)
+    return true; // it never expires already
+  // An entry made to never expire has no room for an expiry: it moves to
+  // an allocation with one, and joins the wheel.
+  std::string value{e->value()};
+  bytes_ -= charge(*e);
+  auto need = e->parts();
+  need.expiry = true;
+  auto& moved = relocate(*e, value.size(), need);
+  moved.set_value(value);
+  moved.set_expires(expires_ns);
+  wheel_.schedule(moved.wheel_hook(), reclaim_at(expires_ns, moved.grace_ns()));
+  bytes_ += charge(moved);
+  enforce_limits();
+  bytes_pub_.store(bytes_, std::memory_order_relaxed);
+  return true;
 }
 
 uint64_t shard_table::install(std::string_view key, std::string value,

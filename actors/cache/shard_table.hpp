@@ -55,6 +55,7 @@
 #include "cachebus/actors/cache/fill_leases.hpp"
 #include "cachebus/actors/cache/hashed_key.hpp"
 #include "cachebus/actors/cache/line_index.hpp"
+#include "cachebus/actors/cache/put_condition.hpp"
 #include "cachebus/actors/cache/read_mostly_mutex.hpp"
 #include "cachebus/actors/cache/removal.hpp"
 #include "cachebus/actors/cache/shard_messages.hpp"
@@ -137,6 +138,11 @@ class shard_table {
   /// Returns true if a live entry exists; counts nothing.
   bool contains(std::string_view key) const;
 
+  /// Returns true and sets `expires_ns` (clock nanoseconds; no_expiry for an
+  /// entry that never expires) if a live entry exists; counts nothing and
+  /// copies no value.
+  bool expiry_of(std::string_view key, int64_t& expires_ns) const;
+
   /// Like get() but counts nothing: for internal re-checks (the lock
   /// manager), so that one caller's miss is not counted twice.
   bool peek(std::string_view key, std::string& out) const;
@@ -178,6 +184,22 @@ class shard_table {
   /// shard_stats::older_versions_refused; the fills are cancelled anyway).
   uint64_t put(std::string_view key, std::string value, int64_t expires_ns,
                std::vector<std::string> tags, uint64_t version = 0);
+
+  /// put() of an unsourced value if `cond` holds for what `key` holds now,
+  /// decided under the lock: no other write of the key lands between the
+  /// check and the write. A write cancels the key's fills as put() does; a
+  /// refused one changes nothing. `expires_ns` applies unless cond.keep_ttl
+  /// and a live entry exists (then its expiry stays).
+  put_outcome put_if(std::string_view key, std::string value,
+                     int64_t expires_ns, std::vector<std::string> tags,
+                     put_condition cond);
+
+  /// Moves the expiry of the live entry of `key` to `expires_ns`
+  /// (no_expiry: never), keeping its value, version and tags; returns false
+  /// (and changes nothing) if there is no live entry. Not a write: fills in
+  /// flight are not cancelled (none can be: a fill only begins on a miss,
+  /// and the write that made the entry cancelled earlier ones).
+  bool set_expiry(std::string_view key, int64_t expires_ns);
 
   /// Removes the keys that exist; returns how many were removed. Counted as
   /// invalidations. `why` is what removal notifications report.

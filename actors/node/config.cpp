@@ -11,6 +11,7 @@
 #include "cachebus/actors/node/option_reader.hpp"
 #include "cachebus/actors/node/options.hpp"
 #include "cachebus/actors/node/type_ids.hpp"
+#include "cachebus/actors/resp/resp_options.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus {
@@ -69,6 +70,7 @@ config::config() {
                  "fetch_async loads waiting for a thread; more get "
                  "backpressure (1024)");
   declare_transport_options(custom_options_);
+  declare_resp_options(custom_options_);
   caf::config_option_adder{custom_options_, "cachebus.write-back"}
     .add<std::string>("journal", "journal path; empty: write-back off")
     .add<std::string>("fsync", "always | batch | never (always)")

@@ -1,5 +1,6 @@
 #include "cachebus/actors/node/node.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "caf/actor_system_config.hpp"
@@ -290,6 +291,50 @@ caf::expected<uint64_t> node::set(std::string_view key, std::string value,
     return err;
   return checked_put(s_->cache->table_for(key), s_->opts, s_->clock->now_ns(),
                      key, std::move(value), opts.ttl, opts.tags, opts.version);
+}
+
+caf::expected<caf::timespan> node::ttl(std::string_view key) const {
+  if (auto err = check_running())
+    return err;
+  if (auto err = s_->opts.check_key(key))
+    return err;
+  int64_t expires = 0;
+  if (!std::as_const(*s_->cache).table_for(key).expiry_of(key, expires))
+    return make_error(errc::miss);
+  if (expires == no_expiry)
+    return never_expires;
+  // The entry was live a moment ago: at least one nanosecond left.
+  return caf::timespan{std::max<int64_t>(expires - s_->clock->now_ns(), 1)};
+}
+
+caf::expected<bool> node::expire(std::string_view key, caf::timespan ttl) {
+  if (auto err = check_running())
+    return err;
+  if (auto err = s_->opts.check_key(key))
+    return err;
+  auto expiry = s_->opts.expiry_for(ttl, s_->clock->now_ns());
+  if (!expiry)
+    return std::move(expiry.error());
+  return s_->cache->table_for(key).set_expiry(key, *expiry);
+}
+
+caf::expected<put_outcome> node::set_if(std::string_view key, std::string value,
+                                        put_condition cond,
+                                        const set_options& opts) {
+  if (auto err = check_running())
+    return err;
+  if (auto err = s_->opts.check_key(key))
+    return err;
+  if (opts.version != 0)
+    return make_error(errc::invalid_argument,
+                      "set_if writes unsourced values: opts.version must be "
+                      "0");
+  auto expiry
+    = check_write(s_->opts, s_->clock->now_ns(), value, opts.tags, opts.ttl);
+  if (!expiry)
+    return std::move(expiry.error());
+  return s_->cache->table_for(key).put_if(key, std::move(value), *expiry,
+                                          opts.tags, cond);
 }
 
 uint64_t node::begin_install(std::string_view key) {

@@ -29,6 +29,7 @@
 #include "caf/fwd.hpp"
 
 #include "cachebus/actors/cache/node_stats.hpp"
+#include "cachebus/actors/cache/put_condition.hpp"
 #include "cachebus/actors/cache/removal.hpp"
 #include "cachebus/actors/cache/shard.hpp"
 #include "cachebus/actors/cache/time_source.hpp"
@@ -140,6 +141,34 @@ class node {
   /// opts.version, errc::stale_version if a newer sourced version is cached.
   caf::expected<uint64_t> set(std::string_view key, std::string value,
                               const set_options& opts = {});
+
+  // -- expiry and conditional writes (any thread) -----------------------------
+  // What the Redis front end needs beyond get/set (TTL, EXPIRE, PERSIST,
+  // SET NX/XX/GET/KEEPTTL), each decided under the key's table lock.
+
+  /// How long the live entry of `key` has left: never_expires for one that
+  /// never expires, else a positive duration; errc::miss if there is none.
+  /// Counts neither a hit nor a miss and copies no value.
+  caf::expected<caf::timespan> ttl(std::string_view key) const;
+
+  /// Makes the live entry of `key` expire `ttl` from now (never_expires:
+  /// never, asked for by name; default_ttl: cachebus.default-ttl), keeping
+  /// its value, version and tags. Returns false (nothing changed) if there
+  /// is no live entry; invalid_ttl as set() would refuse `ttl`. Not a write:
+  /// no removal is reported and no event is published (expiry is local to
+  /// each node's copy, as the TTL of set() is).
+  caf::expected<bool> expire(std::string_view key, caf::timespan ttl);
+
+  /// set(key, value, opts) if `cond` holds for what `key` holds now (no
+  /// live entry, or one), decided under the key's table lock: of concurrent
+  /// set_if(if_absent) calls on one key exactly one writes. Validates like
+  /// set(); opts.version must be 0 (the value is unsourced). A write
+  /// supersedes loads in flight as set() does; a refused one changes
+  /// nothing. The outcome says whether it wrote and, if asked, what the live
+  /// entry held before.
+  caf::expected<put_outcome> set_if(std::string_view key, std::string value,
+                                    put_condition cond,
+                                    const set_options& opts = {});
 
   // -- installs under a lease (write paths, any thread) -----------------------
   // A write path that reads (the cache, the store) before it writes the

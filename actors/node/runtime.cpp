@@ -11,6 +11,7 @@
 #include "cachebus/actors/node/node_transport.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
 #include "cachebus/actors/node/tls_setup.hpp"
+#include "cachebus/actors/resp/resp_options.hpp"
 #include "cachebus/actors/writepaths/store_setup.hpp"
 #include "cachebus/actors/writepaths/write_back_options.hpp"
 #include "cachebus/stores/postgres_store.hpp"
@@ -27,6 +28,8 @@ caf::error check_before_start(const caf::actor_system_config& cfg) {
     return std::move(opts.error());
   if (auto t = transport_options_from(cfg); !t)
     return std::move(t.error());
+  if (auto r = resp_options_from(cfg); !r)
+    return std::move(r.error());
   // A journal without a store would turn write-back off without a word.
   auto wb = write_back_options::from(cfg);
   if (!wb)

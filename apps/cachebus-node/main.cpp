@@ -1,18 +1,19 @@
 // cachebus-node: a long-running cluster node. Joins the cluster through its
 // seeds (--cachebus.seeds=["127.0.0.1:7001"]), listens on loopback unless told
 // otherwise, publishes a frontend for cachebus-cli on --client-port, serves
-// Prometheus metrics on --metrics-port, and shuts down cleanly on SIGINT or
-// SIGTERM; SIGHUP rereads the TLS credentials (a bad file keeps the old ones
-// in force). With --cachebus.tls (and openssl.certificate, openssl.key,
-// openssl.cafile) the cluster port and the client port speak TLS only and
-// refuse peers without a certificate of that CA. With --cachebus.store (and
-// a rules file whose stored resources have `fields` lines) it reads through its
-// system of record: fetch loads records with the store loader (single flight
-// across the cluster), and the frontend also takes write-through updates,
-// write-back queue_updates (with --cachebus.write-back.journal) and record
-// reads; on SIGINT/SIGTERM it stops serving, flushes write-back, then stops the
-// node. Every cachebus.* option applies (--help). Prints one line
-//   READY name=N cluster=PORT client=PORT metrics=PORT
+// Prometheus metrics on --metrics-port, the Redis protocol on
+// --cachebus.resp-port (actors/resp/resp_server.hpp), and shuts down cleanly on
+// SIGINT or SIGTERM; SIGHUP rereads the TLS credentials (a bad file keeps the
+// old ones in force). With --cachebus.tls (and openssl.certificate,
+// openssl.key, openssl.cafile) the cluster port and the client port speak TLS
+// only and refuse peers without a certificate of that CA. With --cachebus.store
+// (and a rules file whose stored resources have `fields` lines) it reads
+// through its system of record: fetch loads records with the store loader
+// (single flight across the cluster), and the frontend also takes write-through
+// updates, write-back queue_updates (with --cachebus.write-back.journal) and
+// record reads; on SIGINT/SIGTERM it stops serving, flushes write-back, then
+// stops the node. Every cachebus.* option applies (--help). Prints one line
+//   READY name=N cluster=PORT client=PORT metrics=PORT resp=PORT
 // and after the Nth SIGHUP: RELOAD N done | RELOAD N refused
 // once it serves, so scripts and tests can wait for it. --check-config checks
 // the configuration (runtime::check: options, rules file, TLS files, store
@@ -33,6 +34,7 @@
 #include "cachebus/actors/node/record_frontend.hpp"
 #include "cachebus/actors/node/runtime.hpp"
 #include "cachebus/actors/node/tls_setup.hpp"
+#include "cachebus/actors/resp/resp_server.hpp"
 #include "cachebus/bus/tls_credentials.hpp"
 
 #include "metrics_server.hpp"
@@ -165,9 +167,26 @@ int main(int argc, char** argv) {
     metrics_port = http->port();
     http->start();
   }
-  std::printf("READY name=%s cluster=%u client=%u metrics=%d\n",
-              n.options().name.c_str(), n.cluster_port(), *client,
-              metrics_port);
+  // The Redis protocol (cachebus.resp-*; checked with the other options
+  // before the node started).
+  std::unique_ptr<resp_server> resp;
+  if (auto ro = resp_options_from(sys.config()); !ro) {
+    std::cerr << "cachebus-node: " << describe(ro.error()) << "\n";
+    return 1;
+  } else if (ro->enabled) {
+    auto started = resp_server::start(sys, n, std::move(*ro));
+    if (!started) {
+      std::cerr << "cachebus-node: " << describe(started.error()) << "\n";
+      if (http)
+        http->stop();
+      caf::anon_send_exit(frontend, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    resp = std::move(*started);
+  }
+  std::printf("READY name=%s cluster=%u client=%u metrics=%d resp=%u\n",
+              n.options().name.c_str(), n.cluster_port(), *client, metrics_port,
+              resp ? resp->port() : 0u);
   std::fflush(stdout);
   int sig = 0;
   // SIGHUP: read and check the TLS credentials again (the same openssl.*
@@ -200,6 +219,8 @@ int main(int argc, char** argv) {
                n.options().name.c_str(), sig);
   if (http)
     http->stop();
+  if (resp)
+    resp->stop(); // its sessions use the node
   // Through CAF's middleman: the BASP broker owns the port of every
   // transport.
   sys.middleman().unpublish(frontend, *client);

@@ -130,6 +130,7 @@ node_child::node_child(const std::string& binary,
   cluster_port = field(" cluster=");
   client_port = field(" client=");
   metrics_port = field(" metrics=");
+  resp_port = field(" resp=");
 }
 
 std::string node_binary() {

@@ -53,14 +53,15 @@ class child_process {
   std::string error_;
 };
 
-/// A cachebus-node child with the ports from its READY line (metrics_port 0:
-/// metrics off).
+/// A cachebus-node child with the ports from its READY line (metrics_port and
+/// resp_port 0: off).
 struct node_child {
   node_child(const std::string& binary, const std::vector<std::string>& args);
   child_process proc;
   uint16_t cluster_port = 0;
   uint16_t client_port = 0;
   uint16_t metrics_port = 0;
+  uint16_t resp_port = 0;
   bool ready() const noexcept { return client_port != 0; }
 };
 

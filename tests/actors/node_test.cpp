@@ -221,3 +221,69 @@ TEST_CASE("concurrent readers and writers see only values that were written",
   auto s = n.stats().total;
   CHECK(s.hits == hits);
 }
+
+// -- expiry reads, expiry moves and conditional writes ------------------------
+
+TEST_CASE_METHOD(node_fixture,
+                 "ttl reports what a live entry has left, never_expires, or a "
+                 "miss, and counts no read",
+                 "[node][ttl]") {
+  CHECK(is(n->ttl("none").error(), errc::miss));
+  REQUIRE(n->set("k", "v")); // the default TTL: 10 s
+  clk->advance(4s);
+  auto left = n->ttl("k");
+  REQUIRE(left);
+  CHECK(*left == caf::timespan{6s});
+  set_options forever;
+  forever.ttl = never_expires;
+  REQUIRE(n->set("p", "v", forever));
+  CHECK(n->ttl("p") == caf::expected<caf::timespan>{never_expires});
+  CHECK(is(n->ttl("").error(), errc::invalid_key));
+  auto s = n->stats().total;
+  CHECK(s.hits == 0);
+  CHECK(s.misses == 0);
+}
+
+TEST_CASE_METHOD(node_fixture,
+                 "expire moves a live entry's expiry, refuses bad TTLs and "
+                 "leaves missing keys missing",
+                 "[node][ttl]") {
+  set_options tagged;
+  tagged.tags = {"t"};
+  REQUIRE(n->set("k", "v", tagged));
+  CHECK(n->expire("missing", 5s) == caf::expected<bool>{false});
+  CHECK(is(n->expire("k", caf::timespan{-1}).error(), errc::invalid_ttl));
+  CHECK(is(n->expire("k", 400 * 24h).error(), errc::invalid_ttl));
+  CHECK(n->expire("k", 30s) == caf::expected<bool>{true});
+  clk->advance(20s);
+  CHECK(n->get("k") == caf::expected<std::string>{"v"});
+  // The entry kept its tags: the tag still reaches it.
+  CHECK(n->invalidate_tag("t") == caf::expected<size_t>{1});
+  CHECK(is(n->get("k").error(), errc::miss));
+  REQUIRE(n->set("q", "v"));
+  CHECK(n->expire("q", never_expires) == caf::expected<bool>{true});
+  clk->advance(24h);
+  CHECK(n->get("q") == caf::expected<std::string>{"v"});
+}
+
+TEST_CASE_METHOD(node_fixture,
+                 "set_if writes only when its condition holds and validates "
+                 "like set",
+                 "[node][set_if]") {
+  using w = put_condition::when;
+  auto r = n->set_if("k", "a", {w::if_absent, false, true});
+  REQUIRE(r);
+  CHECK(r->written);
+  r = n->set_if("k", "b", {w::if_absent, false, true});
+  REQUIRE(r);
+  CHECK_FALSE(r->written);
+  CHECK(r->old == std::optional<std::string>{"a"});
+  CHECK(n->get("k") == caf::expected<std::string>{"a"});
+  CHECK(is(n->set_if("", "x", {}).error(), errc::invalid_key));
+  CHECK(is(n->set_if("big", std::string((1 << 20) + 1, 'x'), {}).error(),
+           errc::value_too_large));
+  set_options versioned;
+  versioned.version = 3;
+  CHECK(is(n->set_if("k", "x", {}, versioned).error(), errc::invalid_argument));
+  CHECK(n->get("k") == caf::expected<std::string>{"a"});
+}

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cachebus/actors/cache/shard_table.hpp"
@@ -404,4 +405,148 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(t.erase_matching("p:*") == 2970);
   CHECK(t.indexes().ordered == 0);
   CHECK(t.indexes().entries == 0);
+}
+
+// -- conditional puts and expiry moves (the RESP front end's SET and EXPIRE) --
+
+TEST_CASE_METHOD(table_fixture,
+                 "put_if writes only when the key's liveness matches, and "
+                 "reports the value it replaced",
+                 "[shard_table][put_if]") {
+  auto t = make(100);
+  using w = put_condition::when;
+  auto r = t.put_if("k", "a", in(10s), {}, {w::if_present, false, true});
+  CHECK_FALSE(r.written);
+  CHECK_FALSE(r.old);
+  CHECK(get(t, "k") == "<miss>");
+  r = t.put_if("k", "a", in(10s), {}, {w::if_absent, false, true});
+  CHECK(r.written);
+  CHECK(r.version != 0);
+  CHECK_FALSE(r.old);
+  r = t.put_if("k", "b", in(10s), {}, {w::if_absent, false, true});
+  CHECK_FALSE(r.written);
+  CHECK(r.old == std::optional<std::string>{"a"});
+  CHECK(get(t, "k") == "a");
+  r = t.put_if("k", "c", in(10s), {}, {w::if_present, false, true});
+  CHECK(r.written);
+  CHECK(r.old == std::optional<std::string>{"a"});
+  CHECK(get(t, "k") == "c");
+  // An expired entry is absent.
+  clk.advance(10s);
+  r = t.put_if("k", "d", in(10s), {}, {w::if_absent, false, true});
+  CHECK(r.written);
+  CHECK_FALSE(r.old);
+  CHECK(get(t, "k") == "d");
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "put_if with keep_ttl keeps a live entry's expiry and uses "
+                 "its own otherwise",
+                 "[shard_table][put_if]") {
+  auto t = make(100);
+  auto r = t.put_if("k", "a", in(5s), {}, {put_condition::when::always, true});
+  REQUIRE(r.written);
+  int64_t exp = 0;
+  REQUIRE(t.expiry_of("k", exp));
+  CHECK(exp == in(5s));
+  clk.advance(2s);
+  t.put_if("k", "b", in(60s), {}, {put_condition::when::always, true});
+  REQUIRE(t.expiry_of("k", exp));
+  CHECK(exp == in(3s));
+  clk.advance(3s);
+  CHECK(get(t, "k") == "<miss>");
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "concurrent put_if of absent keys writes each key exactly "
+                 "once",
+                 "[shard_table][put_if]") {
+  auto t = make(100'000);
+  constexpr int keys = 2000;
+  constexpr int threads = 4;
+  std::vector<std::vector<int>> won(threads, std::vector<int>(keys));
+  std::vector<std::thread> ts;
+  for (int i = 0; i < threads; ++i)
+    ts.emplace_back([&, i] {
+      for (int k = 0; k < keys; ++k)
+        won[i][k] = t.put_if("k" + std::to_string(k), std::to_string(i), in(1h),
+                             {}, {put_condition::when::if_absent})
+                      .written;
+    });
+  for (auto& th : ts)
+    th.join();
+  for (int k = 0; k < keys; ++k) {
+    int winners = 0, winner = -1;
+    for (int i = 0; i < threads; ++i)
+      if (won[i][k]) {
+        ++winners;
+        winner = i;
+      }
+    REQUIRE(winners == 1);
+    REQUIRE(get(t, "k" + std::to_string(k)) == std::to_string(winner));
+  }
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "set_expiry moves a live entry's expiry and keeps its value "
+                 "and version",
+                 "[shard_table]") {
+  auto t = make(100);
+  auto v = t.put("k", "v", in(10s), {}, 7);
+  CHECK_FALSE(t.set_expiry("missing", in(1s)));
+  REQUIRE(t.set_expiry("k", in(100s)));
+  int64_t exp = 0;
+  REQUIRE(t.expiry_of("k", exp));
+  CHECK(exp == in(100s));
+  clk.advance(50s);
+  std::string out;
+  uint64_t version = 0;
+  REQUIRE(t.get("k", out, version));
+  CHECK(out == "v");
+  CHECK(version == v);
+  // Shortened: gone when the new expiry passes, and swept.
+  REQUIRE(t.set_expiry("k", in(1s)));
+  clk.advance(1s);
+  CHECK(get(t, "k") == "<miss>");
+  CHECK_FALSE(t.set_expiry("k", in(10s)));
+  t.sweep(clk.now_ns() + 3 * tick, 100);
+  CHECK(t.stats().entries == 0);
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "an entry whose expiry is moved to never outlives its old "
+                 "expiry and every sweep",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", "v", in(2s), {});
+  REQUIRE(t.set_expiry("k", no_expiry));
+  int64_t exp = 0;
+  REQUIRE(t.expiry_of("k", exp));
+  CHECK(exp == no_expiry);
+  clk.advance(1h);
+  t.sweep(clk.now_ns(), 100);
+  CHECK(get(t, "k") == "v");
+}
+
+TEST_CASE_METHOD(table_fixture,
+                 "an entry made to never expire can be given an expiry, and "
+                 "then expires and is reclaimed",
+                 "[shard_table]") {
+  auto t = make(100);
+  t.put("k", std::string(100, 'v'), no_expiry, {"tag"}, 5);
+  REQUIRE(t.set_expiry("k", in(2s)));
+  int64_t exp = 0;
+  REQUIRE(t.expiry_of("k", exp));
+  CHECK(exp == in(2s));
+  std::string out;
+  uint64_t version = 0;
+  REQUIRE(t.get("k", out, version));
+  CHECK(out == std::string(100, 'v'));
+  CHECK(version == 5);
+  clk.advance(2s);
+  CHECK(get(t, "k") == "<miss>");
+  t.sweep(clk.now_ns() + 3 * tick, 100);
+  CHECK(t.stats().entries == 0);
+  CHECK(t.stats().bytes == 0);
+  CHECK(t.indexes().tag_links == 0);
 }

@@ -1,0 +1,99 @@
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+
+#include "cachebus/actors/resp/resp_command.hpp"
+#include "cachebus/actors/resp/resp_session.hpp"
+
+namespace cachebus {
+
+const std::vector<resp_command>& resp_commands() {
+  using s = resp_session;
+  static const std::vector<resp_command> table{
+    // connection
+    {"hello",
+     -1,
+     true,
+     {"noscript", "loading", "stale", "fast"},
+     0,
+     0,
+     0,
+     &s::cmd_hello},
+    {"auth",
+     -2,
+     true,
+     {"noscript", "loading", "stale", "fast"},
+     0,
+     0,
+     0,
+     &s::cmd_auth},
+    {"ping", -1, false, {"fast"}, 0, 0, 0, &s::cmd_ping},
+    {"echo", 2, false, {"fast"}, 0, 0, 0, &s::cmd_echo},
+    {"quit",
+     -1,
+     true,
+     {"noscript", "loading", "stale", "fast"},
+     0,
+     0,
+     0,
+     &s::cmd_quit},
+    {"select", 2, false, {"loading", "stale", "fast"}, 0, 0, 0, &s::cmd_select},
+    {"client",
+     -2,
+     false,
+     {"noscript", "loading", "stale"},
+     0,
+     0,
+     0,
+     &s::cmd_client},
+    // keys
+    {"get", 2, false, {"readonly", "fast"}, 1, 1, 1, &s::cmd_get},
+    {"set", -3, false, {"write", "denyoom"}, 1, 1, 1, &s::cmd_set},
+    {"mget", -2, false, {"readonly", "fast"}, 1, -1, 1, &s::cmd_mget},
+    {"mset", -3, false, {"write", "denyoom"}, 1, -1, 2, &s::cmd_mset},
+    {"del", -2, false, {"write"}, 1, -1, 1, &s::cmd_del},
+    {"unlink", -2, false, {"write", "fast"}, 1, -1, 1, &s::cmd_del},
+    {"exists", -2, false, {"readonly", "fast"}, 1, -1, 1, &s::cmd_exists},
+    {"expire", -3, false, {"write", "fast"}, 1, 1, 1, &s::cmd_expire},
+    {"pexpire", -3, false, {"write", "fast"}, 1, 1, 1, &s::cmd_pexpire},
+    {"ttl", 2, false, {"readonly", "fast"}, 1, 1, 1, &s::cmd_ttl},
+    {"pttl", 2, false, {"readonly", "fast"}, 1, 1, 1, &s::cmd_pttl},
+    {"persist", 2, false, {"write", "fast"}, 1, 1, 1, &s::cmd_persist},
+    {"dbsize", 1, false, {"readonly", "fast"}, 0, 0, 0, &s::cmd_dbsize},
+    // introspection
+    {"command", -1, false, {"loading", "stale"}, 0, 0, 0, &s::cmd_command},
+    {"config",
+     -2,
+     false,
+     {"admin", "noscript", "loading", "stale"},
+     0,
+     0,
+     0,
+     &s::cmd_config},
+    {"info", -1, false, {"loading", "stale"}, 0, 0, 0, &s::cmd_info},
+  };
+  return table;
+}
+
+const resp_command* find_resp_command(std::string_view name) {
+  static const auto index = [] {
+    std::unordered_map<std::string, const resp_command*> m;
+    for (auto& c : resp_commands())
+      m.emplace(c.name, &c);
+    return m;
+  }();
+  if (name.size() > 16)
+    return nullptr;
+  std::string key{name};
+  for (auto& c : key)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto i = index.find(key);
+  return i == index.end() ? nullptr : i->second;
+}
+
+bool valid_client_name(std::string_view name) {
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return c > ' ' && c <= '~'; });
+}
+
+} // namespace cachebus

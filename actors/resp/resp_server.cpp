@@ -1,0 +1,166 @@
+#include "cachebus/actors/resp/resp_server.hpp"
+
+#include <chrono>
+#include <map>
+
+#include "caf/actor_system.hpp"
+#include "caf/exit_reason.hpp"
+#include "caf/io/broker.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/io/network/multiplexer.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "cachebus/actors/node/error.hpp"
+#include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/resp/resp_session.hpp"
+
+namespace cachebus {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr size_t read_chunk = 64 * 1024;
+
+struct connection {
+  std::unique_ptr<resp_session> session;
+  uint64_t unwritten = 0; // replies handed to the socket, not yet sent
+  steady::time_point last_input;
+};
+
+struct server_state {
+  node* n;
+  std::shared_ptr<resp_clients> clients;
+  resp_options opts;
+  std::map<caf::io::connection_handle, connection> conns;
+};
+
+caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
+                          std::shared_ptr<server_state> st) {
+  self->add_doorman(std::move(door));
+  auto drop = [self, st](caf::io::connection_handle hdl) {
+    st->conns.erase(hdl); // unregisters the session
+    self->close(hdl);
+  };
+  // Ends the sessions (they refer to the node) in this actor's context,
+  // before it terminates: stop() returns only after this ran.
+  self->set_exit_handler([self, st](caf::exit_msg& msg) {
+    st->conns.clear();
+    self->close_all();
+    self->quit(msg.reason);
+  });
+  auto idle = st->opts.idle_timeout;
+  auto tick = std::chrono::duration_cast<caf::timespan>(
+    std::min<caf::timespan>(idle / 4, std::chrono::seconds{1}));
+  if (idle > caf::timespan{0})
+    self->delayed_send(self, tick, caf::tick_atom_v);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      auto hdl = msg.handle;
+      auto peer
+        = self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
+      resp_session_options so;
+      so.limits = st->opts.limits;
+      so.password = st->opts.password;
+      so.port = self->local_port(msg.source);
+      so.idle_timeout = st->opts.idle_timeout;
+      auto local = st->opts.host + ":" + std::to_string(so.port);
+      connection c;
+      c.session = std::make_unique<resp_session>(
+        *st->n, st->clients, std::move(so), std::move(peer), std::move(local));
+      c.last_input = steady::now();
+      st->conns.emplace(hdl, std::move(c));
+      self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
+      self->ack_writes(hdl, true);
+    },
+    [=](caf::io::new_data_msg& msg) {
+      auto i = st->conns.find(msg.handle);
+      if (i == st->conns.end())
+        return;
+      auto& c = i->second;
+      c.last_input = steady::now();
+      c.session->feed({msg.buf.data(), msg.buf.size()});
+      auto& out = c.session->output();
+      if (!out.empty()) {
+        c.unwritten += out.size();
+        if (c.unwritten > st->opts.max_output_bytes) {
+          // A client that does not read its replies: Redis's
+          // client-output-buffer-limit. No reply (it would not read it).
+          st->clients->count_rejected();
+          drop(msg.handle);
+          return;
+        }
+        auto& buf = self->wr_buf(msg.handle);
+        buf.insert(buf.end(), out.begin(), out.end());
+        out.clear();
+        self->flush(msg.handle);
+      }
+      if (c.session->closing()) {
+        if (c.session->protocol_failed())
+          st->clients->count_rejected();
+        drop(msg.handle); // what was flushed is still sent
+      }
+    },
+    [=](const caf::io::data_transferred_msg& msg) {
+      auto i = st->conns.find(msg.handle);
+      if (i != st->conns.end())
+        i->second.unwritten = msg.remaining;
+    },
+    [=](const caf::io::connection_closed_msg& msg) {
+      st->conns.erase(msg.handle);
+    },
+    [=](const caf::io::acceptor_closed_msg&) {
+      // The port is gone (stop() closes it): connections stay until stop.
+    },
+    [=](caf::tick_atom) {
+      auto cutoff = steady::now() - idle;
+      std::vector<caf::io::connection_handle> idle_ones;
+      for (auto& [hdl, c] : st->conns)
+        if (c.last_input < cutoff)
+          idle_ones.push_back(hdl);
+      for (auto hdl : idle_ones) {
+        st->clients->count_rejected();
+        drop(hdl);
+      }
+      self->delayed_send(self, tick, caf::tick_atom_v);
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<resp_server>>
+resp_server::start(caf::actor_system& sys, node& n, resp_options opts) {
+  auto door = sys.middleman().backend().new_tcp_doorman(
+    opts.port, opts.host.c_str(), true);
+  if (!door)
+    return make_error(errc::invalid_config,
+                      "cannot listen on " + opts.host + ":"
+                        + std::to_string(opts.port)
+                        + " (cachebus.resp-port): " + sys.render(door.error()));
+  std::unique_ptr<resp_server> s{new resp_server(sys)};
+  s->port_ = (*door)->port();
+  s->clients_ = std::make_shared<resp_clients>();
+  auto st = std::make_shared<server_state>();
+  st->n = &n;
+  st->clients = s->clients_;
+  st->opts = std::move(opts);
+  s->broker_ = sys.middleman().spawn_broker<caf::hidden>(
+    resp_broker, std::move(*door), std::move(st));
+  return s;
+}
+
+resp_server::~resp_server() {
+  stop();
+}
+
+void resp_server::stop() {
+  if (!broker_)
+    return;
+  caf::scoped_actor self{sys_};
+  self->send_exit(broker_, caf::exit_reason::user_shutdown);
+  self->wait_for(broker_);
+  broker_ = nullptr;
+}
+
+} // namespace cachebus

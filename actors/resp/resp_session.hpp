@@ -1,0 +1,172 @@
+// One Redis-protocol connection, independent of any transport: feed it the
+// bytes the client sent, and it parses them (resp_parser), runs every
+// complete command against a cachebus::node and appends the replies to
+// output() (resp_writer, in the connection's protocol: RESP2 until HELLO 3).
+// The transport writes output() out and closes the connection once
+// closing() is true and the output is written (QUIT, or a protocol error:
+// the error reply is the last thing sent). No command blocks: GET reads the
+// key's shard table on the calling thread (no actor round trip), writes take
+// the table's write lock, DEL is the node's invalidation (applied locally
+// and published to the cluster); nothing waits for an actor, so a session
+// may run inside an actor (the server's broker). One session per
+// connection; not thread-safe. The node and the client registry must
+// outlive it.
+//
+// Commands, with Redis semantics and error texts unless said here:
+//   HELLO [2|3 [AUTH user pass] [SETNAME name]], AUTH [user] pass, PING,
+//   ECHO, QUIT, SELECT 0 (only database 0 exists),
+//   GET, SET (EX PX EXAT PXAT NX XX KEEPTTL GET), MGET, MSET, DEL, UNLINK,
+//   EXISTS, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, DBSIZE,
+//   CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO, COMMAND [COUNT|DOCS|INFO],
+//   CONFIG GET, INFO [section...].
+// Where cachebus differs from Redis:
+// - Every entry expires: SET without EX/PX/EXAT/PXAT/KEEPTTL gets
+//   cachebus.default-ttl (Redis would keep the key forever), so TTL of such
+//   a key is positive, not -1. PERSIST is the by-name request for an entry
+//   that never expires (cachebus::never_expires): it removes the timeout,
+//   as in Redis, and TTL then answers -1. TTLs above cachebus.max-ttl are
+//   refused with -ERR invalid expire time.
+// - Keys and values the node refuses (empty keys, keys above
+//   cachebus.max-key-size, values above cachebus.max-value-size) get
+//   "-ERR cachebus: ..." naming the limit, and the command changes nothing
+//   (MSET, DEL, MGET and EXISTS check every key first).
+// - Atomicity under concurrent writers on other connections: SET with NX,
+//   XX, GET or KEEPTTL decides and writes under the key's table lock
+//   (node::set_if): of concurrent SET NX of one key exactly one succeeds,
+//   and GET returns the value the write replaced. MSET is not atomic across
+//   keys (each key is one write; another client may see some of them
+//   first). DEL/UNLINK count the named keys live just before the
+//   invalidation (dependents it also removes are not counted); EXPIRE,
+//   PEXPIRE and PERSIST check and move the expiry under the key's lock, but
+//   "EXPIRE k 0" (delete) is a check followed by an invalidation. SET with
+//   an EXAT/PXAT already in the past checks (NX/XX/GET) and then deletes,
+//   two steps.
+// - DEL, UNLINK and a non-positive EXPIRE are invalidations: they also
+//   remove the keys' dependents and reach the other nodes of a cluster.
+//   SET and EXPIRE change only this node's copy, as node::set does.
+// - DBSIZE counts entries not yet reclaimed (expired ones until the sweep
+//   frees them), as Redis counts keys not yet lazily expired.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/timespan.hpp"
+
+#include "cachebus/actors/resp/resp_clients.hpp"
+#include "cachebus/actors/resp/resp_parser.hpp"
+#include "cachebus/actors/resp/resp_writer.hpp"
+
+namespace cachebus {
+
+class node;
+struct resp_command;
+
+/// What a session needs to know about its server.
+struct resp_session_options {
+  resp_parser::limits limits{};
+  /// The password of AUTH (user "default"); empty: no authentication.
+  std::string password{};
+  /// Reported by INFO (tcp_port) and CONFIG GET port.
+  uint16_t port = 0;
+  /// Reported by CONFIG GET timeout (0: none).
+  caf::timespan idle_timeout{0};
+};
+
+class resp_session {
+ public:
+  /// Registers the connection in `clients` (its id) with the peer and
+  /// local addresses CLIENT LIST shows.
+  resp_session(node& n, std::shared_ptr<resp_clients> clients,
+               resp_session_options opts, std::string peer = "",
+               std::string local = "");
+
+  ~resp_session();
+
+  resp_session(const resp_session&) = delete;
+  resp_session& operator=(const resp_session&) = delete;
+
+  /// Parses `bytes` and runs every command they complete, appending the
+  /// replies to output(). After closing() became true, bytes are ignored.
+  void feed(std::string_view bytes);
+
+  /// Replies not yet written out; the transport takes bytes from its front
+  /// (or clears it after writing all of it).
+  std::string& output() noexcept { return out_; }
+
+  /// True once the connection must close after output() is written.
+  bool closing() const noexcept { return closing_; }
+
+  /// True if the close was forced by a protocol error (parser_error()).
+  bool protocol_failed() const noexcept { return parser_.failed(); }
+
+  uint64_t id() const noexcept { return id_; }
+
+  int protocol() const noexcept { return writer_.protocol(); }
+
+  bool authenticated() const noexcept { return authenticated_; }
+
+ private:
+  using args_t = std::vector<std::string>;
+
+  // The command table names the handlers below (resp_command.hpp).
+  friend const std::vector<resp_command>& resp_commands();
+
+  void run(args_t& args);
+  void reply_node_error(const caf::error& err);
+  // Replies the node's error and returns false if it refuses the key
+  // (check_keys: a[first], a[first + step], ... through the end).
+  bool check_key(std::string_view key);
+  bool check_keys(const args_t& args, size_t first, size_t step);
+  void wrong_arity(std::string_view name);
+  void hello_reply();
+  std::string client_line(const resp_clients::client& c) const;
+
+  // -- connection (resp_session.cpp) ------------------------------------------
+  void cmd_hello(args_t& a);
+  void cmd_auth(args_t& a);
+  void cmd_ping(args_t& a);
+  void cmd_echo(args_t& a);
+  void cmd_quit(args_t& a);
+  void cmd_select(args_t& a);
+  void cmd_client(args_t& a);
+
+  // -- keys (resp_keyspace.cpp) -----------------------------------------------
+  void cmd_get(args_t& a);
+  void cmd_set(args_t& a);
+  void cmd_mget(args_t& a);
+  void cmd_mset(args_t& a);
+  void cmd_del(args_t& a);
+  void cmd_exists(args_t& a);
+  void cmd_expire(args_t& a);
+  void cmd_pexpire(args_t& a);
+  void cmd_ttl(args_t& a);
+  void cmd_pttl(args_t& a);
+  void cmd_persist(args_t& a);
+  void cmd_dbsize(args_t& a);
+  void expire_generic(args_t& a, bool millis);
+  void ttl_generic(args_t& a, bool millis);
+
+  // -- introspection (resp_introspection.cpp) ---------------------------------
+  void cmd_command(args_t& a);
+  void cmd_config(args_t& a);
+  void cmd_info(args_t& a);
+  void command_info(const resp_command& c);
+
+  node& node_;
+  std::shared_ptr<resp_clients> clients_;
+  resp_session_options opts_;
+  resp_parser parser_;
+  std::string out_;
+  resp_writer writer_{out_};
+  uint64_t id_ = 0;
+  bool authenticated_ = false;
+  bool closing_ = false;
+  args_t args_;
+};
+
+} // namespace cachebus
