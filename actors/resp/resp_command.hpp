@@ -42,6 +42,12 @@ const resp_command* find_resp_command(std::string_view name);
 inline constexpr const char* resp_server_name = "cachebus";
 inline constexpr const char* resp_redis_version = "7.0.0";
 
+/// `s` in ASCII lower case (command names and options are case-blind).
+std::string resp_lower(std::string_view s);
+
+/// True if `a` equals `b` but for ASCII case.
+bool resp_iequals(std::string_view a, std::string_view b);
+
 /// Redis's rule for CLIENT SETNAME: printable ASCII without spaces.
 bool valid_client_name(std::string_view name);
 

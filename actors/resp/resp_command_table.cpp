@@ -84,11 +84,23 @@ const resp_command* find_resp_command(std::string_view name) {
   }();
   if (name.size() > 16)
     return nullptr;
-  std::string key{name};
-  for (auto& c : key)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto i = index.find(key);
+  auto i = index.find(resp_lower(name));
   return i == index.end() ? nullptr : i->second;
+}
+
+std::string resp_lower(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool resp_iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x))
+                     == std::tolower(static_cast<unsigned char>(y));
+            });
 }
 
 bool valid_client_name(std::string_view name) {

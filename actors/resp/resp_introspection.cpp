@@ -14,13 +14,6 @@ namespace cachebus {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string human(uint64_t bytes) {
   const char* units[] = {"B", "K", "M", "G", "T"};
   double v = static_cast<double>(bytes);
@@ -60,7 +53,7 @@ void resp_session::cmd_command(args_t& a) {
       command_info(c);
     return;
   }
-  auto sub = lower(a[1]);
+  auto sub = resp_lower(a[1]);
   if (sub == "count" && a.size() == 2) {
     writer_.integer(static_cast<int64_t>(all.size()));
   } else if (sub == "docs") {
@@ -92,7 +85,7 @@ void resp_session::cmd_command(args_t& a) {
 }
 
 void resp_session::cmd_config(args_t& a) {
-  auto sub = lower(a[1]);
+  auto sub = resp_lower(a[1]);
   if (sub == "set") {
     writer_.error("ERR CONFIG SET is not supported: a cachebus node reads "
                   "its configuration when it starts (cachebus.* options)");
@@ -128,7 +121,7 @@ void resp_session::cmd_config(args_t& a) {
   std::vector<std::pair<const char*, const std::string*>> hits;
   for (auto& [name, value] : params) {
     for (size_t i = 2; i < a.size(); ++i)
-      if (glob_match(lower(a[i]), name)) {
+      if (glob_match(resp_lower(a[i]), name)) {
         hits.emplace_back(name, &value);
         break;
       }
@@ -143,7 +136,7 @@ void resp_session::cmd_config(args_t& a) {
 void resp_session::cmd_info(args_t& a) {
   std::vector<std::string> wanted;
   for (size_t i = 1; i < a.size(); ++i)
-    wanted.push_back(lower(a[i]));
+    wanted.push_back(resp_lower(a[i]));
   auto want = [&](const char* section) {
     if (wanted.empty())
       return true;

@@ -7,19 +7,12 @@
 
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/resp/resp_command.hpp"
 #include "cachebus/actors/resp/resp_session.hpp"
 
 namespace cachebus {
 
 namespace {
-
-bool iequals(std::string_view a, const char* b) {
-  size_t i = 0;
-  for (; i < a.size() && b[i] != '\0'; ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i])
-      return false;
-  return i == a.size() && b[i] == '\0';
-}
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -55,21 +48,21 @@ void resp_session::cmd_set(args_t& a) {
   for (size_t j = 3; j < a.size(); ++j) {
     auto& opt = a[j];
     bool has_next = j + 1 < a.size();
-    if (iequals(opt, "nx") && !xx) {
+    if (resp_iequals(opt, "nx") && !xx) {
       nx = true;
-    } else if (iequals(opt, "xx") && !nx) {
+    } else if (resp_iequals(opt, "xx") && !nx) {
       xx = true;
-    } else if (iequals(opt, "get")) {
+    } else if (resp_iequals(opt, "get")) {
       get = true;
-    } else if (iequals(opt, "keepttl") && u == unit::none) {
+    } else if (resp_iequals(opt, "keepttl") && u == unit::none) {
       keepttl = true;
     } else if (has_next && u == unit::none && !keepttl
-               && (iequals(opt, "ex") || iequals(opt, "px")
-                   || iequals(opt, "exat") || iequals(opt, "pxat"))) {
-      u = iequals(opt, "ex")     ? unit::ex
-          : iequals(opt, "px")   ? unit::px
-          : iequals(opt, "exat") ? unit::exat
-                                 : unit::pxat;
+               && (resp_iequals(opt, "ex") || resp_iequals(opt, "px")
+                   || resp_iequals(opt, "exat") || resp_iequals(opt, "pxat"))) {
+      u = resp_iequals(opt, "ex")     ? unit::ex
+          : resp_iequals(opt, "px")   ? unit::px
+          : resp_iequals(opt, "exat") ? unit::exat
+                                      : unit::pxat;
       expire_arg = &a[++j];
     } else {
       writer_.error("ERR syntax error");

@@ -12,25 +12,6 @@
 
 namespace cachebus {
 
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
-}
-
-} // namespace
-
 resp_session::resp_session(node& n, std::shared_ptr<resp_clients> clients,
                            resp_session_options opts, std::string peer,
                            std::string local)
@@ -158,12 +139,12 @@ void resp_session::cmd_hello(args_t& a) {
   std::string user, pass;
   for (; i < a.size(); ++i) {
     bool more = i + 1 < a.size();
-    if (iequals(a[i], "auth") && i + 2 < a.size()) {
+    if (resp_iequals(a[i], "auth") && i + 2 < a.size()) {
       auth_given = true;
       user = a[i + 1];
       pass = a[i + 2];
       i += 2;
-    } else if (iequals(a[i], "setname") && more) {
+    } else if (resp_iequals(a[i], "setname") && more) {
       set_name = true;
       name = a[i + 1];
       ++i;
@@ -273,7 +254,7 @@ std::string resp_session::client_line(const resp_clients::client& c) const {
 }
 
 void resp_session::cmd_client(args_t& a) {
-  auto sub = lower(a[1]);
+  auto sub = resp_lower(a[1]);
   auto arity = [&](size_t n, bool at_least = false) {
     if (at_least ? a.size() >= n : a.size() == n)
       return true;
@@ -305,8 +286,8 @@ void resp_session::cmd_client(args_t& a) {
     if (a.size() > 2) {
       // TYPE normal lists everyone (every client is normal); other
       // filters are not offered.
-      if (!(a.size() == 4 && iequals(a[2], "type")
-            && iequals(a[3], "normal"))) {
+      if (!(a.size() == 4 && resp_iequals(a[2], "type")
+            && resp_iequals(a[3], "normal"))) {
         writer_.error("ERR syntax error");
         return;
       }
@@ -322,7 +303,7 @@ void resp_session::cmd_client(args_t& a) {
     // Sent by clients at connect (lib-name, lib-ver); accepted, not kept.
     if (!arity(4))
       return;
-    if (!iequals(a[2], "lib-name") && !iequals(a[2], "lib-ver")) {
+    if (!resp_iequals(a[2], "lib-name") && !resp_iequals(a[2], "lib-ver")) {
       writer_.error("ERR Unrecognized option '" + a[2] + "'");
       return;
     }
