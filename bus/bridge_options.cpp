@@ -1,8 +1,5 @@
 #include "cachebus/bus/bridge_options.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "caf/sec.hpp"
 
 #include "cachebus/bus/peer_address.hpp"
@@ -20,22 +17,6 @@ bool visible(const std::string& x) {
     if (c <= 0x20 || c >= 0x7F)
       return false;
   return true;
-}
-
-/// 127.0.0.0/8, ::1 (any spelling, bracketed or not) or localhost.
-bool loopback(const std::string& host) {
-  auto h = host;
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
-    h = h.substr(1, h.size() - 2);
-  if (h == "localhost")
-    return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, h.c_str(), &v4) == 1)
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6;
-  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1)
-    return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
 }
 
 std::string ms(caf::timespan x) {
@@ -78,7 +59,7 @@ caf::error check_bridge_options(const bridge_options& opts) {
     return invalid("bridge host \"" + opts.host
                    + "\" is a wildcard address: set advertised_host to an "
                      "address the other members can dial");
-  if (!opts.tls && !loopback(opts.host))
+  if (!opts.tls && !is_loopback_host(opts.host))
     return invalid("bridge host \"" + opts.host
                    + "\" is not a loopback address: TLS is required across "
                      "hosts (bridge option tls; --cachebus.tls for a node)");

@@ -1,5 +1,8 @@
 #include "cachebus/bus/peer_address.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "caf/sec.hpp"
 
 namespace cachebus {
@@ -81,6 +84,21 @@ std::string to_string(const peer_address& x) {
   result += ':';
   result += std::to_string(x.port);
   return result;
+}
+
+bool is_loopback_host(const std::string& host) {
+  auto h = host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  if (h == "localhost")
+    return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
 }
 
 } // namespace cachebus

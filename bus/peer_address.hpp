@@ -22,6 +22,11 @@ struct peer_address {
 
 caf::expected<peer_address> parse_peer_address(std::string_view text);
 
+/// True for a loopback host: 127.0.0.0/8, ::1 in any spelling (bracketed
+/// or not) or "localhost". What a port may listen on without TLS or a
+/// password.
+bool is_loopback_host(const std::string& host);
+
 /// "host:port", with brackets around a host that contains ':'.
 std::string to_string(const peer_address& x);
 

@@ -6,6 +6,7 @@
 
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
+#include "cachebus/bus/peer_address.hpp"
 
 namespace cachebus {
 
@@ -36,10 +37,6 @@ void declare_resp_options(caf::config_option_set& opts) {
     .add<caf::timespan>("resp-idle-timeout",
                         "a silent Redis client is disconnected after this "
                         "(0: never)");
-}
-
-bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 caf::expected<resp_options>

@@ -102,3 +102,12 @@ TEST_CASE("bridge options are checked before anything starts") {
   wildcard.tls = true;
   CHECK(!check_bridge_options(wildcard));
 }
+
+TEST_CASE("only loopback hosts count as loopback, in any spelling") {
+  for (auto host : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]",
+                    "0:0:0:0:0:0:0:1"})
+    CHECK(is_loopback_host(host));
+  for (auto host : {"127.evil.example", "10.0.0.1", "0.0.0.0", "::", "",
+                    "128.0.0.1", "localhost.example"})
+    CHECK_FALSE(is_loopback_host(host));
+}
