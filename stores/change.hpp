@@ -1,13 +1,10 @@
-// A change to a record announced by a store's change feed (PostgreSQL
-// LISTEN/NOTIFY): which record, to which version, written or deleted.
-// Plain value; parse_change() decodes the feed's JSON payload.
+// A change to a record read from a store's change feed (the PostgreSQL
+// outbox, change_listener.hpp): which record, to which version, written or
+// deleted. Plain value.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <string_view>
-
-#include "cachebus/stores/result.hpp"
 
 namespace cachebus::stores {
 
@@ -26,21 +23,18 @@ struct change {
   /// record had, so versioned invalidation removes every cached copy.
   uint64_t version = 0;
   /// When the database's trigger ran, in microseconds since the Unix epoch
-  /// (its clock); 0 if the payload does not say.
+  /// (its clock); 0 if unknown.
   int64_t at_us = 0;
+  /// The change's position in the outbox (increasing in the order the rows
+  /// were written; 0 if unknown).
+  uint64_t seq = 0;
 
-  /// The same change (what changed; `at_us` is when, not what).
+  /// The same change (what changed; `at_us` and `seq` are when and where,
+  /// not what).
   friend bool operator==(const change& x, const change& y) {
     return x.kind == y.kind && x.resource == y.resource && x.id == y.id
            && x.version == y.version;
   }
 };
-
-/// Decodes a payload of the form
-/// {"op": "write"|"delete", "resource": "...", "id": "...", "version": N,
-///  "at": MICROSECONDS} ("at" optional)
-/// (keys in any order, unknown keys ignored, JSON string escapes honored).
-/// Fails with invalid_argument on anything else.
-result<change> parse_change(std::string_view payload);
 
 } // namespace cachebus::stores

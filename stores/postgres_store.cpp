@@ -68,12 +68,44 @@ END $$;
 COMMIT;
 )sql";
 
+// The change feed is an outbox: the trigger appends every change to
+// cachebus_changes in the writer's own transaction (so a change exists if and
+// only if its write committed), stamped with the writer's transaction id, and
+// sends an empty NOTIFY as a wake-up. change_listener reads the rows by
+// snapshot (change_listener.hpp), keeps its position in
+// cachebus_change_cursors, and trims what every reader has read or what is
+// older than the retention, recording in cachebus_changes_trimmed the
+// newest transaction whose rows it deleted.
+//
 // A deleted record is announced with a fresh version from the sequence: it
 // is newer than anything the record had, and a re-created record gets a
 // newer one still.
 constexpr const char* change_feed_sql = R"sql(
 BEGIN;
 SELECT pg_advisory_xact_lock(x'6361636865627573'::bigint);
+CREATE TABLE IF NOT EXISTS cachebus_changes (
+  seq      bigserial   PRIMARY KEY,
+  xid      xid8        NOT NULL DEFAULT pg_current_xact_id(),
+  op       text        NOT NULL,
+  resource text        NOT NULL,
+  id       text        NOT NULL,
+  version  bigint      NOT NULL,
+  at       timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS cachebus_changes_xid ON cachebus_changes (xid);
+CREATE INDEX IF NOT EXISTS cachebus_changes_at ON cachebus_changes (at);
+CREATE TABLE IF NOT EXISTS cachebus_change_cursors (
+  consumer text        PRIMARY KEY,
+  snap     text        NOT NULL,
+  low_xid  xid8        NOT NULL,
+  updated  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS cachebus_changes_trimmed (
+  one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+  through xid8    NOT NULL
+);
+INSERT INTO cachebus_changes_trimmed (through) VALUES ('0')
+  ON CONFLICT DO NOTHING;
 CREATE OR REPLACE FUNCTION cachebus_notify() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -86,18 +118,16 @@ BEGIN
       key_gone := (NEW.resource, NEW.id) IS DISTINCT FROM (OLD.resource, OLD.id);
     END IF;
     IF key_gone THEN
-      PERFORM pg_notify('cachebus', json_build_object(
-        'op', 'delete', 'resource', OLD.resource, 'id', OLD.id,
-        'version', nextval('cachebus_version_seq'),
-        'at', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)::text);
+      INSERT INTO cachebus_changes (op, resource, id, version)
+        VALUES ('delete', OLD.resource, OLD.id,
+                nextval('cachebus_version_seq'));
     END IF;
   END IF;
   IF TG_OP <> 'DELETE' THEN
-    PERFORM pg_notify('cachebus', json_build_object(
-      'op', 'write', 'resource', NEW.resource, 'id', NEW.id,
-      'version', NEW.version,
-      'at', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)::text);
+    INSERT INTO cachebus_changes (op, resource, id, version)
+      VALUES ('write', NEW.resource, NEW.id, NEW.version);
   END IF;
+  PERFORM pg_notify('cachebus', '');
   RETURN NULL;
 END $$;
 DO $$ BEGIN

@@ -35,10 +35,12 @@ class postgres_store final : public record_store {
 
   ~postgres_store() override;
 
-  /// Creates (or replaces) the trigger that announces every insert, update
-  /// and delete of a record on the channel `cachebus`, whoever makes it: the
-  /// payload is {"op": "write"|"delete", "resource", "id", "version"}, see
-  /// change.hpp. Idempotent; safe to call from several processes.
+  /// Creates the change feed's tables and (or replaces) the trigger that
+  /// records every insert, update and delete of a record, whoever makes it,
+  /// in the outbox table cachebus_changes, in the writer's transaction, and
+  /// wakes readers with NOTIFY on the channel `cachebus`
+  /// (change_listener.hpp reads it). Idempotent; safe to call from several
+  /// processes.
   status install_change_feed();
 
  protected:

@@ -43,6 +43,14 @@ config::config() {
     .add<bool>("change-feed", "with a postgresql store, invalidate from "
                               "the database's change feed, rows changed by "
                               "any client included (true)")
+    .add<std::string>("change-feed-consumer",
+                      "name the change feed's position is kept under in "
+                      "the database; a node restarted under it resumes "
+                      "where it stopped (the node's name)")
+    .add<caf::timespan>("change-feed-retention",
+                        "how long the database keeps changes a consumer "
+                        "has not read, and a silent consumer's position "
+                        "(15min; at least 1s)")
     .add<caf::timespan>("lease-timeout",
                         "longest one loader may hold a key (5s)")
     .add<size_t>("max-waiters", "most callers waiting for one key (10000)")

@@ -177,7 +177,20 @@ caf::error runtime::start_change_feed() {
     return make_error(errc::store_unavailable,
                       "change feed: cannot install its trigger: "
                         + st.to_string());
-  auto feed = spawn_change_feed(*node_, spec->target);
+  stores::change_feed_options opts;
+  if (auto err
+      = read_option(*cfg_, "cachebus.change-feed-consumer", opts.consumer))
+    return err;
+  caf::timespan retention = std::chrono::minutes(15);
+  if (auto err
+      = read_option(*cfg_, "cachebus.change-feed-retention", retention))
+    return err;
+  if (retention < std::chrono::seconds(1))
+    return make_error(errc::invalid_config,
+                      "cachebus.change-feed-retention must be at least 1s");
+  opts.retention
+    = std::chrono::duration_cast<std::chrono::milliseconds>(retention);
+  auto feed = spawn_change_feed(*node_, spec->target, std::move(opts));
   if (!feed)
     return std::move(feed.error());
   feed_ = std::move(*feed);

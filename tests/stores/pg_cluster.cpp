@@ -261,4 +261,18 @@ void run_sql(const std::string& conninfo, const std::string& sql) {
                              + "` failed: " + PQerrorMessage(conn.get()));
 }
 
+std::string query_value(const std::string& conninfo, const std::string& sql) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn{
+    PQconnectdb(conninfo.c_str()), &PQfinish};
+  if (PQstatus(conn.get()) != CONNECTION_OK)
+    throw std::runtime_error("cannot connect to " + conninfo + ": "
+                             + PQerrorMessage(conn.get()));
+  std::unique_ptr<PGresult, decltype(&PQclear)> res{
+    PQexec(conn.get(), sql.c_str()), &PQclear};
+  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) < 1)
+    throw std::runtime_error(
+      "`" + sql + "` returned no row: " + PQerrorMessage(conn.get()));
+  return PQgetvalue(res.get(), 0, 0);
+}
+
 } // namespace cachebus::test

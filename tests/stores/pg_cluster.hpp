@@ -64,4 +64,8 @@ class pg_cluster {
 /// made behind a store's back. Throws std::runtime_error on failure.
 void run_sql(const std::string& conninfo, const std::string& sql);
 
+/// Runs `sql` on a new connection to `conninfo` and returns the first
+/// column of its first row as text (throws if it fails or has no row).
+std::string query_value(const std::string& conninfo, const std::string& sql);
+
 } // namespace cachebus::test

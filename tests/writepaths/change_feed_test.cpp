@@ -1,6 +1,8 @@
 // The PostgreSQL change feed reaches the cache: rows changed behind the
 // application's back (another connection, as psql would be) invalidate the
-// cached copies, and a lost listener connection drops the cache.
+// cached copies, also when they were made while the feed's connection was
+// down or the feed was stopped; only changes trimmed before the feed read
+// them drop the whole cache.
 #include "wp_fixture.hpp"
 
 #include "cachebus/actors/invalidation/change_feed.hpp"
@@ -65,25 +67,95 @@ TEST_CASE_METHOD(feed_fixture,
 }
 
 TEST_CASE_METHOD(feed_fixture,
-                 "a lost change feed connection drops the cache and the feed "
-                 "recovers",
+                 "a lost change feed connection keeps the cache and, once "
+                 "back, invalidates what changed meanwhile",
                  "[writepaths][postgres][change-feed]") {
-  REQUIRE(store->apply({{"users", "1", {{"name", "x"}}}}).ok());
+  REQUIRE(store
+            ->apply({{"users", "1", {{"name", "x"}}},
+                     {"users", "2", {{"name", "y"}}}})
+            .ok());
   auto feed = spawn_change_feed(*n, conninfo);
   REQUIRE(feed);
   REQUIRE(n->set("user:1", "cached"));
-  // Kill the listener's backend, as a server restart or network cut would.
+  REQUIRE(n->set("user:2", "cached"));
+  // Kill the listener's backend, as a server restart or network cut would,
+  // and change a row before it is back.
   run_sql(conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE query ILIKE 'LISTEN%' AND pid <> "
+                    "WHERE datname = current_database() AND pid <> "
                     "pg_backend_pid()");
-  CHECK(eventually([&] { return stats(*feed).failures >= 1; }));
-  CHECK_FALSE(n->get("user:1")); // dropped: notifications may be lost
-  CHECK(eventually([&] { return stats(*feed).connected; }));
-  // And it works again.
-  REQUIRE(n->set("user:1", "cached again"));
-  run_sql(conninfo, "UPDATE cachebus_fields SET value = 'y'::bytea "
+  run_sql(conninfo, "UPDATE cachebus_fields SET value = 'z'::bytea "
                     "WHERE resource = 'users' AND id = '1'");
+  CHECK(eventually([&] { return stats(*feed).failures >= 1; }));
   CHECK(eventually([&] { return !n->get("user:1"); }));
+  CHECK(n->get("user:2")); // no drop: nothing was lost
+  auto st = stats(*feed);
+  CHECK(st.lost_drops == 0);
+  CHECK(eventually([&] { return stats(*feed).connected; }));
+  caf::anon_send_exit(*feed, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(feed_fixture,
+                 "a change feed started again under its consumer name "
+                 "invalidates the rows changed while it was stopped",
+                 "[writepaths][postgres][change-feed]") {
+  REQUIRE(store
+            ->apply({{"users", "1", {{"name", "x"}}},
+                     {"users", "2", {{"name", "y"}}}})
+            .ok());
+  stores::change_feed_options opts;
+  opts.consumer = "orders-service";
+  auto stop = [&](const change_feed_actor& feed) {
+    caf::scoped_actor self{sys};
+    self->monitor(feed);
+    caf::anon_send_exit(feed, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  };
+  auto feed = spawn_change_feed(*n, conninfo, opts);
+  REQUIRE(feed);
+  CHECK_FALSE(stats(*feed).resumed);
+  stop(*feed); // saves its position
+  REQUIRE(n->set("user:1", "cached"));
+  REQUIRE(n->set("user:2", "cached"));
+  run_sql(conninfo, "UPDATE cachebus_fields SET value = 'z'::bytea "
+                    "WHERE resource = 'users' AND id = '1'");
+  CHECK(n->get("user:1")); // nobody listens
+  feed = spawn_change_feed(*n, conninfo, opts);
+  REQUIRE(feed);
+  CHECK(stats(*feed).resumed);
+  CHECK(eventually([&] { return !n->get("user:1"); }));
+  CHECK(n->get("user:2"));
+  CHECK(stats(*feed).lost_drops == 0);
+  stop(*feed);
+}
+
+TEST_CASE_METHOD(feed_fixture,
+                 "a change feed whose unread changes were trimmed drops the "
+                 "cache and counts it",
+                 "[writepaths][postgres][change-feed]") {
+  REQUIRE(store
+            ->apply({{"users", "1", {{"name", "x"}}},
+                     {"users", "2", {{"name", "y"}}}})
+            .ok());
+  auto feed = spawn_change_feed(*n, conninfo);
+  REQUIRE(feed);
+  REQUIRE(n->set("user:1", "cached"));
+  REQUIRE(n->set("user:2", "cached"));
+  // What a trim does to a consumer away for longer than the retention: its
+  // unread change is deleted, and the trim mark says so.
+  run_sql(conninfo, "BEGIN; UPDATE cachebus_fields SET value = 'z'::bytea "
+                    "WHERE resource = 'users' AND id = '1'; "
+                    "DELETE FROM cachebus_changes; "
+                    "UPDATE cachebus_changes_trimmed "
+                    "SET through = pg_current_xact_id(); COMMIT");
+  CHECK(eventually([&] { return stats(*feed).lost_drops == 1; }));
+  CHECK_FALSE(n->get("user:1"));
+  CHECK_FALSE(n->get("user:2")); // everything: we cannot know what changed
+  // And it goes on.
+  REQUIRE(n->set("user:2", "cached again"));
+  run_sql(conninfo, "UPDATE cachebus_fields SET value = 'w'::bytea "
+                    "WHERE resource = 'users' AND id = '2'");
+  CHECK(eventually([&] { return !n->get("user:2"); }));
+  CHECK(stats(*feed).lost_drops == 1);
   caf::anon_send_exit(*feed, caf::exit_reason::user_shutdown);
 }
 

@@ -536,3 +536,31 @@ TEST_CASE("a runtime over PostgreSQL starts the change feed itself, so a row "
     CHECK(*cached == *before);
   }
 }
+
+TEST_CASE("a runtime's change feed keeps its position under "
+          "cachebus.change-feed-consumer, and a retention under a second "
+          "is refused",
+          "[writepaths][store-setup][postgres][change-feed]") {
+  temp_dir dir;
+  auto rules_path = dir.file("rules.ini");
+  std::ofstream{rules_path} << stored_rules;
+  auto conninfo = pg_cluster::shared().create_database();
+  std::vector<std::string> args{"--cachebus.store=postgresql:" + conninfo,
+                                "--cachebus.rules=" + rules_path,
+                                "--cachebus.shards=1"};
+  auto with = [&](std::string extra) {
+    auto out = args;
+    out.push_back(std::move(extra));
+    return out;
+  };
+  auto bad = runtime::start(with("--cachebus.change-feed-retention=500ms"));
+  REQUIRE_FALSE(bad);
+  CHECK(is(bad.error(), errc::invalid_config));
+  auto rt = runtime::start(with("--cachebus.change-feed-consumer=shop"));
+  REQUIRE(rt);
+  REQUIRE((*rt)->change_feed());
+  // Its position is saved before it reads anything.
+  CHECK(query_value(conninfo, "SELECT count(*) FROM cachebus_change_cursors "
+                              "WHERE consumer = 'shop'")
+        == "1");
+}
