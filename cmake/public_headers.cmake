@@ -59,6 +59,9 @@ set(CACHEBUS_PUBLIC_HEADERS
   stores/memory_store.hpp            # (entry)
   stores/sqlite_store.hpp            # (entry)
   stores/postgres_store.hpp          # (entry)
+  stores/change.hpp
+  stores/change_listener.hpp         # (entry)
+  stores/pg_connection.hpp
   stores/record.hpp
   stores/result.hpp
   stores/schema.hpp
