@@ -1,9 +1,12 @@
 // Multi-process tests of nodes with a system of record: three cachebus-node
 // processes sharing one SQLite file (--cachebus.store=sqlite:PATH), driven
-// through their record frontends. Every process is reaped by its pid, also
-// when a check fails (app::node_child's destructor).
+// through their record frontends, and a node over a throwaway PostgreSQL
+// server (tests/stores/pg_cluster) whose change feed outlives a restart. Every
+// process is reaped by its pid, also when a check fails (app::node_child's
+// destructor).
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -15,12 +18,14 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/record_frontend.hpp"
 #include "cachebus/actors/writepaths/record_codec.hpp"
+#include "cachebus/stores/postgres_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
 #include "cachebus/apps/common/temp_dir.hpp"
 
 #include "node_calls.hpp"
+#include "pg_cluster.hpp"
 #include "support/eventually.hpp"
 
 using namespace cachebus;
@@ -382,4 +387,63 @@ TEST_CASE("a node with a write-back journal but no store refuses to start",
   CHECK_THAT(out, Catch::Contains("invalid_config")
                     && Catch::Contains("cachebus.store"));
   CHECK_FALSE(std::filesystem::exists(journal));
+}
+
+TEST_CASE("a node over PostgreSQL that was away while the server restarted "
+          "and a row changed invalidates that row's keys when it is back, "
+          "and keeps the rest of its cache",
+          "[cluster][processes][store][postgres][change-feed]") {
+  auto& pg = test::pg_cluster::shared();
+  auto conninfo = pg.create_database();
+  app::temp_dir dir{"cachebus-pg-feed"};
+  std::ofstream{dir.file("rules.ini")} << rules_text;
+  auto store = stores::postgres_store::open(conninfo);
+  REQUIRE(store.ok());
+  REQUIRE((*store)->declare("users", {"name", "email"}).ok());
+  REQUIRE((*store)
+            ->apply({{"users", "1", {{"name", "Ada"}}},
+                     {"users", "2", {{"name", "Bob"}}}})
+            .ok());
+  auto args = test::node_args("n0", 0,
+                              {"--cachebus.rules=" + dir.file("rules.ini"),
+                               "--cachebus.store=postgresql:" + conninfo,
+                               "--cachebus.change-feed-consumer=n0"});
+  node_process node{CACHEBUS_NODE_BINARY, args};
+  INFO(node.proc.output());
+  REQUIRE(node.ready());
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto fe = sys.middleman().remote_actor<record_frontend_actor>(
+    "127.0.0.1", node.client_port);
+  REQUIRE(fe);
+  auto fetch = [&](const std::string& key) {
+    caf::scoped_actor self{sys};
+    std::string out;
+    self->request(*fe, 10s, fetch_atom_v, key)
+      .receive(
+        [&](const std::string& v) { out = v; },
+        [&](caf::error& err) { out = "<error: " + describe(err) + ">"; });
+    return out;
+  };
+  auto ada = fetch("user:1");
+  auto bob = fetch("user:2");
+  REQUIRE(ada.rfind("<error", 0) == std::string::npos);
+  REQUIRE(test::get_on(sys, *fe, "user:2") == bob);
+  // The node hangs (so it cannot notice anything) while the server restarts
+  // and someone changes user 1 with psql; then it goes on.
+  node.proc.signal(SIGSTOP);
+  struct cont_guard {
+    node_process& n;
+    ~cont_guard() { n.proc.signal(SIGCONT); }
+  } cont{node};
+  pg.stop();
+  pg.start();
+  test::run_sql(conninfo, "UPDATE cachebus_fields SET value = 'Grace'::bytea "
+                          "WHERE resource = 'users' AND id = '1'");
+  node.proc.signal(SIGCONT);
+  CHECK(test::eventually(
+    [&] { return test::get_on(sys, *fe, "user:1") == "<miss>"; }, 15s, 20ms));
+  CHECK(fetch("user:1").find("Grace") != std::string::npos);
+  // No drop: user 2 was not touched and is still cached.
+  CHECK(test::get_on(sys, *fe, "user:2") == bob);
 }
