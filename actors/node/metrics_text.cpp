@@ -36,20 +36,24 @@ class writer {
     sample(name, value);
   }
   /// One Prometheus histogram series: cumulative buckets in seconds.
+  /// `labels` may be empty.
   void histogram(const char* name, const lag_histogram& h,
                  const std::string& labels) {
     uint64_t cumulative = 0;
     std::string bucket = std::string{name} + "_bucket";
+    auto sep = labels.empty() ? labels : labels + ',';
     for (size_t i = 0; i < lag_histogram::bounds_ns.size(); ++i) {
       cumulative += h.counts[i];
       std::ostringstream le;
       le << "le=\"" << static_cast<double>(lag_histogram::bounds_ns[i]) / 1e9
          << '"';
-      sample(bucket.c_str(), cumulative, labels + ',' + le.str());
+      sample(bucket.c_str(), cumulative, sep + le.str());
     }
-    sample(bucket.c_str(), h.observations, labels + ",le=\"+Inf\"");
-    os_ << name << "_sum{" << labels << "} "
-        << static_cast<double>(h.sum_ns) / 1e9 << '\n';
+    sample(bucket.c_str(), h.observations, sep + "le=\"+Inf\"");
+    os_ << name << "_sum";
+    if (!labels.empty())
+      os_ << '{' << labels << '}';
+    os_ << ' ' << static_cast<double>(h.sum_ns) / 1e9 << '\n';
     sample((std::string{name} + "_count").c_str(), h.observations, labels);
   }
   std::string str() const { return os_.str(); }
@@ -91,7 +95,8 @@ bool ask(node& n, const Handle& h, T& out, Ts&&... xs) {
 
 } // namespace
 
-std::string metrics_text(node& n, const record_cache* records) {
+std::string metrics_text(node& n, const record_cache* records,
+                         const change_feed_actor* feed) {
   writer w;
   auto st = n.stats();
   auto shard_counter = [&](const char* name, const char* help,
@@ -189,6 +194,30 @@ std::string metrics_text(node& n, const record_cache* records) {
     w.single("cachebus_journal_missing_seqs", "gauge",
              "Journal sequence numbers that replay could not find.",
              wb.journal_missing_seqs);
+  }
+  change_feed_stats cf;
+  if (feed != nullptr && ask(n, *feed, cf, stats_atom_v)) {
+    w.single("cachebus_change_feed_changes_total", "counter",
+             "Changes read from the database's change feed.", cf.changes);
+    w.single("cachebus_change_feed_applied_total", "counter",
+             "Changes turned into invalidations (their resource has a rule).",
+             cf.applied);
+    w.single("cachebus_change_feed_failures_total", "counter",
+             "Times the feed's connection failed (it reads on from its "
+             "position when back).",
+             cf.failures);
+    w.single("cachebus_change_feed_lost_drops_total", "counter",
+             "Times the cache was dropped because unread changes had been "
+             "trimmed (away longer than the retention).",
+             cf.lost_drops);
+    w.single("cachebus_change_feed_trimmed_total", "counter",
+             "Outbox rows this node's trims deleted.", cf.trimmed);
+    w.single("cachebus_change_feed_connected", "gauge",
+             "1 if the feed is connected now.", cf.connected ? 1u : 0u);
+    w.family("cachebus_change_feed_lag_seconds", "histogram",
+             "Delay from the database trigger (its clock) to the "
+             "invalidation here.");
+    w.histogram("cachebus_change_feed_lag_seconds", cf.lag, {});
   }
   if (auto listener = n.listener_stats()) {
     auto& li = *listener;

@@ -157,7 +157,10 @@ int main(int argc, char** argv) {
     std::string why;
     http = app::metrics_server::bind(
       app.bind, static_cast<uint16_t>(app.metrics_port),
-      [&n, records] { return metrics_text(n, records); }, {}, why);
+      [&n, records, feed = (*rt)->change_feed()] {
+        return metrics_text(n, records, &feed);
+      },
+      {}, why);
     if (!http) {
       std::cerr << "cachebus-node: cannot bind the metrics port: " << why
                 << "\n";

@@ -6,6 +6,7 @@
 #include "wp_fixture.hpp"
 
 #include "cachebus/actors/invalidation/change_feed.hpp"
+#include "cachebus/actors/node/metrics_text.hpp"
 
 using namespace cachebus;
 using namespace cachebus::test;
@@ -156,6 +157,14 @@ TEST_CASE_METHOD(feed_fixture,
                     "WHERE resource = 'users' AND id = '2'");
   CHECK(eventually([&] { return !n->get("user:2"); }));
   CHECK(stats(*feed).lost_drops == 1);
+  // An operator sees it in the node's metrics.
+  auto text = metrics_text(*n, nullptr, &*feed);
+  CHECK_THAT(text,
+             Catch::Contains("cachebus_change_feed_lost_drops_total 1\n"));
+  CHECK_THAT(text, Catch::Contains("cachebus_change_feed_connected 1\n"));
+  CHECK_THAT(text,
+             Catch::Contains("cachebus_change_feed_lag_seconds_bucket{le="));
+  CHECK_THAT(text, Catch::Contains("cachebus_change_feed_lag_seconds_count "));
   caf::anon_send_exit(*feed, caf::exit_reason::user_shutdown);
 }
 
