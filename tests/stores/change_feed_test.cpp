@@ -5,7 +5,12 @@
 // a listener that missed trimmed changes told so. Waits are bounded polls.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <iterator>
+#include <random>
+#include <set>
 
 #include "cachebus/stores/change.hpp"
 #include "cachebus/stores/change_listener.hpp"
@@ -423,4 +428,109 @@ TEST_CASE_METHOD(feed_fixture,
   CHECK(collect(*listener, 1, &lost)
         == std::vector<change>{{change_kind::write, "users", "2", v[0]}});
   CHECK_FALSE(lost);
+}
+
+TEST_CASE("seeded random interleavings of transactions, reconnects and "
+          "restarts: the listener delivers every committed change and no "
+          "rolled-back one",
+          "[stores][postgres][change]") {
+  for (uint32_t seed : {1u, 2u, 3u, 4u, 5u}) {
+    INFO("seed " << seed);
+    postgres_kind kind;
+    auto store = require_ok(postgres_store::open(kind.conninfo));
+    declare_test_resources(*store);
+    require_ok(store->install_change_feed());
+    // The listener's connection has a name, so it can be killed alone.
+    auto reader_info = kind.conninfo + " application_name=feed_reader";
+    auto opts = named("r");
+    opts.max_batch = 3; // reads span several polls
+    auto listener = require_ok(change_listener::open(reader_info, opts));
+    std::mt19937 rng{seed};
+    struct writer {
+      pg_connection conn;
+      std::vector<std::string> pending; // ids written in the open transaction
+      bool open = false;
+    };
+    std::array<writer, 4> writers;
+    for (auto& w : writers)
+      require_ok(w.conn.connect(kind.conninfo, 5s));
+    std::set<std::string> committed, aborted, delivered;
+    size_t deliveries = 0;
+    int next_id = 0;
+    auto poll_once = [&] {
+      auto batch = listener->poll(0ms);
+      if (!batch.ok()) {
+        CHECK(batch.error().code() == store_errc::unavailable);
+        return;
+      }
+      CHECK_FALSE(batch->lost);
+      for (auto& ch : batch->changes) {
+        delivered.insert(ch.id);
+        ++deliveries;
+      }
+    };
+    bool disturbed = false;
+    for (int step = 0; step < 300; ++step) {
+      auto dice = rng() % 100;
+      auto& w = writers[rng() % writers.size()];
+      if (dice < 45) {
+        if (!w.open) {
+          require_ok(w.conn.run("BEGIN"));
+          w.open = true;
+        }
+        auto id = "k" + std::to_string(next_id++);
+        require_ok(w.conn.run("INSERT INTO cachebus_records (resource, id) "
+                              "VALUES ('users', $1)",
+                              {{id}}));
+        w.pending.push_back(id);
+      } else if (dice < 65) {
+        if (w.open) {
+          require_ok(w.conn.run("COMMIT"));
+          committed.insert(w.pending.begin(), w.pending.end());
+        }
+        w.pending.clear();
+        w.open = false;
+      } else if (dice < 72) {
+        if (w.open) {
+          require_ok(w.conn.run("ROLLBACK"));
+          aborted.insert(w.pending.begin(), w.pending.end());
+        }
+        w.pending.clear();
+        w.open = false;
+      } else if (dice < 96) {
+        poll_once();
+      } else if (dice < 98) {
+        run_sql(kind.conninfo, "SELECT pg_terminate_backend(pid) FROM "
+                               "pg_stat_activity WHERE application_name = "
+                               "'feed_reader'");
+        disturbed = true;
+      } else {
+        // The node restarts: it saved the position of what it applied.
+        (void)listener->checkpoint();
+        listener = require_ok(change_listener::open(reader_info, opts));
+        CHECK(listener->resumed());
+        disturbed = true;
+      }
+    }
+    for (auto& w : writers)
+      if (w.open) {
+        require_ok(w.conn.run("COMMIT"));
+        committed.insert(w.pending.begin(), w.pending.end());
+      }
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!std::includes(delivered.begin(), delivered.end(), committed.begin(),
+                          committed.end())
+           && std::chrono::steady_clock::now() < deadline)
+      poll_once();
+    std::vector<std::string> missing, phantom;
+    std::set_difference(committed.begin(), committed.end(), delivered.begin(),
+                        delivered.end(), std::back_inserter(missing));
+    std::set_intersection(aborted.begin(), aborted.end(), delivered.begin(),
+                          delivered.end(), std::back_inserter(phantom));
+    CHECK(missing.empty());
+    CHECK(phantom.empty());
+    CHECK(delivered.size() == committed.size());
+    if (!disturbed)
+      CHECK(deliveries == delivered.size()); // and each once
+  }
 }
