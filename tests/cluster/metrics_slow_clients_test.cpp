@@ -11,6 +11,7 @@
 
 #include "net_probe.hpp"
 #include "node_calls.hpp"
+#include "support/eventually.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -46,7 +47,7 @@ TEST_CASE("metrics scrapes keep answering while slow clients hold "
     // Never "\r\n\r\n": the request head does not end.
     test::trickle_clients attack{node.metrics_port, n, 200ms,
                                  "GET /metrics HTTP/1.1\r\nX-a: b\r\n"};
-    std::this_thread::sleep_for(500ms); // all connected and trickling
+    REQUIRE(test::eventually([&] { return attack.connects() >= n; }, 10s));
     for (int i = 0; i < 3; ++i) {
       auto dt = timed_scrape(node.metrics_port);
       INFO(n << " slow clients, scrape " << i << ": " << dt.count() << " ms");
