@@ -23,6 +23,29 @@ namespace {
 // What start() refuses before it opens or spawns anything, except the
 // store itself (opened by open_store) and TLS (enable_tls loads the module
 // too).
+// cachebus.change-feed-consumer and -retention (an empty consumer: the
+// node's name, filled in by spawn_change_feed).
+caf::expected<stores::change_feed_options>
+change_feed_options_from(const caf::actor_system_config& cfg) {
+  stores::change_feed_options opts;
+  if (auto err
+      = read_option(cfg, "cachebus.change-feed-consumer", opts.consumer))
+    return err;
+  if (opts.consumer.size() > 200)
+    return make_error(errc::invalid_config,
+                      "cachebus.change-feed-consumer must have at most 200 "
+                      "bytes");
+  caf::timespan retention = std::chrono::minutes(15);
+  if (auto err = read_option(cfg, "cachebus.change-feed-retention", retention))
+    return err;
+  if (retention < std::chrono::seconds(1))
+    return make_error(errc::invalid_config,
+                      "cachebus.change-feed-retention must be at least 1s");
+  opts.retention
+    = std::chrono::duration_cast<std::chrono::milliseconds>(retention);
+  return opts;
+}
+
 caf::error check_before_start(const caf::actor_system_config& cfg) {
   if (auto opts = node_options::from(cfg); !opts)
     return std::move(opts.error());
@@ -30,6 +53,8 @@ caf::error check_before_start(const caf::actor_system_config& cfg) {
     return std::move(t.error());
   if (auto r = resp_options_from(cfg); !r)
     return std::move(r.error());
+  if (auto f = change_feed_options_from(cfg); !f)
+    return std::move(f.error());
   // A journal without a store would turn write-back off without a word.
   auto wb = write_back_options::from(cfg);
   if (!wb)
@@ -132,7 +157,9 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
   rt->cfg_ = std::move(cfg);
   rt->sys_ = std::make_unique<caf::actor_system>(*rt->cfg_);
   node_setup setup;
+  store_spec spec;
   if (*store) {
+    spec = (*store)->spec;
     rt->store_ = (*store)->store;
     setup.rules = (*store)->rules;
     rt->pending_ = std::make_shared<pending_writes>();
@@ -150,23 +177,17 @@ runtime::finish(std::unique_ptr<cachebus::config> cfg) {
     if (!rc)
       return std::move(rc.error());
     rt->records_ = std::move(*rc);
-    if (auto err = rt->start_change_feed())
+    if (auto err = rt->start_change_feed(spec))
       return err;
   }
   return rt;
 }
 
-caf::error runtime::start_change_feed() {
-  std::string text;
-  if (auto err = read_option(*cfg_, "cachebus.store", text))
-    return err;
-  auto spec = parse_store_spec(text);
-  if (!spec)
-    return std::move(spec.error());
+caf::error runtime::start_change_feed(const store_spec& spec) {
   bool wanted = true;
   if (auto err = read_option(*cfg_, "cachebus.change-feed", wanted))
     return err;
-  if (spec->kind != store_spec::kind_t::postgresql || !wanted)
+  if (spec.kind != store_spec::kind_t::postgresql || !wanted)
     return {};
   auto* pg = dynamic_cast<stores::postgres_store*>(store_.get());
   if (!pg)
@@ -177,20 +198,10 @@ caf::error runtime::start_change_feed() {
     return make_error(errc::store_unavailable,
                       "change feed: cannot install its trigger: "
                         + st.to_string());
-  stores::change_feed_options opts;
-  if (auto err
-      = read_option(*cfg_, "cachebus.change-feed-consumer", opts.consumer))
-    return err;
-  caf::timespan retention = std::chrono::minutes(15);
-  if (auto err
-      = read_option(*cfg_, "cachebus.change-feed-retention", retention))
-    return err;
-  if (retention < std::chrono::seconds(1))
-    return make_error(errc::invalid_config,
-                      "cachebus.change-feed-retention must be at least 1s");
-  opts.retention
-    = std::chrono::duration_cast<std::chrono::milliseconds>(retention);
-  auto feed = spawn_change_feed(*node_, spec->target, std::move(opts));
+  auto opts = change_feed_options_from(*cfg_);
+  if (!opts)
+    return std::move(opts.error());
+  auto feed = spawn_change_feed(*node_, spec.target, std::move(*opts));
   if (!feed)
     return std::move(feed.error());
   feed_ = std::move(*feed);

@@ -30,6 +30,8 @@
 
 namespace cachebus {
 
+struct store_spec;
+
 /// What a program adds to the runtime; every member is optional.
 struct runtime_setup {
   /// The program's own options, declared in the runtime's configuration next
@@ -95,7 +97,7 @@ class runtime {
   finish(std::unique_ptr<cachebus::config> cfg);
 
   // Starts the change feed if the store asks for one (see above).
-  caf::error start_change_feed();
+  caf::error start_change_feed(const store_spec& spec);
 
   std::unique_ptr<cachebus::config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;

@@ -141,7 +141,7 @@ open_store(const caf::actor_system_config& cfg) {
   if (!store)
     return std::move(store.error());
   return std::optional<configured_store>{
-    configured_store{std::move(*store), std::move(*rs)}};
+    configured_store{std::move(*store), std::move(*rs), std::move(*spec)}};
 }
 
 } // namespace cachebus

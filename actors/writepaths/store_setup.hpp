@@ -52,10 +52,12 @@ caf::error check_schema(const rules& rs);
 caf::expected<std::shared_ptr<stores::record_store>>
 open_store(const store_spec& spec, const rules& rs);
 
-/// A store opened from a configuration, with the rules it was declared from.
+/// A store opened from a configuration, with the rules it was declared from
+/// and the `cachebus.store` value it was opened from.
 struct configured_store {
   std::shared_ptr<stores::record_store> store;
   cachebus::rules rules;
+  store_spec spec;
 };
 
 /// Opens the store named by `cachebus.store` of `cfg` with the rules of
