@@ -60,6 +60,7 @@ const std::vector<resp_command>& resp_commands() {
     {"pttl", 2, false, {"readonly", "fast"}, 1, 1, 1, &s::cmd_pttl},
     {"persist", 2, false, {"write", "fast"}, 1, 1, 1, &s::cmd_persist},
     {"dbsize", 1, false, {"readonly", "fast"}, 0, 0, 0, &s::cmd_dbsize},
+    {"scan", -2, false, {"readonly"}, 0, 0, 0, &s::cmd_scan},
     // introspection
     {"command", -1, false, {"loading", "stale"}, 0, 0, 0, &s::cmd_command},
     {"config",
@@ -71,6 +72,31 @@ const std::vector<resp_command>& resp_commands() {
      0,
      &s::cmd_config},
     {"info", -1, false, {"loading", "stale"}, 0, 0, 0, &s::cmd_info},
+    // cachebus's own (resp_cachebus_commands.cpp)
+    {"cb.fetch", -2, false, {"write"}, 1, 1, 1, &s::cmd_cb_fetch},
+    {"cb.set", -3, false, {"write", "denyoom"}, 1, 1, 1, &s::cmd_cb_set},
+    {"cb.invalidate", -2, false, {"write"}, 1, -1, 1, &s::cmd_cb_invalidate},
+    {"cb.invalidate.tag",
+     2,
+     false,
+     {"write"},
+     0,
+     0,
+     0,
+     &s::cmd_cb_invalidate_tag},
+    {"cb.invalidate.pattern",
+     2,
+     false,
+     {"write"},
+     0,
+     0,
+     0,
+     &s::cmd_cb_invalidate_pattern},
+    {"cb.resource", -3, false, {"write"}, 0, 0, 0, &s::cmd_cb_resource},
+    {"cb.depend", 3, false, {"write"}, 1, 2, 1, &s::cmd_cb_depend},
+    {"cb.update", -5, false, {"write"}, 0, 0, 0, &s::cmd_cb_update},
+    {"cb.queue", -5, false, {"write"}, 0, 0, 0, &s::cmd_cb_queue},
+    {"cb.record", 3, false, {"readonly"}, 0, 0, 0, &s::cmd_cb_record},
   };
   return table;
 }
@@ -82,7 +108,7 @@ const resp_command* find_resp_command(std::string_view name) {
       m.emplace(c.name, &c);
     return m;
   }();
-  if (name.size() > 16)
+  if (name.size() > 32)
     return nullptr;
   auto i = index.find(resp_lower(name));
   return i == index.end() ? nullptr : i->second;

@@ -9,6 +9,7 @@
 #include "caf/io/middleman.hpp"
 #include "caf/io/network/multiplexer.hpp"
 #include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
 
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
@@ -22,16 +23,22 @@ using steady = std::chrono::steady_clock;
 
 constexpr size_t read_chunk = 64 * 1024;
 
+// Input a session waiting for a deferred reply may buffer before the broker
+// stops reading its socket (and resumes once the reply is in).
+constexpr size_t max_waiting_input = 4 * read_chunk;
+
 struct connection {
   std::unique_ptr<resp_session> session;
   uint64_t unwritten = 0; // replies handed to the socket, not yet sent
   steady::time_point last_input;
+  bool halted = false; // not reading: waiting with max_waiting_input held
 };
 
 struct server_state {
   node* n;
   std::shared_ptr<resp_clients> clients;
   resp_options opts;
+  record_calls_actor records;
   std::map<caf::io::connection_handle, connection> conns;
 };
 
@@ -42,6 +49,43 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
     st->conns.erase(hdl); // unregisters the session
     self->close(hdl);
   };
+  // Writes what the session of `hdl` produced; closes the connection if it
+  // must (or if the client does not read its replies).
+  auto send_output
+    = [self, st, drop](caf::io::connection_handle hdl, connection& c) {
+        auto& out = c.session->output();
+        if (!out.empty()) {
+          c.unwritten += out.size();
+          if (c.unwritten > st->opts.max_output_bytes) {
+            // A client that does not read its replies: Redis's
+            // client-output-buffer-limit. No reply (it would not read it).
+            st->clients->count_rejected();
+            drop(hdl);
+            return;
+          }
+          auto& buf = self->wr_buf(hdl);
+          buf.insert(buf.end(), out.begin(), out.end());
+          out.clear();
+          self->flush(hdl);
+        }
+        if (c.session->closing()) {
+          if (c.session->protocol_failed())
+            st->clients->count_rejected();
+          drop(hdl); // what was flushed is still sent
+          return;
+        }
+        // Deferred replies: stop reading a client that keeps sending while it
+        // waits, read again once it runs its commands.
+        bool halt
+          = c.session->waiting() && c.session->buffered() > max_waiting_input;
+        if (halt != c.halted) {
+          c.halted = halt;
+          if (halt)
+            self->halt(hdl);
+          else
+            self->trigger(hdl);
+        }
+      };
   // Ends the sessions (they refer to the node) in this actor's context,
   // before it terminates: stop() returns only after this ran.
   self->set_exit_handler([self, st](caf::exit_msg& msg) {
@@ -64,6 +108,11 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
       so.password = st->opts.password;
       so.port = self->local_port(msg.source);
       so.idle_timeout = st->opts.idle_timeout;
+      so.records = st->records;
+      so.post
+        = [me = caf::actor_cast<caf::actor>(self), hdl](resp_completion done) {
+            caf::anon_send(me, resp_done_atom::value, hdl, std::move(done));
+          };
       auto local = st->opts.host + ":" + std::to_string(so.port);
       connection c;
       c.session = std::make_unique<resp_session>(
@@ -80,26 +129,15 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
       auto& c = i->second;
       c.last_input = steady::now();
       c.session->feed({msg.buf.data(), msg.buf.size()});
-      auto& out = c.session->output();
-      if (!out.empty()) {
-        c.unwritten += out.size();
-        if (c.unwritten > st->opts.max_output_bytes) {
-          // A client that does not read its replies: Redis's
-          // client-output-buffer-limit. No reply (it would not read it).
-          st->clients->count_rejected();
-          drop(msg.handle);
-          return;
-        }
-        auto& buf = self->wr_buf(msg.handle);
-        buf.insert(buf.end(), out.begin(), out.end());
-        out.clear();
-        self->flush(msg.handle);
-      }
-      if (c.session->closing()) {
-        if (c.session->protocol_failed())
-          st->clients->count_rejected();
-        drop(msg.handle); // what was flushed is still sent
-      }
+      send_output(msg.handle, c);
+    },
+    [=](resp_done_atom, caf::io::connection_handle hdl, resp_completion& done) {
+      // A deferred reply (resp_deferred.hpp); the connection may be gone.
+      auto i = st->conns.find(hdl);
+      if (i == st->conns.end())
+        return;
+      i->second.session->complete(std::move(done));
+      send_output(hdl, i->second);
     },
     [=](const caf::io::data_transferred_msg& msg) {
       auto i = st->conns.find(msg.handle);
@@ -116,7 +154,7 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
       auto cutoff = steady::now() - idle;
       std::vector<caf::io::connection_handle> idle_ones;
       for (auto& [hdl, c] : st->conns)
-        if (c.last_input < cutoff)
+        if (c.last_input < cutoff && !c.session->waiting())
           idle_ones.push_back(hdl);
       for (auto hdl : idle_ones) {
         st->clients->count_rejected();
@@ -130,7 +168,8 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
 } // namespace
 
 caf::expected<std::unique_ptr<resp_server>>
-resp_server::start(caf::actor_system& sys, node& n, resp_options opts) {
+resp_server::start(caf::actor_system& sys, node& n, resp_options opts,
+                   record_calls_actor records) {
   auto door = sys.middleman().backend().new_tcp_doorman(
     opts.port, opts.host.c_str(), true);
   if (!door)
@@ -145,6 +184,7 @@ resp_server::start(caf::actor_system& sys, node& n, resp_options opts) {
   st->n = &n;
   st->clients = s->clients_;
   st->opts = std::move(opts);
+  st->records = std::move(records);
   s->broker_ = sys.middleman().spawn_broker<caf::hidden>(
     resp_broker, std::move(*door), std::move(st));
   return s;

@@ -30,7 +30,25 @@ void resp_session::feed(std::string_view bytes) {
   if (closing_)
     return;
   parser_.feed(bytes);
-  while (!closing_) {
+  drain();
+}
+
+uint64_t resp_session::defer() {
+  waiting_ = ++last_ticket_;
+  return waiting_;
+}
+
+void resp_session::complete(resp_completion c) {
+  if (c.ticket == 0 || c.ticket != waiting_)
+    return;
+  waiting_ = 0;
+  if (c.reply)
+    c.reply(writer_);
+  drain();
+}
+
+void resp_session::drain() {
+  while (!closing_ && !waiting_) {
     auto st = parser_.next(args_);
     if (st == resp_parser::status::need_more)
       return;

@@ -174,7 +174,11 @@ int main(int argc, char** argv) {
     std::cerr << "cachebus-node: " << describe(ro.error()) << "\n";
     return 1;
   } else if (ro->enabled) {
-    auto started = resp_server::start(sys, n, std::move(*ro));
+    // Without cachebus.store the frontend answers its record calls with
+    // "no system of record", so the RESP port says the same.
+    auto started = resp_server::start(
+      sys, n, std::move(*ro),
+      records != nullptr ? record_calls_actor{frontend} : record_calls_actor{});
     if (!started) {
       std::cerr << "cachebus-node: " << describe(started.error()) << "\n";
       if (http)
