@@ -102,15 +102,21 @@ const std::vector<resp_command>& resp_commands() {
 }
 
 const resp_command* find_resp_command(std::string_view name) {
+  // Keyed by the table's own names; looked up with the name lowered into a
+  // stack buffer: no allocation per command.
   static const auto index = [] {
-    std::unordered_map<std::string, const resp_command*> m;
+    std::unordered_map<std::string_view, const resp_command*> m;
     for (auto& c : resp_commands())
       m.emplace(c.name, &c);
     return m;
   }();
-  if (name.size() > 32)
+  char lower[32];
+  if (name.size() > sizeof lower)
     return nullptr;
-  auto i = index.find(resp_lower(name));
+  for (size_t i = 0; i < name.size(); ++i)
+    lower[i]
+      = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  auto i = index.find(std::string_view{lower, name.size()});
   return i == index.end() ? nullptr : i->second;
 }
 

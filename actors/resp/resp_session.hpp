@@ -261,7 +261,9 @@ class resp_session {
   bool authenticated_ = false;
   bool closing_ = false;
   args_t args_;
-  uint64_t waiting_ = 0; // the deferred reply's ticket, 0: none
+  const char* listed_cmd_ = nullptr; // last command told to clients_
+  bool ran_ = false;                 // a command ran in this drain()
+  uint64_t waiting_ = 0;             // the deferred reply's ticket, 0: none
   uint64_t last_ticket_ = 0;
   resp_scan_cursors cursors_;
 };
