@@ -14,6 +14,8 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
 #include "cachebus/actors/resp/resp_session.hpp"
+#include "cachebus/actors/resp/resp_tls.hpp"
+#include "cachebus/bus/tls_context.hpp"
 
 namespace cachebus {
 
@@ -36,6 +38,7 @@ struct connection {
   uint64_t unwritten = 0; // replies handed to the socket, not yet sent
   steady::time_point last_input;
   bool halted = false; // not reading: waiting with max_waiting_input held
+  std::unique_ptr<resp_tls> tls; // with cachebus.tls: the TLS session
 };
 
 struct server_state {
@@ -43,6 +46,7 @@ struct server_state {
   std::shared_ptr<resp_clients> clients;
   resp_options opts;
   record_calls_actor records;
+  std::shared_ptr<tls_context> tls;
   std::map<caf::io::connection_handle, connection> conns;
 };
 
@@ -58,7 +62,26 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
   auto send_output
     = [self, st, drop](caf::io::connection_handle hdl, connection& c) {
         auto& out = c.session->output();
-        if (!out.empty()) {
+        if (c.tls) {
+          // Everything goes through TLS, handshake records too (even with
+          // no reply to send).
+          auto& buf = self->wr_buf(hdl);
+          auto before = buf.size();
+          if (!c.tls->write(out, buf)) {
+            st->clients->count_rejected();
+            drop(hdl);
+            return;
+          }
+          out.clear();
+          c.unwritten += buf.size() - before;
+          if (c.unwritten > st->opts.max_output_bytes) {
+            st->clients->count_rejected();
+            drop(hdl);
+            return;
+          }
+          if (buf.size() > before)
+            self->flush(hdl);
+        } else if (!out.empty()) {
           c.unwritten += out.size();
           if (c.unwritten > st->opts.max_output_bytes) {
             // A client that does not read its replies: Redis's
@@ -119,6 +142,14 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
           };
       auto local = st->opts.host + ":" + std::to_string(so.port);
       connection c;
+      if (st->tls) {
+        c.tls = resp_tls::accept(*st->tls);
+        if (!c.tls) {
+          st->clients->count_rejected();
+          self->close(hdl);
+          return;
+        }
+      }
       c.session = std::make_unique<resp_session>(
         *st->n, st->clients, std::move(so), std::move(peer), std::move(local));
       c.last_input = steady::now();
@@ -132,7 +163,19 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
         return;
       auto& c = i->second;
       c.last_input = steady::now();
-      c.session->feed({msg.buf.data(), msg.buf.size()});
+      if (c.tls) {
+        std::string plain;
+        if (!c.tls->feed({msg.buf.data(), msg.buf.size()}, plain)) {
+          // A failed handshake (no certificate of our CAs, not TLS at
+          // all) or a broken record: nothing readable to answer.
+          st->clients->count_rejected();
+          drop(msg.handle);
+          return;
+        }
+        c.session->feed(plain);
+      } else {
+        c.session->feed({msg.buf.data(), msg.buf.size()});
+      }
       send_output(msg.handle, c);
     },
     [=](resp_done_atom, caf::io::connection_handle hdl, resp_completion& done) {
@@ -173,7 +216,12 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
 
 caf::expected<std::unique_ptr<resp_server>>
 resp_server::start(caf::actor_system& sys, node& n, resp_options opts,
-                   record_calls_actor records) {
+                   record_calls_actor records,
+                   std::shared_ptr<tls_context> tls) {
+  if (opts.tls && !tls)
+    return make_error(errc::invalid_config,
+                      "cachebus.tls is on, but the Redis port was given no "
+                      "TLS credentials");
   auto door = sys.middleman().backend().new_tcp_doorman(
     opts.port, opts.host.c_str(), true);
   if (!door)
@@ -189,6 +237,7 @@ resp_server::start(caf::actor_system& sys, node& n, resp_options opts,
   st->clients = s->clients_;
   st->opts = std::move(opts);
   st->records = std::move(records);
+  st->tls = opts.tls ? std::move(tls) : nullptr;
   s->broker_ = sys.middleman().spawn_broker<caf::hidden>(
     resp_broker, std::move(*door), std::move(st));
   return s;
