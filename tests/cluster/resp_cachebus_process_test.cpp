@@ -228,3 +228,38 @@ TEST_CASE("a client that disconnects in the middle of a request leaves the "
   CHECK(cli(p, "GET k") == "v\n");
   CHECK(cli(p, "DBSIZE") == "1\n");
 }
+
+TEST_CASE("commands pipelined behind deferred replies are answered after "
+          "them, in order, however many",
+          "[cluster][processes][resp]") {
+  store_node sn;
+  INFO(sn.node->proc.output());
+  REQUIRE(sn.node->ready());
+  auto p = sn.node->resp_port;
+  REQUIRE(cli(p, "CB.UPDATE users 5 name Eve email eve@example.org").find("ERR")
+          == std::string::npos);
+  int fd = connect_with_timeout(p);
+  REQUIRE(fd >= 0);
+  // Deferred replies (a store read, a fetch through the store loader, a
+  // write) between 50,000 PINGs each: ~700 KiB of requests that arrive while
+  // a reply is awaited, more than the broker buffers before it stops
+  // reading the socket.
+  std::string req, expected, pings;
+  for (int i = 0; i < 50'000; ++i)
+    pings += "PING\r\n";
+  std::string pongs;
+  for (int i = 0; i < 50'000; ++i)
+    pongs += "+PONG\r\n";
+  req += "CB.RECORD users 404\r\n" + pings;
+  expected += "$-1\r\n" + pongs;
+  req += "CB.FETCH user:404\r\n" + pings;
+  expected += "$-1\r\n" + pongs;
+  req += "CB.QUEUE users 6 name Fay\r\n" + pings;
+  expected += "+OK\r\n" + pongs;
+  REQUIRE(send_all(fd, req));
+  std::string got;
+  CHECK(read_exactly(fd, got, expected.size()));
+  CHECK(got.substr(0, expected.size()) == expected);
+  ::close(fd);
+  CHECK(cli(p, "PING") == "PONG\n");
+}
