@@ -22,6 +22,7 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/cache/shard.hpp             # (entry)
   actors/cache/shard_messages.hpp
   actors/cache/node_stats.hpp
+  actors/cache/expire_condition.hpp
   actors/cache/put_condition.hpp
   actors/cache/removal.hpp
   actors/cache/time_source.hpp

@@ -457,6 +457,28 @@ bool shard_table::expiry_of(std::string_view key, int64_t& expires_ns) const {
   return true;
 }
 
+bool shard_table::scan(std::string_view prefix, std::string& after,
+                       size_t& budget,
+                       const std::function<bool(std::string_view)>& match,
+                       std::vector<std::string>& out) const {
+  std::shared_lock guard{mtx_};
+  auto i = after.empty() || std::string_view{after} < prefix
+             ? ordered_.lower_bound(prefix)
+             : ordered_.upper_bound(std::string_view{after});
+  for (; i != ordered_.end(); ++i) {
+    auto key = (*i)->key();
+    if (key.substr(0, prefix.size()) != prefix)
+      return false;
+    if (budget == 0)
+      return true;
+    --budget;
+    if (alive(**i) && match(key))
+      out.emplace_back(key);
+    after.assign(key);
+  }
+  return false;
+}
+
 shard_stats shard_table::stats() const {
   shard_stats s;
   for (auto& r : reads_) {
@@ -528,10 +550,15 @@ put_outcome shard_table::put_if(std::string_view key, std::string value,
 }
 
 bool shard_table::set_expiry(std::string_view key, int64_t expires_ns) {
+  return set_expiry_if(key, expires_ns, expire_condition{});
+}
+
+bool shard_table::set_expiry_if(std::string_view key, int64_t expires_ns,
+                                expire_condition cond) {
   std::unique_lock guard{mtx_};
   report_scope reports{*this}; // enforce_limits() may evict
   auto* e = find(hashed_key{key});
-  if (!e || !alive(*e))
+  if (!e || !alive(*e) || !cond.holds(e->expires_ns(), expires_ns))
     return false;
   if (e->expiring) {
     wheel_.reschedule(e->wheel_hook(), reclaim_at(expires_ns, e->grace_ns()));

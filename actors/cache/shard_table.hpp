@@ -51,6 +51,7 @@
 
 #include <absl/container/btree_set.h>
 
+#include "cachebus/actors/cache/expire_condition.hpp"
 #include "cachebus/actors/cache/expiry_wheel.hpp"
 #include "cachebus/actors/cache/fill_leases.hpp"
 #include "cachebus/actors/cache/hashed_key.hpp"
@@ -174,6 +175,20 @@ class shard_table {
 
   index_sizes indexes() const;
 
+  /// One step of a key iteration (SCAN), under the shared lock: visits at
+  /// most `budget` keys of the ordered index in key order (decrementing
+  /// it), from the first key that starts with `prefix` (`after` empty or
+  /// before the prefix's range) or from the first key after `after`, and
+  /// stops at the first key that does not start with `prefix`. Appends the
+  /// live keys that `match` accepts to `out` and sets `after` to the last
+  /// key visited. Returns true if keys with the prefix may remain after it.
+  /// A key that stays in the table from the first step to the last is
+  /// visited exactly once: steps resume after a key, not at a position.
+  /// Counts nothing. REQUIRES: the ordered index is on.
+  bool scan(std::string_view prefix, std::string& after, size_t& budget,
+            const std::function<bool(std::string_view)>& match,
+            std::vector<std::string>& out) const;
+
   // -- mutations (any thread; serialized by the table's lock) -----------------
 
   /// Inserts or replaces `key`; evicts as needed to stay within the limits.
@@ -200,6 +215,12 @@ class shard_table {
   /// flight are not cancelled (none can be: a fill only begins on a miss,
   /// and the write that made the entry cancelled earlier ones).
   bool set_expiry(std::string_view key, int64_t expires_ns);
+
+  /// set_expiry() if `cond` holds for the live entry's current expiry and
+  /// `expires_ns`, decided under the lock; false (nothing changed) if there
+  /// is no live entry or the condition does not hold.
+  bool set_expiry_if(std::string_view key, int64_t expires_ns,
+                     expire_condition cond);
 
   /// Removes the keys that exist; returns how many were removed. Counted as
   /// invalidations. `why` is what removal notifications report.

@@ -308,6 +308,11 @@ caf::expected<caf::timespan> node::ttl(std::string_view key) const {
 }
 
 caf::expected<bool> node::expire(std::string_view key, caf::timespan ttl) {
+  return expire(key, ttl, expire_condition{});
+}
+
+caf::expected<bool> node::expire(std::string_view key, caf::timespan ttl,
+                                 expire_condition cond) {
   if (auto err = check_running())
     return err;
   if (auto err = s_->opts.check_key(key))
@@ -315,7 +320,7 @@ caf::expected<bool> node::expire(std::string_view key, caf::timespan ttl) {
   auto expiry = s_->opts.expiry_for(ttl, s_->clock->now_ns());
   if (!expiry)
     return std::move(expiry.error());
-  return s_->cache->table_for(key).set_expiry(key, *expiry);
+  return s_->cache->table_for(key).set_expiry_if(key, *expiry, cond);
 }
 
 caf::expected<put_outcome> node::set_if(std::string_view key, std::string value,

@@ -28,6 +28,7 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "cachebus/actors/cache/expire_condition.hpp"
 #include "cachebus/actors/cache/node_stats.hpp"
 #include "cachebus/actors/cache/put_condition.hpp"
 #include "cachebus/actors/cache/removal.hpp"
@@ -158,6 +159,12 @@ class node {
   /// no removal is reported and no event is published (expiry is local to
   /// each node's copy, as the TTL of set() is).
   caf::expected<bool> expire(std::string_view key, caf::timespan ttl);
+
+  /// expire(key, ttl) only if `cond` holds for the live entry's current
+  /// expiry and the new one (expire_condition.hpp), decided under the key's
+  /// table lock; false (nothing changed) if it does not.
+  caf::expected<bool> expire(std::string_view key, caf::timespan ttl,
+                             expire_condition cond);
 
   /// set(key, value, opts) if `cond` holds for what `key` holds now (no
   /// live entry, or one), decided under the key's table lock: of concurrent
@@ -352,6 +359,20 @@ class node {
   /// listener applies it to every local shard and publishes it, then the
   /// future holds the number of entries removed.
   std::future<caf::expected<size_t>> invalidate_async(invalidation_event ev);
+
+  /// What fetch_then hands its callback: what fetch(key, opts) returns.
+  using fetch_callback = std::function<void(caf::expected<std::string>)>;
+
+  /// fetch(key, opts) with the node loader, for a caller that must not wait
+  /// even for a future (an event loop, an io broker): a hit, or input the
+  /// call refuses, is returned at once and `done` is never called; otherwise
+  /// it returns std::nullopt and `done` gets the outcome exactly once, later,
+  /// on one of the actor system's threads (the lock manager's actor path, as
+  /// fetch_async: no thread of this node waits). If the node stops first,
+  /// `done` gets errc::stopped. `done` must not block.
+  std::optional<caf::expected<std::string>>
+  fetch_then(std::string_view key, const fetch_options& opts,
+             fetch_callback done);
 
   // -- removal notifications (any thread; removal.hpp) ------------------------
   // Like Caffeine's removalListener: a listener is told of every entry that

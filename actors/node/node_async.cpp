@@ -38,6 +38,30 @@ struct async_job {
   }
 };
 
+// async_job for a callback: called once, by finish() or with errc::stopped
+// when the last holder lets go.
+template <class T>
+struct callback_job {
+  explicit callback_job(std::function<void(caf::expected<T>)> f)
+      : fn(std::move(f)) {
+    // nop
+  }
+
+  std::function<void(caf::expected<T>)> fn;
+  std::atomic<bool> done{false};
+
+  void finish(caf::expected<T> x) {
+    if (!done.exchange(true))
+      fn(std::move(x));
+  }
+
+  ~callback_job() {
+    if (!done)
+      fn(make_error(errc::stopped, "the node stopped before the call "
+                                   "completed"));
+  }
+};
+
 template <class T>
 std::shared_ptr<async_job<T>> make_job(std::future<caf::expected<T>>& fut) {
   auto job = std::make_shared<async_job<T>>();
@@ -172,6 +196,32 @@ node::fetch_async(std::string_view key, const fetch_options& opts) {
     },
     st);
   return fut;
+}
+
+std::optional<caf::expected<std::string>>
+node::fetch_then(std::string_view key, const fetch_options& opts,
+                 fetch_callback done) {
+  auto fo = resolve_fetch(key, opts);
+  if (!fo)
+    return caf::expected<std::string>{std::move(fo.error())};
+  std::string k{key};
+  std::string cached;
+  if (s_->cache->table_for(k).get(k, cached))
+    return caf::expected<std::string>{std::move(cached)};
+  auto job = std::make_shared<callback_job<std::string>>(std::move(done));
+  s_->sys.spawn(
+    [job, k, fo = *fo](caf::event_based_actor* self,
+                       std::shared_ptr<node_state> st) {
+      self
+        ->request(st->lock_manager, st->opts.request_timeout, fetch_atom_v, k,
+                  fo)
+        .then([=](std::string& v) { job->finish(std::move(v)); },
+              [=](caf::error& err) {
+                job->finish(waited_too_long(std::move(err), k));
+              });
+    },
+    s_);
+  return std::nullopt;
 }
 
 std::future<caf::expected<size_t>>

@@ -60,6 +60,7 @@ const std::vector<resp_command>& resp_commands() {
     {"pttl", 2, false, {"readonly", "fast"}, 1, 1, 1, &s::cmd_pttl},
     {"persist", 2, false, {"write", "fast"}, 1, 1, 1, &s::cmd_persist},
     {"dbsize", 1, false, {"readonly", "fast"}, 0, 0, 0, &s::cmd_dbsize},
+    {"scan", -2, false, {"readonly"}, 0, 0, 0, &s::cmd_scan},
     // introspection
     {"command", -1, false, {"loading", "stale"}, 0, 0, 0, &s::cmd_command},
     {"config",
@@ -71,20 +72,51 @@ const std::vector<resp_command>& resp_commands() {
      0,
      &s::cmd_config},
     {"info", -1, false, {"loading", "stale"}, 0, 0, 0, &s::cmd_info},
+    // cachebus's own (resp_cachebus_commands.cpp)
+    {"cb.fetch", -2, false, {"write"}, 1, 1, 1, &s::cmd_cb_fetch},
+    {"cb.set", -3, false, {"write", "denyoom"}, 1, 1, 1, &s::cmd_cb_set},
+    {"cb.invalidate", -2, false, {"write"}, 1, -1, 1, &s::cmd_cb_invalidate},
+    {"cb.invalidate.tag",
+     2,
+     false,
+     {"write"},
+     0,
+     0,
+     0,
+     &s::cmd_cb_invalidate_tag},
+    {"cb.invalidate.pattern",
+     2,
+     false,
+     {"write"},
+     0,
+     0,
+     0,
+     &s::cmd_cb_invalidate_pattern},
+    {"cb.resource", -3, false, {"write"}, 0, 0, 0, &s::cmd_cb_resource},
+    {"cb.depend", 3, false, {"write"}, 1, 2, 1, &s::cmd_cb_depend},
+    {"cb.update", -5, false, {"write"}, 0, 0, 0, &s::cmd_cb_update},
+    {"cb.queue", -5, false, {"write"}, 0, 0, 0, &s::cmd_cb_queue},
+    {"cb.record", 3, false, {"readonly"}, 0, 0, 0, &s::cmd_cb_record},
   };
   return table;
 }
 
 const resp_command* find_resp_command(std::string_view name) {
+  // Keyed by the table's own names; looked up with the name lowered into a
+  // stack buffer: no allocation per command.
   static const auto index = [] {
-    std::unordered_map<std::string, const resp_command*> m;
+    std::unordered_map<std::string_view, const resp_command*> m;
     for (auto& c : resp_commands())
       m.emplace(c.name, &c);
     return m;
   }();
-  if (name.size() > 16)
+  char lower[32];
+  if (name.size() > sizeof lower)
     return nullptr;
-  auto i = index.find(resp_lower(name));
+  for (size_t i = 0; i < name.size(); ++i)
+    lower[i]
+      = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  auto i = index.find(std::string_view{lower, name.size()});
   return i == index.end() ? nullptr : i->second;
 }
 

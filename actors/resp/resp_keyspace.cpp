@@ -216,9 +216,31 @@ void resp_session::cmd_exists(args_t& a) {
 
 void resp_session::expire_generic(args_t& a, bool millis) {
   const char* name = millis ? "pexpire" : "expire";
-  if (a.size() > 3) {
-    // Redis 7's NX, XX, GT and LT are not offered yet.
-    writer_.error("ERR Unsupported option " + a[3]);
+  // Redis 7's NX, XX, GT, LT (expire_condition.hpp: an entry without a TTL
+  // counts as an infinite one), checked and applied under the key's lock.
+  expire_condition cond;
+  for (size_t j = 3; j < a.size(); ++j) {
+    if (resp_iequals(a[j], "nx"))
+      cond.if_none = true;
+    else if (resp_iequals(a[j], "xx"))
+      cond.if_some = true;
+    else if (resp_iequals(a[j], "gt"))
+      cond.if_later = true;
+    else if (resp_iequals(a[j], "lt"))
+      cond.if_earlier = true;
+    else {
+      writer_.error("ERR Unsupported option " + a[j]);
+      return;
+    }
+  }
+  if (cond.if_none && (cond.if_some || cond.if_later || cond.if_earlier)) {
+    writer_.error("ERR NX and XX, GT or LT options at the same time are not "
+                  "compatible");
+    return;
+  }
+  if (cond.if_later && cond.if_earlier) {
+    writer_.error("ERR GT and LT options at the same time are not "
+                  "compatible");
     return;
   }
   long long n = 0;
@@ -229,8 +251,16 @@ void resp_session::expire_generic(args_t& a, bool millis) {
   if (!check_key(a[1]))
     return;
   if (n <= 0) {
-    // Redis deletes the key. Here: an invalidation if the key is live.
-    if (!node_.ttl(a[1])) {
+    // Redis deletes the key (if the condition holds for a deadline in the
+    // past). Here: an invalidation if the key is live; two steps.
+    auto t = node_.ttl(a[1]);
+    if (!t) {
+      writer_.integer(0);
+      return;
+    }
+    auto now = node_.time().now_ns();
+    auto current = *t == never_expires ? no_expiry : now + t->count();
+    if (!cond.holds(current, now - 1)) {
       writer_.integer(0);
       return;
     }
@@ -248,7 +278,7 @@ void resp_session::expire_generic(args_t& a, bool millis) {
   }
   caf::timespan ttl = millis ? caf::timespan{std::chrono::milliseconds{n}}
                              : caf::timespan{std::chrono::seconds{n}};
-  auto r = node_.expire(a[1], ttl);
+  auto r = node_.expire(a[1], ttl, cond);
   if (!r) {
     if (is(r.error(), errc::invalid_ttl))
       writer_.error(std::string{"ERR invalid expire time in '"} + name

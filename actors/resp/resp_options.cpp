@@ -6,6 +6,7 @@
 
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
+#include "cachebus/actors/node/tls_setup.hpp"
 #include "cachebus/bus/peer_address.hpp"
 
 namespace cachebus {
@@ -79,14 +80,19 @@ resp_options_from(const caf::actor_system_config& cfg) {
                                           + std::to_string(x.max_output_bytes));
   if (x.idle_timeout < caf::timespan{0})
     return bad("resp-idle-timeout", "must not be negative");
-  if (x.enabled && x.password.empty() && !is_loopback_host(x.host))
+  x.tls = tls_enabled(cfg);
+  if (x.enabled && (x.password.empty() || !x.tls) && !is_loopback_host(x.host))
     return make_error(
       errc::invalid_config,
       "cachebus.resp-port on a non-loopback address (cachebus.listen-host = "
-        + x.host
-        + ") needs cachebus.resp-password: the Redis port has no TLS yet, "
-          "and without a password anyone who reaches it can read and write "
-          "the cache");
+        + x.host + ") needs "
+        + (x.tls ? "cachebus.resp-password"
+           : x.password.empty()
+             ? "cachebus.tls (with the node's certificates) and "
+               "cachebus.resp-password"
+             : "cachebus.tls (with the node's certificates)")
+        + ": without them anyone who reaches it can read and write the "
+          "cache, or read what others do");
   return x;
 }
 

@@ -3,8 +3,9 @@
 // the node's other options and checked before anything starts: a bad value
 // is invalid_config naming the option. The port is off unless
 // cachebus.resp-port is set; it listens on cachebus.listen-host, as the
-// node's other ports do, and refuses a non-loopback address without
-// cachebus.resp-password (RESP has no TLS here yet). Plain values.
+// node's other ports do, and speaks TLS when the node does (cachebus.tls,
+// with the node's certificates). A non-loopback address needs both TLS and
+// cachebus.resp-password. Plain values.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +29,8 @@ struct resp_options {
   std::string host = "127.0.0.1";
   /// AUTH password of user "default"; empty: no authentication.
   std::string password;
+  /// cachebus.tls: connections speak TLS (resp_tls.hpp).
+  bool tls = false;
   /// Request bounds (resp-max-request-bytes, resp-max-bulk-length,
   /// resp-max-multibulk-length; inline lines stay at 64 KiB).
   resp_parser::limits limits;

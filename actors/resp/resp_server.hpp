@@ -21,20 +21,29 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "cachebus/actors/node/record_frontend.hpp"
 #include "cachebus/actors/resp/resp_clients.hpp"
 #include "cachebus/actors/resp/resp_options.hpp"
 
 namespace cachebus {
 
 class node;
+class tls_context;
 
 class resp_server {
  public:
-  /// Listens on opts.host:opts.port and serves `n`. REQUIRES: the middleman
-  /// is loaded (cachebus::config does); `n` outlives the server (stop() or
+  /// Listens on opts.host:opts.port and serves `n`; the record commands
+  /// (CB.UPDATE, CB.QUEUE, CB.RECORD) go to `records` (the node's record
+  /// frontend; invalid: the node has no system of record). With opts.tls,
+  /// every connection speaks TLS with `tls`'s credentials (the node
+  /// transport's: cachebus.tls), and a client needs a certificate of its
+  /// CAs (invalid_config if `tls` is null). REQUIRES: the middleman is
+  /// loaded (cachebus::config does); `n` outlives the server (stop() or
   /// destroy it first).
   static caf::expected<std::unique_ptr<resp_server>>
-  start(caf::actor_system& sys, node& n, resp_options opts);
+  start(caf::actor_system& sys, node& n, resp_options opts,
+        record_calls_actor records = {},
+        std::shared_ptr<tls_context> tls = nullptr);
 
   /// Stops it.
   ~resp_server();

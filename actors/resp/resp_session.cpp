@@ -30,16 +30,39 @@ void resp_session::feed(std::string_view bytes) {
   if (closing_)
     return;
   parser_.feed(bytes);
-  while (!closing_) {
+  drain();
+}
+
+uint64_t resp_session::defer() {
+  waiting_ = ++last_ticket_;
+  return waiting_;
+}
+
+void resp_session::complete(resp_completion c) {
+  if (c.ticket == 0 || c.ticket != waiting_)
+    return;
+  waiting_ = 0;
+  if (c.reply)
+    c.reply(writer_);
+  drain();
+}
+
+void resp_session::drain() {
+  while (!closing_ && !waiting_) {
     auto st = parser_.next(args_);
     if (st == resp_parser::status::need_more)
-      return;
+      break;
     if (st == resp_parser::status::error) {
       writer_.error("ERR " + parser_.error());
       closing_ = true;
-      return;
+      break;
     }
     run(args_);
+  }
+  if (ran_) {
+    ran_ = false;
+    clients_->update(
+      id_, [&](resp_clients::client& c) { c.last_ns = node_.time().now_ns(); });
   }
 }
 
@@ -90,10 +113,17 @@ void resp_session::run(args_t& a) {
     writer_.error("NOAUTH Authentication required.");
     return;
   }
-  clients_->update(id_, [&](resp_clients::client& c) {
-    c.last_ns = node_.time().now_ns();
-    c.last_cmd = cmd->name;
-  });
+  // CLIENT LIST's cmd= and idle=: the registry (a lock) is told when the
+  // command changes, and once per batch of input (drain()); a pipeline of
+  // one command costs it nothing per command.
+  if (cmd->name != listed_cmd_) {
+    listed_cmd_ = cmd->name;
+    clients_->update(id_, [&](resp_clients::client& c) {
+      c.last_ns = node_.time().now_ns();
+      c.last_cmd = cmd->name;
+    });
+  }
+  ran_ = true;
   (this->*(cmd->run))(a);
 }
 

@@ -16,9 +16,49 @@
 //   HELLO [2|3 [AUTH user pass] [SETNAME name]], AUTH [user] pass, PING,
 //   ECHO, QUIT, SELECT 0 (only database 0 exists),
 //   GET, SET (EX PX EXAT PXAT NX XX KEEPTTL GET), MGET, MSET, DEL, UNLINK,
-//   EXISTS, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, DBSIZE,
+//   EXISTS, EXPIRE and PEXPIRE (NX XX GT LT), TTL, PTTL, PERSIST, DBSIZE,
+//   SCAN cursor [MATCH glob] [COUNT n] [TYPE type],
 //   CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO, COMMAND [COUNT|DOCS|INFO],
 //   CONFIG GET, INFO [section...].
+//
+// cachebus's own commands (resp_cachebus_commands.cpp). Errors from the
+// node are "-ERR cachebus: <code>: <text>"; bad input changes nothing.
+//   CB.FETCH key [EX s|PX ms] [TAG tag ...]      -> value | nil
+//     Cache-aside through the node loader (with cachebus.store: the store
+//     loader; rule TTL and tags apply): a hit answers at once; a miss joins
+//     the key's single flight, across the cluster, and its reply is deferred
+//     (resp_deferred.hpp). nil if the source has no such record; the
+//     loader's error if it fails; invalid_config if the node has no loader.
+//     EX/PX and TAG apply to the loaded value; TAG takes every argument
+//     after it, so it comes last.
+//   CB.SET key value [EX s|PX ms|PERSIST] [VERSION v] [TAG tag ...]
+//                                                -> the entry's version
+//     A tagged (and optionally sourced) write: node::set. VERSION older
+//     than the cached sourced version: stale_version. Local, like SET.
+//   CB.INVALIDATE key [key ...]                  -> entries removed
+//     The keys and their dependents, on every node.
+//   CB.INVALIDATE.TAG tag                        -> entries removed
+//   CB.INVALIDATE.PATTERN glob                   -> entries removed
+//     cachebus's glob (`*`, `?`, `\`) with a literal prefix, served from
+//     the ordered index; a glob without a prefix is refused.
+//   CB.RESOURCE resource id [version]            -> entries removed
+//     publish_invalidation: what the central rules say the record touches
+//     (keys, tags, dependent resources), on every node; with a version, only
+//     entries older than it.
+//   CB.DEPEND parent dependent                   -> 1 | 0
+//     Invalidating parent also invalidates dependent (0: dependent is not
+//     cached, nothing recorded).
+//   CB.UPDATE resource id field value [...]      -> the record's new version
+//     Write-through (store, then cache and event): record_cache::update.
+//   CB.QUEUE resource id field value [...]       -> OK
+//     Write-back (journaled when it answers; needs
+//     cachebus.write-back.journal): record_cache::queue_update.
+//   CB.RECORD resource id                        -> [version, {field: value}]
+//     The record, from the cache or the store (nil if neither has it).
+//   The record commands need a node with cachebus.store (else "-ERR
+//   cachebus: this node has no system of record"); their replies, and a
+//   CB.FETCH miss's, are deferred: the connection's later commands run when
+//   the reply is in, other connections are not held up.
 // Where cachebus differs from Redis:
 // - Every entry expires: SET without EX/PX/EXAT/PXAT/KEEPTTL gets
 //   cachebus.default-ttl (Redis would keep the key forever), so TTL of such
@@ -46,6 +86,14 @@
 //   SET and EXPIRE change only this node's copy, as node::set does.
 // - DBSIZE counts entries not yet reclaimed (expired ones until the sweep
 //   frees them), as Redis counts keys not yet lazily expired.
+// - EXPIRE's NX/XX/GT/LT are checked and applied under the key's lock; a
+//   PERSISTed entry has no TTL (GT never holds for it, LT always does).
+// - SCAN's cursor names a position (shard, last key) saved in the session
+//   (resp_scan_cursors.hpp): it is valid only on its own connection, for
+//   its 128 newest cursors; every key present for the whole scan is
+//   returned exactly once. MATCH takes Redis globs ([...] included); a
+//   literal prefix limits the scan to that range of the ordered index.
+//   Needs cachebus.ordered-index (on by default).
 #pragma once
 
 #include <cstdint>
@@ -57,8 +105,11 @@
 #include "caf/error.hpp"
 #include "caf/timespan.hpp"
 
+#include "cachebus/actors/node/record_frontend.hpp"
 #include "cachebus/actors/resp/resp_clients.hpp"
+#include "cachebus/actors/resp/resp_deferred.hpp"
 #include "cachebus/actors/resp/resp_parser.hpp"
+#include "cachebus/actors/resp/resp_scan_cursors.hpp"
 #include "cachebus/actors/resp/resp_writer.hpp"
 
 namespace cachebus {
@@ -75,6 +126,13 @@ struct resp_session_options {
   uint16_t port = 0;
   /// Reported by CONFIG GET timeout (0: none).
   caf::timespan idle_timeout{0};
+  /// Where deferred replies go (resp_deferred.hpp); without it, commands
+  /// that would wait answer an error instead.
+  resp_post_fn post{};
+  /// The node's write paths (CB.UPDATE, CB.QUEUE, CB.RECORD): the record
+  /// frontend of a node with cachebus.store; invalid: those commands answer
+  /// that the node has no system of record.
+  record_calls_actor records{};
 };
 
 class resp_session {
@@ -92,7 +150,20 @@ class resp_session {
 
   /// Parses `bytes` and runs every command they complete, appending the
   /// replies to output(). After closing() became true, bytes are ignored.
+  /// While waiting(), the bytes are only buffered.
   void feed(std::string_view bytes);
+
+  /// True while a command waits for its deferred reply (resp_deferred.hpp);
+  /// the transport may stop reading meanwhile (see buffered()).
+  bool waiting() const noexcept { return waiting_ != 0; }
+
+  /// Writes the deferred reply `c` and runs the commands buffered behind
+  /// it. Ignored unless it is the reply waited for (a stale one, e.g. from
+  /// before a disconnect, changes nothing).
+  void complete(resp_completion c);
+
+  /// Input bytes held and not run yet.
+  size_t buffered() const noexcept { return parser_.buffered(); }
 
   /// Replies not yet written out; the transport takes bytes from its front
   /// (or clears it after writing all of it).
@@ -117,6 +188,11 @@ class resp_session {
   friend const std::vector<resp_command>& resp_commands();
 
   void run(args_t& args);
+  // Runs the commands in the parser's input until it needs more bytes, the
+  // connection closes or a command waits.
+  void drain();
+  // A deferred reply begins: returns its ticket (the session waits).
+  uint64_t defer();
   void reply_node_error(const caf::error& err);
   // Replies the node's error and returns false if it refuses the key
   // (check_keys: a[first], a[first + step], ... through the end).
@@ -157,6 +233,24 @@ class resp_session {
   void cmd_info(args_t& a);
   void command_info(const resp_command& c);
 
+  // -- cachebus's own commands (resp_cachebus_commands.cpp) -------------------
+  void cmd_cb_fetch(args_t& a);
+  void cmd_cb_set(args_t& a);
+  void cmd_cb_invalidate(args_t& a);
+  void cmd_cb_invalidate_tag(args_t& a);
+  void cmd_cb_invalidate_pattern(args_t& a);
+  void cmd_cb_resource(args_t& a);
+  void cmd_cb_depend(args_t& a);
+  void cmd_cb_update(args_t& a);
+  void cmd_cb_queue(args_t& a);
+  void cmd_cb_record(args_t& a);
+  // A record command's common part: parses (resource, id, field value...)
+  // when `with_fields`, then defers.
+  bool record_args(args_t& a, bool with_fields, stores::field_map& fields);
+
+  // -- SCAN (resp_scan.cpp) ---------------------------------------------------
+  void cmd_scan(args_t& a);
+
   node& node_;
   std::shared_ptr<resp_clients> clients_;
   resp_session_options opts_;
@@ -167,6 +261,11 @@ class resp_session {
   bool authenticated_ = false;
   bool closing_ = false;
   args_t args_;
+  const char* listed_cmd_ = nullptr; // last command told to clients_
+  bool ran_ = false;                 // a command ran in this drain()
+  uint64_t waiting_ = 0;             // the deferred reply's ticket, 0: none
+  uint64_t last_ticket_ = 0;
+  resp_scan_cursors cursors_;
 };
 
 } // namespace cachebus

@@ -5,7 +5,7 @@
 // --cachebus.resp-port (actors/resp/resp_server.hpp), and shuts down cleanly on
 // SIGINT or SIGTERM; SIGHUP rereads the TLS credentials (a bad file keeps the
 // old ones in force). With --cachebus.tls (and openssl.certificate,
-// openssl.key, openssl.cafile) the cluster port and the client port speak TLS
+// openssl.key, openssl.cafile) the cluster, client and Redis ports speak TLS
 // only and refuse peers without a certificate of that CA. With --cachebus.store
 // (and a rules file whose stored resources have `fields` lines) it reads
 // through its system of record: fetch loads records with the store loader
@@ -110,13 +110,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   if ((*rt)->help_printed()) {
-    std::cout << "\n--check-config: check the configuration, start "
-                 "nothing\n"
-                 "TLS: --cachebus.tls --openssl.certificate=FILE "
-                 "--openssl.key=FILE --openssl.cafile=FILE (or "
-                 "--openssl.capath=DIR; --openssl.passphrase=P for an "
-                 "encrypted key): cluster and client port over TLS only; "
-                 "required for a non-loopback --cachebus.listen-host\n";
+    std::cout
+      << "\n--check-config: check the configuration, start "
+         "nothing\n"
+         "TLS: --cachebus.tls --openssl.certificate=FILE "
+         "--openssl.key=FILE --openssl.cafile=FILE (or "
+         "--openssl.capath=DIR; --openssl.passphrase=P for an "
+         "encrypted key): cluster, client and Redis port over TLS only; "
+         "required for a non-loopback --cachebus.listen-host\n";
     return 0;
   }
   auto& sys = (*rt)->system();
@@ -177,7 +178,14 @@ int main(int argc, char** argv) {
     std::cerr << "cachebus-node: " << describe(ro.error()) << "\n";
     return 1;
   } else if (ro->enabled) {
-    auto started = resp_server::start(sys, n, std::move(*ro));
+    // Without cachebus.store the frontend answers its record calls with
+    // "no system of record", so the RESP port says the same.
+    // With cachebus.tls it speaks TLS with the transport's credentials, so
+    // SIGHUP's reload reaches it too.
+    auto started = resp_server::start(
+      sys, n, std::move(*ro),
+      records != nullptr ? record_calls_actor{frontend} : record_calls_actor{},
+      tr->tls());
     if (!started) {
       std::cerr << "cachebus-node: " << describe(started.error()) << "\n";
       if (http)

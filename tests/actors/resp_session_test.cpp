@@ -411,7 +411,7 @@ TEST_CASE_METHOD(session_fixture,
   CHECK(cmd({"TTL", "k"}) == ":3\r\n"); // rounded, as Redis does
   CHECK(cmd({"EXPIRE", "k", "x"})
         == "-ERR value is not an integer or out of range\r\n");
-  CHECK(cmd({"EXPIRE", "k", "10", "NX"}) == "-ERR Unsupported option NX\r\n");
+  CHECK(cmd({"EXPIRE", "k", "10", "NOW"}) == "-ERR Unsupported option NOW\r\n");
   CHECK(cmd({"EXPIRE", "k", std::to_string(400 * 86400)})
           .rfind("-ERR invalid expire time in 'expire' command: cachebus: "
                  "invalid_ttl",

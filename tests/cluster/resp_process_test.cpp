@@ -230,7 +230,9 @@ TEST_CASE("bad Redis-port options are refused at startup and by "
       bin + check
       + " --cachebus.resp-port=0 --cachebus.listen-host=0.0.0.0 2>&1");
     CHECK(status == 1);
-    CHECK(out.find("needs cachebus.resp-password") != std::string::npos);
+    CHECK(out.find("needs cachebus.tls (with the node's certificates) and "
+                   "cachebus.resp-password")
+          != std::string::npos);
     std::tie(status, out) = test::run_command(
       bin + check
       + " --cachebus.resp-port=0 --cachebus.resp-max-bulk-length=0 2>&1");
