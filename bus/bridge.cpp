@@ -107,6 +107,7 @@ bridge_impl_actor::behavior_type running(bridge_pointer self) {
     [=](bridge_gone_atom, const std::string& name, uint64_t session) {
       on_gone_timer(self, name, session);
     },
+    [=](bridge_pump_atom, const std::string& name) { on_pump(self, name); },
     // Local queries.
     [=](bridge_stats_atom) -> caf::result<bridge_stats> {
       if (!self->current_message_id().is_request())

@@ -65,9 +65,11 @@ using bridge_actor = reacts_to_events<
 ///   in session and to every bridge its hello is on the way to; the hello
 ///   and its reply carry the sender's next sequence. Per peer and session,
 ///   events are delivered in order; one at or below the last delivered is
-///   dropped as a duplicate; one beyond the next expected is delivered after
-///   a `gap` peer_event. Heartbeats and repeated handshakes carry the
-///   sender's next sequence, so a lost tail is a gap too. A new session
+///   dropped as a duplicate; one beyond the next expected is a gap: with
+///   replay (below) it is fetched from the peer's log with the missing ones,
+///   without it is delivered after a dropping `gap` peer_event. Heartbeats
+///   and repeated handshakes carry the sender's next sequence, so a lost
+///   tail is a gap too. A new session
 ///   (after a loss, or with a restarted peer's new incarnation) restarts
 ///   tracking at the peer's announced sequence and publishes `rejoined`.
 /// - Liveness: a peer is `lost` when its bridge's down message arrives

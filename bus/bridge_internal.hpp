@@ -133,10 +133,16 @@ void session_started(bridge_pointer self, const bridge_handshake& h,
                      const caf::actor& endpoint);
 
 /// `name` said it sent everything up to `last` and some never arrived (a
-/// heartbeat, a repeated handshake): publishes a gap (without replay) or
-/// fetches them. `why` is the gap's reason.
+/// live event, a heartbeat, a repeated handshake): publishes a gap (without
+/// replay) or fetches them (after the current message `from_handshake`,
+/// so that our answer to the handshake reaches the peer first). `why` is
+/// the gap's reason.
 void missing_up_to(bridge_pointer self, const std::string& name,
-                   uint64_t last_delivered, uint64_t last, std::string why);
+                   uint64_t last_delivered, uint64_t last, std::string why,
+                   bool from_handshake = false);
+
+/// Moves the replay of `name` on (a request due, or its end).
+void on_pump(bridge_pointer self, const std::string& name);
 
 /// The session with `name` ended: publishes lost with what to drop.
 void session_lost(bridge_pointer self, const std::string& name,

@@ -113,7 +113,19 @@ void pump(bridge_pointer self, const std::string& name) {
           });
 }
 
+/// Pumps after the current message: a handshake's answer goes out first, so
+/// the peer has accepted the session when our replay request reaches it
+/// (both travel on one connection, in order); asked before, it would refuse
+/// a request from a node it does not consider in session yet.
+void pump_later(bridge_pointer self, const std::string& name) {
+  self->send(self, bridge_pump_atom::value, name);
+}
+
 } // namespace
+
+void on_pump(bridge_pointer self, const std::string& name) {
+  pump(self, name);
+}
 
 // -- origin side --------------------------------------------------------------
 
@@ -197,11 +209,12 @@ void session_started(bridge_pointer self, const bridge_handshake& h,
     ++st.counters.replays_failed;
   publish_peer_event(self, h.name, kind, last, h.incarnation, std::move(reason),
                      endpoint, resumes_after, drop);
-  pump(self, h.name);
+  pump_later(self, h.name);
 }
 
 void missing_up_to(bridge_pointer self, const std::string& name,
-                   uint64_t last_delivered, uint64_t last, std::string why) {
+                   uint64_t last_delivered, uint64_t last, std::string why,
+                   bool from_handshake) {
   auto& st = self->state;
   ++st.counters.gaps_detected;
   if (!st.opts.replay) {
@@ -212,7 +225,10 @@ void missing_up_to(bridge_pointer self, const std::string& name,
     return;
   }
   st.cursors[name].sent_up_to(last);
-  pump(self, name);
+  if (from_handshake)
+    pump_later(self, name);
+  else
+    pump(self, name);
 }
 
 void session_lost(bridge_pointer self, const std::string& name,

@@ -75,7 +75,8 @@ caf::error accept(bridge_pointer self, const bridge_handshake& h,
     missing_up_to(self, h.name, s.previous_last, h.next_sequence - 1,
                   "repeated handshake: peer is at sequence "
                     + std::to_string(h.next_sequence) + ", last received "
-                    + std::to_string(s.previous_last));
+                    + std::to_string(s.previous_last),
+                  true);
   l.endpoint = h.endpoint;
   if (s.started) {
     session_started(self, h, s.rejoined, s.previous_last, l.endpoint);
