@@ -112,7 +112,12 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
           read_option(cfg, "cachebus.listen-port", b.port),
           read_option(cfg, "cachebus.seeds", b.seeds),
           read_option(cfg, "cachebus.heartbeat-interval", b.heartbeat_interval),
-          read_option(cfg, "cachebus.peer-timeout", b.peer_timeout)})
+          read_option(cfg, "cachebus.peer-timeout", b.peer_timeout),
+          read_option(cfg, "cachebus.replay", b.replay),
+          read_option(cfg, "cachebus.replay-log-events", b.replay_log_events),
+          read_option(cfg, "cachebus.replay-log-bytes", b.replay_log_bytes),
+          read_option(cfg, "cachebus.replay-timeout", b.replay_timeout),
+          read_option(cfg, "cachebus.replay-gone-after", b.replay_gone_after)})
       if (err)
         return err;
     b.tls = tls_enabled(cfg);
