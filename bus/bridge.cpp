@@ -55,6 +55,10 @@ bridge_stats stats_of(const bridge_state& st) {
   result.incarnation = st.incarnation;
   result.port = st.peers.self().port;
   result.peers = st.peers.stats();
+  result.log_events = st.log.size();
+  result.log_bytes = st.log.bytes();
+  result.log_first = st.log.first();
+  result.log_trimmed = st.log.trimmed();
   for (auto& sd : st.seeds)
     result.seeds.push_back({to_string(sd.address), sd.resolved, sd.refused,
                             sd.resolved ? std::string{} : sd.last_error});
@@ -75,6 +79,12 @@ bridge_impl_actor::behavior_type running(bridge_pointer self) {
     [=](bridge_members_atom, const std::vector<bridge_member>& list) {
       on_members(self, list);
     },
+    [=](bridge_replay_atom,
+        const replay_request& r) -> caf::result<replay_batch> {
+      if (!self->current_message_id().is_request())
+        return caf::delegated<replay_batch>{};
+      return on_replay_request(self, r);
+    },
     // The start signal again: spawn_bridge sends it once, so this never
     // runs (before, the default handler dropped it just the same).
     [=](bridge_start_atom, uint16_t) {
@@ -91,6 +101,13 @@ bridge_impl_actor::behavior_type running(bridge_pointer self) {
     [=](bridge_reorder_atom, uint64_t awaited) {
       on_reorder_timer(self, awaited);
     },
+    [=](bridge_replay_timeout_atom, const std::string& name, uint64_t run) {
+      on_replay_timeout(self, name, run);
+    },
+    [=](bridge_gone_atom, const std::string& name, uint64_t session) {
+      on_gone_timer(self, name, session);
+    },
+    [=](bridge_pump_atom, const std::string& name) { on_pump(self, name); },
     // Local queries.
     [=](bridge_stats_atom) -> caf::result<bridge_stats> {
       if (!self->current_message_id().is_request())
@@ -113,6 +130,9 @@ bridge_impl_actor::behavior_type bridge_impl(bridge_pointer self, bus_actor bus,
     opts.node, opts.advertised_host.empty() ? opts.host : opts.advertised_host,
     opts.reconnect_initial, opts.reconnect_max};
   st.outbound = reorder_buffer{opts.first_sequence};
+  st.log = origin_log{st.incarnation,
+                      {opts.replay_log_events, opts.replay_log_bytes},
+                      opts.first_sequence};
   for (auto& addr : seeds) {
     auto& s = st.seeds.emplace_back();
     s.address = std::move(addr);

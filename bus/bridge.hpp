@@ -40,7 +40,8 @@ namespace cachebus {
 ///   it does not answer gets `sec::unexpected_message`).
 /// - The peer protocol of bridge_protocol.hpp, which only other bridges
 ///   speak: hello (request, answered with the receiver's handshake or a
-///   refusal), event, heartbeat, member list.
+///   refusal), event, heartbeat, member list, replay (request, answered
+///   from the receiver's log of its own events).
 /// Its timers and start signal are private to its implementation and not
 /// part of this type.
 using bridge_actor = reacts_to_events<
@@ -48,7 +49,8 @@ using bridge_actor = reacts_to_events<
   caf::replies_to<bridge_hello_atom, bridge_handshake>::with<bridge_handshake>,
   caf::reacts_to<bridge_event_atom, caf::message>,
   caf::reacts_to<bridge_beat_atom, uint64_t>,
-  caf::reacts_to<bridge_members_atom, std::vector<bridge_member>>>;
+  caf::reacts_to<bridge_members_atom, std::vector<bridge_member>>,
+  caf::replies_to<bridge_replay_atom, replay_request>::with<replay_batch>>;
 
 /// A running bridge: the actor (published on `port`) and the port it bound.
 ///
@@ -63,9 +65,11 @@ using bridge_actor = reacts_to_events<
 ///   in session and to every bridge its hello is on the way to; the hello
 ///   and its reply carry the sender's next sequence. Per peer and session,
 ///   events are delivered in order; one at or below the last delivered is
-///   dropped as a duplicate; one beyond the next expected is delivered after
-///   a `gap` peer_event. Heartbeats and repeated handshakes carry the
-///   sender's next sequence, so a lost tail is a gap too. A new session
+///   dropped as a duplicate; one beyond the next expected is a gap: with
+///   replay (below) it is fetched from the peer's log with the missing ones,
+///   without it is delivered after a dropping `gap` peer_event. Heartbeats
+///   and repeated handshakes carry the sender's next sequence, so a lost
+///   tail is a gap too. A new session
 ///   (after a loss, or with a restarted peer's new incarnation) restarts
 ///   tracking at the peer's announced sequence and publishes `rejoined`.
 /// - Liveness: a peer is `lost` when its bridge's down message arrives
@@ -78,8 +82,19 @@ using bridge_actor = reacts_to_events<
 ///   upper layers (cachebus: its lock manager); joined and rejoined
 ///   peer_events hand the peer's endpoint to local subscribers, which may
 ///   talk to it directly (cluster-wide single flight does).
-/// - Events published while a peer is not connected are not replayed to it;
-///   `lost`/`rejoined` on its side account for them.
+/// - Replay instead of drop (opts.replay, on by default): each bridge logs
+///   its own events as it forwards them (origin_log.hpp, bounded by
+///   replay_log_events and replay_log_bytes). A receiver that finds some of
+///   a peer's events missing (a gap, a heartbeat or a repeated handshake
+///   further along, a rejoin with the same incarnation) publishes
+///   `replaying`, asks the peer for the range, publishes it on its bus in
+///   order followed by whatever the peer sent meanwhile (held back, and
+///   fetched from the log as well), then `replayed`. Only what cannot be
+///   replayed makes it tell its node to drop (peer_event::drop): a range gone
+///   from the log, a restarted peer (new incarnation), a malformed answer,
+///   a session lost during the replay, or replay_timeout. A first session
+///   with a peer that already published events drops (history) as before.
+///   Without replay every lost, gap and rejoined drops (replay_off).
 struct bridge_handle {
   bridge_actor actor;
   uint16_t port = 0;

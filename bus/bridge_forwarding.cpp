@@ -30,6 +30,8 @@ bool in_session(bridge_pointer self, const caf::actor_addr& addr) {
          && st.links[i->second].handle.address() == addr;
 }
 
+} // namespace
+
 void forward(bridge_pointer self, const caf::message& ev) {
   auto& st = self->state;
   for (auto& [name, p] : st.peers.peers())
@@ -40,6 +42,8 @@ void forward(bridge_pointer self, const caf::message& ev) {
       self->send(entry.first, bridge_event_atom_v, ev);
   ++st.counters.events_out;
 }
+
+namespace {
 
 void arm_reorder_timer(bridge_pointer self) {
   auto& st = self->state;
@@ -66,9 +70,7 @@ void on_local(bridge_pointer self, const std::string& origin,
   }
   st.ready.clear();
   st.outbound.push(sequence, std::move(ev), st.ready);
-  for (auto& x : st.ready)
-    forward(self, x);
-  st.ready.clear();
+  forward_ready(self);
   arm_reorder_timer(self);
 }
 
@@ -92,17 +94,23 @@ void on_remote(bridge_pointer self, const caf::message& ev) {
     ++st.counters.duplicates_dropped;
     return;
   case sequence_tracker::verdict::gap:
-    ++st.counters.gaps_detected;
-    publish_peer_event(self, p->name, peer_event_kind::gap, arrived.last,
-                       p->incarnation,
-                       "expected sequence " + std::to_string(arrived.last + 1)
-                         + ", got " + std::to_string(route->sequence));
+    if (st.opts.replay) {
+      ++st.counters.gaps_detected;
+      break; // deliver_live fetches the missing ones with this one
+    }
+    missing_up_to(self, p->name, arrived.last, route->sequence - 1,
+                  "expected sequence " + std::to_string(arrived.last + 1)
+                    + ", got " + std::to_string(route->sequence));
     break;
   case sequence_tracker::verdict::in_order:
     break;
   }
-  caf::anon_send(st.bus, caf::publish_atom_v, std::move(route->topic), ev);
-  ++st.counters.events_in;
+  if (!st.opts.replay) {
+    caf::anon_send(st.bus, caf::publish_atom_v, std::move(route->topic), ev);
+    ++st.counters.events_in;
+    return;
+  }
+  deliver_live(self, p->name, ev, std::move(route->topic), route->sequence);
 }
 
 void on_reorder_timer(bridge_pointer self, uint64_t awaited) {
@@ -114,9 +122,7 @@ void on_reorder_timer(bridge_pointer self, uint64_t awaited) {
     return arm_reorder_timer(self);
   st.ready.clear();
   st.counters.own_sequences_skipped += st.outbound.skip(st.ready);
-  for (auto& x : st.ready)
-    forward(self, x);
-  st.ready.clear();
+  forward_ready(self);
   arm_reorder_timer(self);
 }
 

@@ -39,7 +39,8 @@ std::string describe(bridge_pointer self, const caf::error& err);
 void publish_peer_event(bridge_pointer self, std::string peer,
                         peer_event_kind kind, uint64_t last_sequence,
                         uint64_t incarnation, std::string reason,
-                        caf::actor endpoint = {}, uint64_t resumes_after = 0);
+                        caf::actor endpoint = {}, uint64_t resumes_after = 0,
+                        drop_cause drop = drop_cause::none);
 
 // -- dialing (bridge_dialer.cpp) ----------------------------------------------
 
@@ -96,6 +97,10 @@ void on_bridge_down(bridge_pointer self, const caf::down_msg& dm);
 
 // -- forwarding (bridge_forwarding.cpp) ---------------------------------------
 
+/// Sends an own event to every peer in session and every bridge our hello is
+/// on the way to.
+void forward(bridge_pointer self, const caf::message& ev);
+
 /// An event from the local bus (the current message): forward it if this
 /// node originated it.
 void on_local(bridge_pointer self, const std::string& origin,
@@ -106,5 +111,50 @@ void on_remote(bridge_pointer self, const caf::message& ev);
 
 /// The reorder timer that waits for own sequence `awaited` fired.
 void on_reorder_timer(bridge_pointer self, uint64_t awaited);
+
+// -- replay (bridge_replay.cpp) -----------------------------------------------
+
+/// Forwards own events the reorder buffer released into `st.ready` (the run
+/// that ends just below outbound.next()) and logs them.
+void forward_ready(bridge_pointer self);
+
+/// A peer asks for own events again: answered from the log.
+replay_batch on_replay_request(bridge_pointer self, const replay_request& r);
+
+/// A live event of a peer in session that is not a duplicate: publishes it
+/// now if nothing of that peer is missing, else fetches it with the rest.
+void deliver_live(bridge_pointer self, const std::string& peer,
+                  const caf::message& ev, std::string topic, uint64_t seq);
+
+/// A session with `name` (handshake `h`) started. Publishes joined or
+/// rejoined with what to drop, then starts a replay if events are missing.
+void session_started(bridge_pointer self, const bridge_handshake& h,
+                     bool rejoined, uint64_t previous_last,
+                     const caf::actor& endpoint);
+
+/// `name` said it sent everything up to `last` and some never arrived (a
+/// live event, a heartbeat, a repeated handshake): publishes a gap (without
+/// replay) or fetches them (after the current message `from_handshake`,
+/// so that our answer to the handshake reaches the peer first). `why` is
+/// the gap's reason.
+void missing_up_to(bridge_pointer self, const std::string& name,
+                   uint64_t last_delivered, uint64_t last, std::string why,
+                   bool from_handshake = false);
+
+/// Moves the replay of `name` on (a request due, or its end).
+void on_pump(bridge_pointer self, const std::string& name);
+
+/// The session with `name` ended: publishes lost with what to drop.
+void session_lost(bridge_pointer self, const std::string& name,
+                  uint64_t last_delivered, uint64_t incarnation,
+                  std::string reason);
+
+/// `name`, lost after session number `session`, may be gone for good.
+void on_gone_timer(bridge_pointer self, const std::string& name,
+                   uint64_t session);
+
+/// The timeout of replay run `run` of `name` fired.
+void on_replay_timeout(bridge_pointer self, const std::string& name,
+                       uint64_t run);
 
 } // namespace cachebus::bridge_detail

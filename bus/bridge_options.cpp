@@ -87,6 +87,24 @@ caf::error check_bridge_options(const bridge_options& opts) {
   if (opts.reorder_timeout <= caf::timespan{0})
     return invalid("bridge reorder timeout must be positive, got "
                    + ms(opts.reorder_timeout));
+  if (opts.replay_log_events == 0 || opts.replay_log_events > (size_t{1} << 24))
+    return invalid("bridge replay log events must be from 1 to 16777216, got "
+                   + std::to_string(opts.replay_log_events));
+  if (opts.replay_log_bytes < (size_t{64} << 10)
+      || opts.replay_log_bytes > (size_t{1} << 30))
+    return invalid("bridge replay log bytes must be from 65536 (64 KiB) to "
+                   "1073741824 (1 GiB), got "
+                   + std::to_string(opts.replay_log_bytes));
+  if (opts.replay_timeout <= caf::timespan{0})
+    return invalid("bridge replay timeout must be positive, got "
+                   + ms(opts.replay_timeout));
+  if (opts.replay_gone_after <= caf::timespan{0})
+    return invalid("bridge replay gone-after must be positive, got "
+                   + ms(opts.replay_gone_after));
+  if (opts.replay_batch_events == 0 || opts.replay_batch_bytes == 0
+      || opts.replay_batch_bytes > (size_t{8} << 20))
+    return invalid("bridge replay batch: at least one event, and 1 byte to "
+                   "8 MiB (a frame carries at most 16 MiB)");
   if (opts.first_sequence == 0)
     return invalid("bridge first sequence must be at least 1 (0 marks "
                    "unsequenced events)");

@@ -50,6 +50,31 @@ struct bridge_options {
   caf::timespan reorder_timeout = std::chrono::milliseconds(100);
   /// The sequence the node's event source stamps first (1 for event_source).
   uint64_t first_sequence = 1;
+  /// Replay instead of drop: keep a log of this node's own events (bounded
+  /// by the two limits below; origin_log.hpp) for peers that missed some,
+  /// and fetch the events this node missed of a peer (a gap, a rejoin with
+  /// the same incarnation) from that peer's log instead of telling the node
+  /// to drop its cache (peer_event.hpp). Off: every loss, gap and rejoin
+  /// drops (drop_cause::replay_off), and peers' requests are answered
+  /// `trimmed`.
+  bool replay = true;
+  /// Most own events the log holds (1 to 2^24).
+  size_t replay_log_events = 65536;
+  /// Most bytes of own events the log holds (64 KiB to 1 GiB).
+  size_t replay_log_bytes = size_t{16} << 20;
+  /// Bound on one replay, from its start to its last event: past it the
+  /// replay is given up and the node told to drop (drop_cause::timeout).
+  /// Also the bound on each request of it.
+  caf::timespan replay_timeout = std::chrono::seconds(2);
+  /// A peer lost for this long without a new session is taken to be gone:
+  /// the node is told to drop (drop_cause::gone), since what it published
+  /// just before it went may never arrive. Shorter outages (a blip, a
+  /// paused process) rejoin first and replay instead. With replay off the
+  /// loss itself drops.
+  caf::timespan replay_gone_after = std::chrono::seconds(10);
+  /// Most events, and most bytes, one answer to a replay request carries.
+  size_t replay_batch_events = 4096;
+  size_t replay_batch_bytes = size_t{1} << 20;
   /// Listen, dial and talk to peers over TLS through CAF's OpenSSL module
   /// (caf::openssl::manager must be loaded). This node presents
   /// `openssl.certificate` with `openssl.key`; every peer must present a

@@ -31,11 +31,13 @@ std::string describe(bridge_pointer self, const caf::error& err) {
 void publish_peer_event(bridge_pointer self, std::string peer,
                         peer_event_kind kind, uint64_t last_sequence,
                         uint64_t incarnation, std::string reason,
-                        caf::actor endpoint, uint64_t resumes_after) {
-  caf::anon_send(self->state.bus, caf::publish_atom_v, std::string{peers_topic},
-                 caf::make_message(peer_event{
-                   std::move(peer), kind, last_sequence, incarnation,
-                   std::move(reason), std::move(endpoint), resumes_after}));
+                        caf::actor endpoint, uint64_t resumes_after,
+                        drop_cause drop) {
+  caf::anon_send(
+    self->state.bus, caf::publish_atom_v, std::string{peers_topic},
+    caf::make_message(peer_event{std::move(peer), kind, last_sequence,
+                                 incarnation, std::move(reason),
+                                 std::move(endpoint), resumes_after, drop}));
 }
 
 } // namespace cachebus::bridge_detail

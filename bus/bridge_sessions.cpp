@@ -30,8 +30,7 @@ void lose(bridge_pointer self, const std::string& name, std::string reason) {
   auto& st = self->state;
   auto next = st.peers.lose(name, reason);
   auto& p = *st.peers.find(name);
-  publish_peer_event(self, name, peer_event_kind::lost, p.inbound.last(),
-                     p.incarnation, std::move(reason));
+  session_lost(self, name, p.inbound.last(), p.incarnation, std::move(reason));
   arm_redial(self, next);
 }
 
@@ -72,26 +71,15 @@ caf::error accept(bridge_pointer self, const bridge_handshake& h,
   // Monitoring twice yields two down messages; once per remote bridge.
   if (st.monitored.insert(handle.address()).second)
     self->monitor(handle);
-  if (s.gap) {
-    ++st.counters.gaps_detected;
-    publish_peer_event(self, h.name, peer_event_kind::gap, s.previous_last,
-                       h.incarnation,
-                       "repeated handshake: peer is at sequence "
-                         + std::to_string(h.next_sequence) + ", last received "
-                         + std::to_string(s.previous_last));
-  }
+  if (s.gap)
+    missing_up_to(self, h.name, s.previous_last, h.next_sequence - 1,
+                  "repeated handshake: peer is at sequence "
+                    + std::to_string(h.next_sequence) + ", last received "
+                    + std::to_string(s.previous_last),
+                  true);
   l.endpoint = h.endpoint;
   if (s.started) {
-    if (s.rejoined)
-      publish_peer_event(self, h.name, peer_event_kind::rejoined,
-                         s.previous_last, h.incarnation,
-                         "new session; tracking restarts at sequence "
-                           + std::to_string(h.next_sequence),
-                         l.endpoint, h.next_sequence - 1);
-    else
-      publish_peer_event(self, h.name, peer_event_kind::joined,
-                         h.next_sequence - 1, h.incarnation, {}, l.endpoint,
-                         h.next_sequence - 1);
+    session_started(self, h, s.rejoined, s.previous_last, l.endpoint);
     broadcast_members(self);
   }
   learn(self, h.members);
@@ -135,13 +123,11 @@ void on_beat(bridge_pointer self, uint64_t next) {
     return;
   }
   st.peers.heard(p->name, steady::now());
-  if (auto last = st.peers.sent_up_to(p->name, next)) {
-    ++st.counters.gaps_detected;
-    publish_peer_event(
-      self, p->name, peer_event_kind::gap, *last, p->incarnation,
-      "heartbeat: peer sent up to sequence " + std::to_string(next - 1)
-        + ", last received " + std::to_string(*last));
-  }
+  if (auto last = st.peers.sent_up_to(p->name, next))
+    missing_up_to(self, p->name, *last, next - 1,
+                  "heartbeat: peer sent up to sequence "
+                    + std::to_string(next - 1) + ", last received "
+                    + std::to_string(*last));
 }
 
 void on_members(bridge_pointer self, const std::vector<bridge_member>& list) {

@@ -32,9 +32,11 @@
 #include "cachebus/bus/bridge_options.hpp"
 #include "cachebus/bus/bridge_stats.hpp"
 #include "cachebus/bus/bus.hpp"
+#include "cachebus/bus/origin_log.hpp"
 #include "cachebus/bus/peer_address.hpp"
 #include "cachebus/bus/peer_directory.hpp"
 #include "cachebus/bus/reorder_buffer.hpp"
+#include "cachebus/bus/replay_cursor.hpp"
 
 namespace cachebus::bridge_detail {
 
@@ -43,15 +45,23 @@ using bridge_start_atom = caf::atom_constant<caf::atom("br_start")>;
 using bridge_tick_atom = caf::atom_constant<caf::atom("br_tick")>;
 using bridge_dial_atom = caf::atom_constant<caf::atom("br_dial")>;
 using bridge_reorder_atom = caf::atom_constant<caf::atom("br_reorder")>;
+using bridge_replay_timeout_atom = caf::atom_constant<caf::atom("br_rpl_to")>;
+using bridge_gone_atom = caf::atom_constant<caf::atom("br_gone")>;
+using bridge_pump_atom = caf::atom_constant<caf::atom("br_pump")>;
 
 /// The bridge as it sends itself messages: bridge_actor plus its start
 /// signal (the port it listens on) and its timers (heartbeat tick, redial of
-/// a peer by name or of a seed by index, reorder timeout).
+/// a peer by name or of a seed by index, reorder timeout, the timeout of a
+/// peer's replay run, the wait for a lost peer before it counts as gone) and
+/// the deferred step of a replay.
 using bridge_impl_actor = bridge_actor::extend<
   caf::reacts_to<bridge_start_atom, uint16_t>, caf::reacts_to<bridge_tick_atom>,
   caf::reacts_to<bridge_dial_atom, std::string, uint64_t>,
   caf::reacts_to<bridge_dial_atom, uint64_t, uint64_t>,
-  caf::reacts_to<bridge_reorder_atom, uint64_t>>;
+  caf::reacts_to<bridge_reorder_atom, uint64_t>,
+  caf::reacts_to<bridge_replay_timeout_atom, std::string, uint64_t>,
+  caf::reacts_to<bridge_gone_atom, std::string, uint64_t>,
+  caf::reacts_to<bridge_pump_atom, std::string>>;
 
 /// The CAF side of a peer of the directory (same name).
 struct peer_link {
@@ -104,6 +114,11 @@ struct bridge_state {
   std::optional<uint64_t> reorder_armed;
   /// Scratch buffer for events the reorder buffer releases.
   std::vector<caf::message> ready;
+  /// Own events as forwarded, for peers that missed some (with opts.replay).
+  origin_log log;
+  /// Per peer name: what was published of its events, and its replay (with
+  /// opts.replay; the directory's tracker still drops duplicates).
+  std::map<std::string, replay_cursor> cursors;
   bridge_stats counters;
   static inline const char* name = "cachebus.bridge";
 };

@@ -88,6 +88,30 @@ struct bridge_stats {
   uint64_t rejected = 0;
   /// Own sequences given up on after the reorder timeout (peers see gaps).
   uint64_t own_sequences_skipped = 0;
+  // -- replay (bridge_options::replay) --
+  /// Replays of peers' missing events started (each a `replaying`), ended
+  /// with every event (`replayed`), and given up (a `gap` that drops).
+  uint64_t replays_started = 0;
+  uint64_t replays_completed = 0;
+  uint64_t replays_failed = 0;
+  /// Peers' events published here from their logs.
+  uint64_t replayed_events_in = 0;
+  /// Peers' live events not published as they came because earlier ones
+  /// were missing (fetched from the log in order instead).
+  uint64_t live_events_deferred = 0;
+  /// Answers from peers' logs refused as malformed.
+  uint64_t replay_replies_refused = 0;
+  /// Peers' requests of this node's log answered with events, and refused
+  /// (from a node not in session, an absurd range, trimmed, another
+  /// incarnation).
+  uint64_t replay_requests_served = 0;
+  uint64_t replay_requests_refused = 0;
+  /// This node's log: events (and holes) held, their bytes, its oldest
+  /// sequence, and events trimmed from it by its bounds.
+  uint64_t log_events = 0;
+  uint64_t log_bytes = 0;
+  uint64_t log_first = 0;
+  uint64_t log_trimmed = 0;
   /// One row per peer, ordered by name.
   std::vector<peer_stats> peers;
   /// One row per configured seed, in configuration order.
@@ -101,7 +125,11 @@ typename Inspector::result_type inspect(Inspector& f, bridge_stats& x) {
   return f(caf::meta::type_name("cachebus::bridge_stats"), x.node,
            x.incarnation, x.port, x.events_out, x.events_in,
            x.duplicates_dropped, x.gaps_detected, x.rejected,
-           x.own_sequences_skipped, x.peers, x.seeds);
+           x.own_sequences_skipped, x.replays_started, x.replays_completed,
+           x.replays_failed, x.replayed_events_in, x.live_events_deferred,
+           x.replay_replies_refused, x.replay_requests_served,
+           x.replay_requests_refused, x.log_events, x.log_bytes, x.log_first,
+           x.log_trimmed, x.peers, x.seeds);
 }
 
 } // namespace cachebus

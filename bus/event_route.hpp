@@ -6,6 +6,7 @@
 // holds anything but exactly one event of a known kind has no route.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,5 +37,10 @@ std::string event_topic(const Event& ev) {
 
 /// The route of `msg` if it holds exactly one event of a known kind.
 std::optional<event_route> route_of(const caf::message& msg);
+
+/// About what `msg` (one event of a known kind) takes in memory: its strings
+/// plus a fixed overhead; the fixed overhead alone for anything else. What
+/// the origin log (origin_log.hpp) counts against its byte bound.
+size_t event_bytes(const caf::message& msg);
 
 } // namespace cachebus

@@ -32,6 +32,8 @@ CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_handshake))
 CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::peer_stats))
 CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::seed_stats))
 CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::bridge_stats))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::replay_request))
+CAF_ADD_TYPE_ID(cachebus_bus, (cachebus::replay_batch))
 
 CAF_ADD_ATOM(cachebus_bus, cachebus, bus_stats_atom, "bus_stats")
 CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_hello_atom, "br_hello")
@@ -39,6 +41,7 @@ CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_event_atom, "br_event")
 CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_beat_atom, "br_beat")
 CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_members_atom, "br_members")
 CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_stats_atom, "br_stats")
+CAF_ADD_ATOM(cachebus_bus, cachebus, bridge_replay_atom, "br_replay")
 
 CAF_END_TYPE_ID_BLOCK(cachebus_bus)
 

@@ -75,6 +75,11 @@ size_t local_cache::invalidate_tag(std::string_view tag, uint64_t below,
   return n;
 }
 
+void local_cache::set_fenced(bool on) {
+  for (auto& t : tables_)
+    t->set_fenced(on);
+}
+
 size_t local_cache::clear(removal_reason why) {
   size_t n = 0;
   for (auto& t : tables_)

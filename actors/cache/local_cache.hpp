@@ -74,6 +74,10 @@ class local_cache {
   /// Drops every entry and every fill in flight on every shard.
   size_t clear(removal_reason why = {removal_cause::cleared, {}});
 
+  /// Fences every shard (shard_table::set_fenced): reads find nothing and
+  /// fills are refused until unfenced. Returns when every shard is.
+  void set_fenced(bool on);
+
   /// Every shard reports removals into `sink` (nullptr: none).
   void set_removal_sink(removal_sink* sink);
 

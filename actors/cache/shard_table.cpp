@@ -353,7 +353,7 @@ bool shard_table::get(std::string_view key, std::string& out,
                       uint64_t& version) const {
   {
     std::shared_lock guard{mtx_};
-    auto* e = find(hashed_key{key});
+    auto* e = fenced() ? nullptr : find(hashed_key{key});
     if (e && alive(*e)) {
       sieve_queue::mark_visited(*e);
       out.assign(e->value());
@@ -370,7 +370,7 @@ bool shard_table::get(std::string_view key, std::string& out,
 bool shard_table::get(const hashed_key& key, std::string& out) const {
   {
     std::shared_lock guard{mtx_};
-    auto* e = find(key);
+    auto* e = fenced() ? nullptr : find(key);
     if (e && alive(*e)) {
       sieve_queue::mark_visited(*e);
       out.assign(e->value());
@@ -388,7 +388,7 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
   lookup_result r;
   {
     std::shared_lock guard{mtx_};
-    if (auto* found = find(hashed_key{key})) {
+    if (auto* found = fenced() ? nullptr : find(hashed_key{key})) {
       auto& e = *found;
       auto now = clock_->now_ns();
       bool tags_ok = tags_live(e);
@@ -415,7 +415,7 @@ shard_table::lookup_result shard_table::lookup(std::string_view key,
 bool shard_table::still_holds(std::string_view key, uint64_t version,
                               std::string& out) const {
   std::shared_lock guard{mtx_};
-  auto* found = find(hashed_key{key});
+  auto* found = fenced() ? nullptr : find(hashed_key{key});
   if (!found || found->version != version)
     return false;
   auto& e = *found;
@@ -434,7 +434,7 @@ bool shard_table::peek(std::string_view key, std::string& out) const {
 bool shard_table::peek(std::string_view key, std::string& out,
                        uint64_t& version) const {
   std::shared_lock guard{mtx_};
-  auto* e = find(hashed_key{key});
+  auto* e = fenced() ? nullptr : find(hashed_key{key});
   if (!e || !alive(*e))
     return false;
   out.assign(e->value());
@@ -444,13 +444,13 @@ bool shard_table::peek(std::string_view key, std::string& out,
 
 bool shard_table::contains(std::string_view key) const {
   std::shared_lock guard{mtx_};
-  auto* e = find(hashed_key{key});
+  auto* e = fenced() ? nullptr : find(hashed_key{key});
   return e && alive(*e);
 }
 
 bool shard_table::expiry_of(std::string_view key, int64_t& expires_ns) const {
   std::shared_lock guard{mtx_};
-  auto* e = find(hashed_key{key});
+  auto* e = fenced() ? nullptr : find(hashed_key{key});
   if (!e || !alive(*e))
     return false;
   expires_ns = e->expires_ns();
@@ -823,6 +823,11 @@ size_t shard_table::clear(removal_reason why) {
   return n;
 }
 
+void shard_table::set_fenced(bool on) {
+  std::unique_lock guard{mtx_};
+  fenced_.store(on, std::memory_order_relaxed);
+}
+
 bool shard_table::attach_parent(std::string_view dependent,
                                 const std::string& parent) {
   std::unique_lock guard{mtx_};
@@ -845,6 +850,12 @@ bool shard_table::complete_fill(std::string_view key, uint64_t id,
                                 uint64_t version, int64_t load_ns) {
   std::unique_lock guard{mtx_};
   report_scope reports{*this};
+  if (fenced()) {
+    // A replay is under way: what it is about to apply may make this stale.
+    fills_.cancel(key, id);
+    stale_fills_refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   if (!fills_.finish(key, id, !tags.empty())) {
     // Cancelled by a write or an invalidation, replaced by a later fill, or
     // tagged while a tag was invalidated.

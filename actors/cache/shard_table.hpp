@@ -307,6 +307,21 @@ class shard_table {
   /// Number of fills in flight (bounded by the lock manager).
   size_t fills() const;
 
+  // -- the replay fence -------------------------------------------------------
+
+  /// While fenced the table serves nothing: every read (get, peek, lookup,
+  /// still_holds, contains, expiry_of) finds nothing and counts a miss where
+  /// get() would, and complete_fill() refuses (counted as a stale fill; the
+  /// loader's caller still gets its value). Writes, invalidations and sweeps
+  /// go on. Set under the exclusive lock, so a read that begins after
+  /// set_fenced(true) returned sees it. The invalidation listener fences
+  /// while a peer's missed events are replayed (invalidation_listener.hpp).
+  void set_fenced(bool on);
+
+  bool fenced() const noexcept {
+    return fenced_.load(std::memory_order_relaxed);
+  }
+
   /// Frees at most `budget` entries: first those of invalidated tags, then
   /// expired ones whose bucket is due at `now_ns`, lock_batch per hold of the
   /// lock. Returns true if such work remains (call again soon).
@@ -416,6 +431,8 @@ class shard_table {
   };
   mutable std::array<read_counts, read_slots> reads_;
   std::atomic<uint64_t> sets_{0};
+  // Written under the exclusive lock, read under the shared one.
+  std::atomic<bool> fenced_{false};
   std::atomic<uint64_t> evictions_{0};
   std::atomic<uint64_t> expirations_{0};
   std::atomic<uint64_t> invalidations_{0};

@@ -188,6 +188,8 @@ void on_peer_event(lm_ptr self, const peer_event& ev) {
     st.peers.erase(ev.peer);
     break;
   case peer_event_kind::gap:
+  case peer_event_kind::replaying:
+  case peer_event_kind::replayed:
     return;
   }
   st.members.clear();

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -19,6 +21,9 @@ struct listener_state {
   caf::actor observer;
   listener_stats stats;
   std::map<std::string, lag_histogram> lags;
+  /// Peers whose missed events are being replayed: the shards are fenced
+  /// while this is not empty.
+  std::set<std::string> replaying;
   static inline const char* name = "cachebus.invalidation_listener";
 };
 
@@ -81,17 +86,43 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
     [=](auto& ev) { return handle(self, ev); },
     [=](peer_event& ev) {
       auto& st = self->state;
-      bool drop
-        = ev.kind == peer_event_kind::lost || ev.kind == peer_event_kind::gap
-          || ev.kind == peer_event_kind::rejoined
-          || (ev.kind == peer_event_kind::joined && ev.last_sequence > 0);
-      if (!drop)
+      auto unfence = [&] {
+        if (st.replaying.erase(ev.peer) > 0 && st.replaying.empty())
+          st.inv->fence(false);
+        st.stats.replaying_now = st.replaying.size();
+      };
+      if (ev.kind == peer_event_kind::replaying) {
+        // Fenced before any of the missing events, or the live ones behind
+        // them, can be applied (the bridge holds those back until then).
+        if (st.replaying.empty())
+          st.inv->fence(true);
+        if (st.replaying.insert(ev.peer).second)
+          ++st.stats.replays;
+        st.stats.replaying_now = st.replaying.size();
+        return;
+      }
+      if (ev.kind == peer_event_kind::replayed) {
+        // Every missing event was applied (they came before this).
+        if (st.replaying.count(ev.peer) > 0)
+          ++st.stats.replays_completed;
+        unfence();
+        if (st.observer)
+          caf::anon_send(st.observer, applied_atom_v, ev.peer,
+                         ev.last_sequence);
+        return;
+      }
+      if (ev.drop == drop_cause::none)
         return;
       // Some of that peer's invalidations will never arrive: any entry may
       // be stale, and so may any value being loaded right now.
       ++st.stats.partitions;
+      auto cause = static_cast<size_t>(ev.drop);
+      if (cause < st.stats.drops_by_cause.size())
+        ++st.stats.drops_by_cause[cause];
       st.stats.dropped
         += st.inv->drop_everything(removal_cause::partition, ev.peer);
+      // Emptied: nothing left that a replay could have saved.
+      unfence();
       // Nothing cached here predates the drop: the events the new session
       // will not deliver are taken in, and an answer to this node must
       // reflect them too. The clock restarts there, also downward (a

@@ -7,9 +7,23 @@
 //
 //   every invalidation kind (bus/events.hpp: invalidation_events)
 //                          -> entries removed, or a cachebus error
-//   peer_event             -  the partition rule: after a peer was lost, left
-//                             a gap or rejoined, drop the whole local cache
-//                             (and every fill in flight)
+//   peer_event             -  the partition rule, as the bridge decided it
+//                             (bus/peer_event.hpp): `drop` set: drop the
+//                             whole local cache and every fill in flight;
+//                             `replaying` .. `replayed` (or a drop): fence
+//                             the shards, serving nothing, while a peer's
+//                             missed events are fetched and applied
+//
+// No stale read while replaying: the bridge publishes `replaying` before it
+// publishes any of that peer's events past the first missing one, and holds
+// them back until the missing ones arrive, so the shards are fenced (every
+// read misses, every fill is refused) from before the first event that
+// revealed the gap until every missing event was applied here, in order,
+// through the same invalidator path as a live event (which cancels the
+// leases of what it reaches). What a read finds after `replayed` is what
+// it would have found had the events arrived on time. The fence is bounded by
+// the bridge's replay_timeout: past it the bridge sends a dropping `gap`,
+// and a drop always lifts the fence after it emptied the cache.
 //   observe(actor)         -  after each event, send (applied, origin, seq)
 //   stats()                -> listener_stats
 #pragma once

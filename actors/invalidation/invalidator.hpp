@@ -41,6 +41,10 @@ class invalidator {
     return cache_->clear({cause, origin});
   }
 
+  /// While a peer's missed events are replayed: reads find nothing and
+  /// fills are refused on every shard (shard_table::set_fenced).
+  void fence(bool on) { cache_->set_fenced(on); }
+
   const rules& rule_set() const noexcept { return *rules_; }
 
  private:

@@ -65,6 +65,18 @@ config::config() {
     .add<caf::timespan>("heartbeat-interval",
                         "cluster heartbeat period (500ms)")
     .add<caf::timespan>("peer-timeout", "a silent peer is lost after this (3s)")
+    .add<bool>("replay", "fetch a peer's missed events from its log instead "
+                         "of dropping the cache (true)")
+    .add<size_t>("replay-log-events", "own events kept for peers' replays "
+                                      "(65536; 1 to 16777216)")
+    .add<size_t>("replay-log-bytes", "bytes of own events kept for peers' "
+                                     "replays (16 MiB; 64 KiB to 1 GiB)")
+    .add<caf::timespan>("replay-timeout",
+                        "bound on one replay; past it the cache is dropped "
+                        "(2s)")
+    .add<caf::timespan>("replay-gone-after",
+                        "a peer lost this long counts as gone: the cache is "
+                        "dropped (10s)")
     .add<std::string>("loader-error",
                       "what waiters get when a load fails: propagate (the "
                       "error) or retry (one of them loads)")

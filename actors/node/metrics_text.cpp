@@ -228,6 +228,22 @@ std::string metrics_text(node& n, const record_cache* records,
              li.rejected);
     w.single("cachebus_partitions_total", "counter",
              "Times the partition rule dropped the cache.", li.partitions);
+    w.family("cachebus_partition_drops_total", "counter",
+             "Drops of the whole cache by cause (what a peer missed could "
+             "not be replayed, or replay is off).");
+    for (size_t i = 1; i < li.drops_by_cause.size(); ++i)
+      w.sample("cachebus_partition_drops_total", li.drops_by_cause[i],
+               label("cause", to_string(static_cast<drop_cause>(i))));
+    w.single("cachebus_partition_dropped_entries_total", "counter",
+             "Entries the partition rule dropped.", li.dropped);
+    w.single("cachebus_replays_total", "counter",
+             "Replays of a peer's missed events begun.", li.replays);
+    w.single("cachebus_replays_completed_total", "counter",
+             "Replays that applied every missed event (no drop).",
+             li.replays_completed);
+    w.single("cachebus_replaying", "gauge",
+             "Peers being replayed now (reads miss while nonzero).",
+             li.replaying_now);
     w.family("cachebus_invalidation_lag_seconds", "histogram",
              "Delay from an event's origin (peer node, by its wall clock) to "
              "its application here.");
@@ -248,6 +264,27 @@ std::string metrics_text(node& n, const record_cache* records,
              "Own events sent to peers.", br.events_out);
     w.single("cachebus_cluster_events_in_total", "counter",
              "Peer events received.", br.events_in);
+    w.single("cachebus_cluster_replayed_events_in_total", "counter",
+             "Peer events fetched from their logs.", br.replayed_events_in);
+    w.single("cachebus_cluster_replays_failed_total", "counter",
+             "Replays given up (each one a drop).", br.replays_failed);
+    w.single("cachebus_cluster_replay_requests_served_total", "counter",
+             "Peers' requests answered from this node's log.",
+             br.replay_requests_served);
+    w.single("cachebus_cluster_replay_requests_refused_total", "counter",
+             "Peers' requests of this node's log refused (trimmed, another "
+             "incarnation, absurd range, not in session).",
+             br.replay_requests_refused);
+    w.single("cachebus_cluster_replay_replies_refused_total", "counter",
+             "Answers from peers' logs refused as malformed.",
+             br.replay_replies_refused);
+    w.single("cachebus_cluster_log_events", "gauge",
+             "Own events held in the replay log.", br.log_events);
+    w.single("cachebus_cluster_log_bytes", "gauge",
+             "Bytes of own events held in the replay log.", br.log_bytes);
+    w.single("cachebus_cluster_log_trimmed_total", "counter",
+             "Own events trimmed from the replay log by its bounds.",
+             br.log_trimmed);
     w.family("cachebus_cluster_peer_up", "gauge",
              "1 if the peer is connected, else 0.");
     for (auto& p : br.peers)

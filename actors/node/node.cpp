@@ -11,6 +11,7 @@
 
 #include "cachebus/actors/cache/checked_put.hpp"
 #include "cachebus/actors/invalidation/glob.hpp"
+#include "cachebus/actors/node/cluster_options.hpp"
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node_state.hpp"
 #include "cachebus/actors/node/node_transport.hpp"
@@ -106,16 +107,10 @@ caf::expected<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     if (auto err = read_cluster_flag(cfg, cluster))
       return err;
   if (!setup.cluster && cluster) {
-    bridge_options b;
-    for (auto err :
-         {read_option(cfg, "cachebus.listen-host", b.host),
-          read_option(cfg, "cachebus.listen-port", b.port),
-          read_option(cfg, "cachebus.seeds", b.seeds),
-          read_option(cfg, "cachebus.heartbeat-interval", b.heartbeat_interval),
-          read_option(cfg, "cachebus.peer-timeout", b.peer_timeout)})
-      if (err)
-        return err;
-    b.tls = tls_enabled(cfg);
+    auto opts_of = cluster_options_from(cfg);
+    if (!opts_of)
+      return std::move(opts_of.error());
+    auto b = std::move(*opts_of);
     // spawn_bridge refuses this too, but only this layer can say how to fix
     // it; bad credentials are the bridge's to refuse.
     if (b.tls && !sys.has_openssl_manager())

@@ -7,6 +7,7 @@
 #include "caf/send.hpp"
 
 #include "cachebus/actors/flight/store_loader.hpp"
+#include "cachebus/actors/node/cluster_options.hpp"
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node_transport.hpp"
 #include "cachebus/actors/node/option_reader.hpp"
@@ -69,7 +70,12 @@ caf::error check_before_start(const caf::actor_system_config& cfg) {
                           "into a system of record; set cachebus.store or "
                           "remove the journal");
   bool cluster = false;
-  return read_cluster_flag(cfg, cluster);
+  if (auto err = read_cluster_flag(cfg, cluster))
+    return err;
+  if (cluster)
+    if (auto b = cluster_options_from(cfg); !b)
+      return std::move(b.error());
+  return {};
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // Two nodes in one process, each in its own actor system with its own
 // middleman, linked by their bridges over loopback: an invalidation on one
-// reaches the other, and losing a peer drops the survivor's cache (the
+// reaches the other; what one misses while cut off is replayed from the
+// other's log, and only what cannot be replayed drops its cache (the
 // partition rule), so no stale read survives.
 #include <catch2/catch.hpp>
 
@@ -14,6 +15,8 @@
 #include "cachebus/actors/node/node.hpp"
 
 #include "support/cluster_member.hpp"
+#include "support/eventually.hpp"
+#include "support/net_cut.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -25,9 +28,10 @@ constexpr std::string_view cluster_rules = "[users]\nkeys = user:{id}, "
 
 // A member with the users rule, in a cluster (see cluster_member.hpp).
 struct member : test::cluster_member {
-  member(std::string name, std::vector<std::string> seeds)
+  member(std::string name, std::vector<std::string> seeds,
+         bridge_tweak tweak = {})
       : cluster_member(std::move(name), std::move(seeds),
-                       *rules::parse(cluster_rules)) {
+                       *rules::parse(cluster_rules), {}, std::move(tweak)) {
     // nop
   }
 };
@@ -150,9 +154,12 @@ TEST_CASE("an event from another node that lands during a local load keeps "
   CHECK(*cached == "read after the write");
 }
 
-TEST_CASE("losing a peer drops the survivor's cache", "[cluster][partition]") {
+TEST_CASE("a peer lost for good makes the survivor drop its cache once it "
+          "counts as gone",
+          "[cluster][partition]") {
   auto a = std::make_unique<member>("a", std::vector<std::string>{});
-  member b{"b", {a->address()}};
+  member b{
+    "b", {a->address()}, [](bridge_options& o) { o.replay_gone_after = 1s; }};
   caf::scoped_actor observer{*b.sys};
   caf::anon_send(b.n->listener(), observe_atom_v,
                  caf::actor_cast<caf::actor>(observer));
@@ -175,7 +182,122 @@ TEST_CASE("losing a peer drops the survivor's cache", "[cluster][partition]") {
   self->request(b.n->listener(), 5s, stats_atom_v)
     .receive([&](listener_stats& x) { st = x; }, [](caf::error&) {});
   CHECK(st.partitions >= 1);
+  CHECK(st.drops_by_cause[static_cast<size_t>(drop_cause::gone)] == 1);
   // b keeps serving.
   REQUIRE(b.n->set("user:9", "fresh"));
   CHECK(*b.n->get("user:9") == "fresh");
+}
+
+// -- replay instead of drop ---------------------------------------------------
+
+namespace {
+
+// Publishes throw-away events on `from` until `to`'s listener applied one:
+// the session from -> to is up.
+void await_link(member& from, caf::scoped_actor& to_observer) {
+  bool joined = false;
+  for (int i = 0; i < 150 && !joined; ++i) {
+    REQUIRE(from.n->invalidate({"nothing:" + std::to_string(i)}));
+    to_observer->receive([&](applied_atom, const std::string& origin,
+                             uint64_t) { joined = origin == from.name; },
+                         caf::after(100ms) >> [] {});
+  }
+  REQUIRE(joined);
+}
+
+listener_stats stats_of(member& m) {
+  auto st = m.n->listener_stats();
+  REQUIRE(st);
+  return *st;
+}
+
+uint64_t drops(const listener_stats& st, drop_cause why) {
+  return st.drops_by_cause.at(static_cast<size_t>(why));
+}
+
+} // namespace
+
+TEST_CASE("a connection cut while invalidations flow is replayed: only the "
+          "entries the missed events invalidate are gone, and nothing is "
+          "dropped",
+          "[cluster][replay]") {
+  if (!test::can_cut_connections()) {
+    WARN("skipped: cutting a connection (ss -K) needs root");
+    return;
+  }
+  member a{"a", {}};
+  member b{"b", {a.address()}};
+  caf::scoped_actor observer{*b.sys};
+  caf::anon_send(b.n->listener(), observe_atom_v,
+                 caf::actor_cast<caf::actor>(observer));
+  await_link(a, observer);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(b.n->set("user:" + std::to_string(i), "v"));
+  auto before = stats_of(b);
+  REQUIRE(test::cut_connections({a.n->cluster_port(), b.n->cluster_port()}));
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(a.n->publish_invalidation("users", std::to_string(i)));
+  // Caught up: nothing being replayed (a read misses while it is) and the
+  // last missed event applied.
+  CHECK(test::eventually([&] {
+    auto st = stats_of(b);
+    return st.replays >= 1 && st.replaying_now == 0 && !b.n->get("user:49");
+  }));
+  for (int i = 0; i < 50; ++i)
+    CHECK_FALSE(b.n->get("user:" + std::to_string(i)));
+  for (int i = 50; i < 100; ++i)
+    CHECK(b.n->get("user:" + std::to_string(i)) == "v");
+  auto after = stats_of(b);
+  CHECK(after.partitions == before.partitions);
+  CHECK(after.dropped == before.dropped);
+  INFO("replays " << after.replays << ", completed "
+                  << after.replays_completed);
+  CHECK(after.replays_completed == after.replays);
+  CHECK(after.replaying_now == 0);
+}
+
+TEST_CASE("a range trimmed from the origin's log drops the cache, counted as "
+          "trimmed",
+          "[cluster][replay]") {
+  if (!test::can_cut_connections()) {
+    WARN("skipped: cutting a connection (ss -K) needs root");
+    return;
+  }
+  member a{"a", {}, [](bridge_options& o) { o.replay_log_events = 1; }};
+  member b{"b", {a.address()}};
+  caf::scoped_actor observer{*b.sys};
+  caf::anon_send(b.n->listener(), observe_atom_v,
+                 caf::actor_cast<caf::actor>(observer));
+  await_link(a, observer);
+  REQUIRE(b.n->set("user:untouched", "v"));
+  REQUIRE(test::cut_connections({a.n->cluster_port(), b.n->cluster_port()}));
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(a.n->publish_invalidation("users", std::to_string(i)));
+  CHECK(test::eventually(
+    [&] { return drops(stats_of(b), drop_cause::trimmed) >= 1; }));
+  // Dropped whole: even what no missed event touched.
+  CHECK_FALSE(b.n->get("user:untouched"));
+  CHECK(stats_of(b).replaying_now == 0);
+  REQUIRE(b.n->set("user:untouched", "fresh"));
+  CHECK(b.n->get("user:untouched") == "fresh");
+}
+
+TEST_CASE("a peer that restarts with a new incarnation makes the others drop",
+          "[cluster][replay]") {
+  auto a = std::make_unique<member>("a", std::vector<std::string>{});
+  member b{"b", {a->address()}};
+  caf::scoped_actor observer{*b.sys};
+  caf::anon_send(b.n->listener(), observe_atom_v,
+                 caf::actor_cast<caf::actor>(observer));
+  await_link(*a, observer);
+  REQUIRE(b.n->set("user:1", "cached"));
+  a.reset();
+  // Lost, but not gone yet: b keeps serving (no drop on a loss).
+  REQUIRE(b.n->set("user:2", "cached while a is away"));
+  a = std::make_unique<member>("a", std::vector<std::string>{b.address()});
+  CHECK(test::eventually(
+    [&] { return drops(stats_of(b), drop_cause::new_incarnation) >= 1; }));
+  CHECK_FALSE(b.n->get("user:1"));
+  CHECK_FALSE(b.n->get("user:2"));
+  CHECK(drops(stats_of(b), drop_cause::gone) == 0);
 }

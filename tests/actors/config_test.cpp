@@ -354,3 +354,27 @@ TEST_CASE("a boolean option takes =false and =true on the command line, over "
   CHECK_THAT(describe(bad.error()), Catch::Contains("cachebus.ordered-index"));
   CHECK_FALSE(runtime::check({"--cachebus.ordered-index=false"}));
 }
+
+TEST_CASE("bad cluster and replay options are refused alike by check() and "
+          "start(), with the option named",
+          "[config][cluster][replay]") {
+  for (auto [arg, needle] : std::vector<std::pair<std::string, std::string>>{
+         {"--cachebus.replay-log-events=0", "replay log events"},
+         {"--cachebus.replay-log-events=99999999", "replay log events"},
+         {"--cachebus.replay-log-bytes=1024", "replay log bytes"},
+         {"--cachebus.replay-timeout=0s", "replay timeout"},
+         {"--cachebus.replay-gone-after=0s", "gone-after"},
+         {"--cachebus.peer-timeout=1ms", "peer timeout"}}) {
+    INFO(arg);
+    std::vector<std::string> args{"--cachebus.cluster", arg};
+    auto err = runtime::check(args);
+    REQUIRE(err);
+    CHECK(is(err, errc::invalid_config));
+    CHECK_THAT(describe(err), Catch::Contains(needle));
+    auto rt = runtime::start(args);
+    REQUIRE_FALSE(rt);
+    CHECK(describe(err) == describe(rt.error()));
+  }
+  CHECK_FALSE(runtime::check({"--cachebus.cluster", "--cachebus.replay=false",
+                              "--cachebus.replay-log-events=1000"}));
+}

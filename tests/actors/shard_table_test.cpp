@@ -550,3 +550,37 @@ TEST_CASE_METHOD(table_fixture,
   CHECK(t.stats().bytes == 0);
   CHECK(t.indexes().tag_links == 0);
 }
+
+TEST_CASE_METHOD(table_fixture,
+                 "a fenced table serves nothing and refuses fills until it is "
+                 "unfenced, and keeps what it holds",
+                 "[shard_table][replay]") {
+  auto t = make(100);
+  t.put("k", "cached", in(1h), {});
+  auto before = t.begin_fill("loading");
+  t.set_fenced(true);
+  CHECK(t.fenced());
+  std::string out;
+  uint64_t version = 0;
+  CHECK(get(t, "k") == "<miss>");
+  CHECK_FALSE(t.peek("k", out, version));
+  CHECK_FALSE(t.contains("k"));
+  int64_t exp = 0;
+  CHECK_FALSE(t.expiry_of("k", exp));
+  CHECK(t.lookup("k", out).state == shard_table::lookup_result::missing);
+  // Fills that began before the fence, and during it, install nothing.
+  CHECK_FALSE(t.complete_fill("loading", before, "old", in(1h), 0, {}, 0, 0));
+  auto during = t.begin_fill("other");
+  CHECK_FALSE(t.complete_fill("other", during, "v", in(1h), 0, {}, 0, 0));
+  CHECK(t.stats().stale_fills_refused == 2);
+  // Invalidations still apply while fenced.
+  t.put("gone", "v", in(1h), {});
+  CHECK(t.erase("gone") == 1);
+  t.set_fenced(false);
+  CHECK(get(t, "k") == "cached");
+  CHECK(get(t, "gone") == "<miss>");
+  CHECK(get(t, "loading") == "<miss>");
+  auto after = t.begin_fill("loading");
+  CHECK(t.complete_fill("loading", after, "new", in(1h), 0, {}, 0, 0));
+  CHECK(get(t, "loading") == "new");
+}

@@ -102,8 +102,41 @@ TEST_CASE_METHOD(wire_fixture,
 }
 
 TEST_CASE_METHOD(wire_fixture,
+                 "a replay request and its batch of events cross the wire "
+                 "intact by their registered names") {
+  replay_request req{0xABCDull, 17, 4000};
+  auto asked = cross(caf::make_message(bridge_replay_atom_v, req));
+  REQUIRE(asked.match_elements<caf::atom_value, replay_request>());
+  CHECK(asked.get_as<caf::atom_value>(0) == bridge_replay_atom_v);
+  CHECK(asked.get_as<replay_request>(1) == req);
+  replay_batch b;
+  b.status = replay_status::ok;
+  b.incarnation = 0xABCDull;
+  b.from = 17;
+  b.events = {caf::make_message(invalidated{"users", "1", 2, "a", 17}),
+              caf::make_message(tag_invalidated{"t", "a", 18}),
+              caf::make_message(keys_invalidated{{"k", "l"}, "a", 19}),
+              caf::make_message(pattern_invalidated{"p*", "a", 20})};
+  auto got = cross(caf::make_message(b));
+  REQUIRE(got.match_elements<replay_batch>());
+  auto& x = got.get_as<replay_batch>(0);
+  CHECK(x.status == replay_status::ok);
+  CHECK(x.incarnation == b.incarnation);
+  CHECK(x.from == 17);
+  REQUIRE(x.events.size() == 4);
+  for (size_t i = 0; i < 4; ++i)
+    CHECK(to_string(x.events[i]) == to_string(b.events[i]));
+  replay_batch refused;
+  refused.status = replay_status::trimmed;
+  auto got_refused = cross(caf::make_message(refused));
+  REQUIRE(got_refused.match_elements<replay_batch>());
+  CHECK(got_refused.get_as<replay_batch>(0).status == replay_status::trimmed);
+}
+
+TEST_CASE_METHOD(wire_fixture,
                  "peer events and bridge stats survive serialization") {
   peer_event ev{"b", peer_event_kind::gap, 41, 7, "expected 42, got 44"};
+  ev.drop = drop_cause::trimmed;
   auto got = cross(caf::make_message(ev));
   REQUIRE(got.match_elements<peer_event>());
   CHECK(got.get_as<peer_event>(0) == ev);
@@ -138,6 +171,10 @@ TEST_CASE("a node without add_bus_types reads a handshake as nothing") {
 
 TEST_CASE("peer event kinds and peer states print by name") {
   CHECK(to_string(peer_event_kind::rejoined) == "rejoined");
+  CHECK(to_string(peer_event_kind::replaying) == "replaying");
+  CHECK(to_string(peer_event_kind::replayed) == "replayed");
+  CHECK(to_string(drop_cause::new_incarnation) == "new_incarnation");
+  CHECK(to_string(drop_cause::gone) == "gone");
   CHECK(to_string(peer_event_kind::gap) == "gap");
   CHECK(to_string(peer_state::reconnecting) == "reconnecting");
   CHECK(to_string(peer_state::refused) == "refused");

@@ -4,7 +4,8 @@
 // timing (heartbeat 100 ms, peer timeout 1 s, reconnect 50-400 ms) so that
 // losses and rejoins happen within a test. Destroying it stops the node, then
 // the loader (a detached loader's thread ends only once its last handle is
-// gone, and the system waits for that thread), then the system.
+// gone, and the system waits for that thread), then the system. An optional
+// tweak changes the bridge options last.
 #pragma once
 
 #include <chrono>
@@ -26,6 +27,7 @@ namespace cachebus::test {
 
 struct cluster_member {
   using loader_factory = std::function<loader_actor(caf::actor_system&)>;
+  using bridge_tweak = std::function<void(bridge_options&)>;
 
   std::string name;
   config cfg;
@@ -39,7 +41,7 @@ struct cluster_member {
   cluster_member(std::string node_name,
                  std::optional<std::vector<std::string>> seeds,
                  std::optional<rules> rs = std::nullopt,
-                 loader_factory make_loader = {})
+                 loader_factory make_loader = {}, bridge_tweak tweak = {})
       : name(std::move(node_name)) {
     using namespace std::chrono_literals;
     cfg.set("middleman.workers", size_t{0});
@@ -61,6 +63,8 @@ struct cluster_member {
       b.peer_timeout = 1s;
       b.reconnect_initial = 50ms;
       b.reconnect_max = 400ms;
+      if (tweak)
+        tweak(b);
       setup.cluster = b;
     }
     auto started = node::start(*sys, opts, std::move(setup));
