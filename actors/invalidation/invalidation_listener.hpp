@@ -11,6 +11,11 @@
 //                             a gap or rejoined, drop the whole local cache
 //                             (and every fill in flight)
 //   observe(actor)         -  after each event, send (applied, origin, seq)
+//   observe(actor, true)   -  after each event of any origin (this node's own
+//                             too) has been applied here, send the event
+//                             itself to actor (one of any number of
+//                             watchers; false removes it): the Redis front
+//                             end's `cache:<resource>` channels
 //   stats()                -> listener_stats
 #pragma once
 
@@ -34,6 +39,7 @@ class invalidator;
 using invalidation_listener_actor
   = answers_events<uint64_t, caf::reacts_to<peer_event>,
                    caf::reacts_to<observe_atom, caf::actor>,
+                   caf::reacts_to<observe_atom, caf::actor, bool>,
                    caf::replies_to<stats_atom>::with<listener_stats>>;
 
 /// `applied` (may be null) learns of every event before it is applied. With
