@@ -9,6 +9,7 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
 #include "cachebus/actors/resp/resp_command.hpp"
+#include "cachebus/actors/resp/resp_services.hpp"
 
 namespace cachebus {
 
@@ -23,6 +24,10 @@ resp_session::resp_session(node& n, std::shared_ptr<resp_clients> clients,
 }
 
 resp_session::~resp_session() {
+  if (opts_.services) {
+    opts_.services->tracking().disable(id_);
+    opts_.services->pubsub().remove(id_);
+  }
   clients_->remove(id_);
 }
 
@@ -90,11 +95,18 @@ void resp_session::run(args_t& a) {
     writer_.error("NOAUTH Authentication required.");
     return;
   }
+  if (!before_command(*cmd, a))
+    return;
   clients_->update(id_, [&](resp_clients::client& c) {
     c.last_ns = node_.time().now_ns();
     c.last_cmd = cmd->name;
   });
-  (this->*(cmd->run))(a);
+  {
+    // What this command writes is this connection's (NOLOOP).
+    removal_writer as_writer{id_};
+    (this->*(cmd->run))(a);
+  }
+  after_command(*cmd, a);
 }
 
 // -- connection commands ------------------------------------------------------
@@ -213,6 +225,13 @@ void resp_session::cmd_ping(args_t& a) {
     wrong_arity("ping");
     return;
   }
+  if (writer_.protocol() == 2 && subscribed()) {
+    // Redis: a subscribed RESP2 connection gets ["pong", message].
+    writer_.array(2);
+    writer_.bulk("pong");
+    writer_.bulk(a.size() == 2 ? std::string_view{a[1]} : std::string_view{});
+    return;
+  }
   if (a.size() == 2)
     writer_.bulk(a[1]);
   else
@@ -299,6 +318,18 @@ void resp_session::cmd_client(args_t& a) {
   } else if (sub == "info") {
     if (arity(2))
       writer_.verbatim("txt", client_line(clients_->get(id_)));
+  } else if (sub == "tracking") {
+    if (arity(3, true))
+      client_tracking(a);
+  } else if (sub == "caching") {
+    if (arity(3))
+      client_caching(a);
+  } else if (sub == "trackinginfo") {
+    if (arity(2))
+      client_trackinginfo(a);
+  } else if (sub == "getredir") {
+    if (arity(2))
+      client_getredir(a);
   } else if (sub == "setinfo") {
     // Sent by clients at connect (lib-name, lib-ver); accepted, not kept.
     if (!arity(4))
