@@ -5,7 +5,9 @@
 // Patterns are the node's globs (`*`, `?`, `\`; glob.hpp), not Redis's
 // `[...]` classes. Thread-safe (one mutex); messages are handed to a
 // resp_push_fn outside it. Each connection may hold at most
-// max_subscriptions channels and patterns together.
+// max_subscriptions channels and patterns together, each of at most
+// max_name_bytes (the session refuses longer ones): a client cannot make the
+// registry grow without bound.
 //
 // Channels that carry the node's invalidation events (the bus's topics,
 // bus/events.hpp), after the event has been applied to this node's cache,
@@ -35,6 +37,8 @@ namespace cachebus {
 class resp_pubsub {
  public:
   static constexpr size_t max_subscriptions = 65536;
+  /// The longest channel or pattern a connection may subscribe to.
+  static constexpr size_t max_name_bytes = 4096;
 
   resp_pubsub() = default;
   resp_pubsub(const resp_pubsub&) = delete;

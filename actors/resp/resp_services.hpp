@@ -2,10 +2,11 @@
 // registry: the tracking table (resp_tracking.hpp) and the pub/sub registry
 // (resp_pubsub.hpp), and their links to the node: the change listener that
 // feeds the tracking table (node::on_change, registered by the first CLIENT
-// TRACKING ON, so a server nobody tracks costs the cache nothing), and the
-// relay that puts the node's applied invalidation events on the `cache:`
-// channels (started with the services). Pushes go wherever attach() says
-// (the server's broker; a test's own function).
+// TRACKING ON, so a server nobody tracks costs the cache nothing; once
+// registered it stays until stop(), and each write of a new key costs one
+// notification), and the relay that puts the node's applied invalidation
+// events on the `cache:` channels (started with the services). Pushes go
+// wherever attach() says (the server's broker; a test's own function).
 //
 // Lost notifications: the node's removal queue is bounded and drops when
 // full (cachebus.max-queued-removals). The change listener compares the

@@ -74,6 +74,11 @@ void resp_session::subscribe_generic(args_t& a, bool pattern) {
   auto& ps = opts_.services->pubsub();
   auto& mine = pattern ? patterns_ : channels_;
   for (size_t i = 1; i < a.size(); ++i) {
+    if (a[i].size() > resp_pubsub::max_name_bytes) {
+      writer_.error("ERR cachebus: channel names and patterns are at most "
+                    + std::to_string(resp_pubsub::max_name_bytes) + " bytes");
+      return;
+    }
     if (!ps.subscribe(id_, a[i], pattern)) {
       writer_.error("ERR cachebus: at most "
                     + std::to_string(resp_pubsub::max_subscriptions)

@@ -103,8 +103,10 @@ void resp_session::client_tracking(args_t& a) {
     } else if (resp_iequals(a[i], "noloop")) {
       m.noloop = true;
     } else if (resp_iequals(a[i], "prefix") && more) {
-      if (m.prefixes.size() >= 1024) {
-        writer_.error("ERR cachebus: at most 1024 prefixes per command");
+      if (m.prefixes.size() >= resp_tracking::max_prefixes) {
+        writer_.error("ERR cachebus: at most "
+                      + std::to_string(resp_tracking::max_prefixes)
+                      + " prefixes per client");
         return;
       }
       m.prefixes.push_back(a[++i]);

@@ -72,6 +72,9 @@ std::string resp_tracking::enable(uint64_t client, const mode& m) {
                  "prefix '"
                + fresh[b] + "'. Prefixes for a single client must not overlap.";
   }
+  if (old_prefixes.size() + fresh.size() > max_prefixes)
+    return "ERR cachebus: at most " + std::to_string(max_prefixes)
+           + " prefixes per client";
   auto& ce = clients_[client];
   ce.m = m;
   ce.m.prefixes = old_prefixes;

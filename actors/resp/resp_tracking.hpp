@@ -60,6 +60,9 @@ class resp_tracking {
     std::vector<std::string> prefixes;
   };
 
+  /// BCAST prefixes one connection may watch at most.
+  static constexpr size_t max_prefixes = 1024;
+
   struct counters {
     uint64_t pushes = 0;    // invalidation pushes handed out (per connection)
     uint64_t flushes = 0;   // flush_all() calls that found tracking clients

@@ -558,6 +558,12 @@ TEST_CASE("bad CLIENT TRACKING input gets Redis's errors and leaves "
   err({"CLIENT", "TRACKING", "ON", "BCAST", "OPTIN"}, "not compatible");
   err({"CLIENT", "CACHING", "YES"}, "can be called only when");
   err({"CLIENT", "TRACKING"}, "wrong number of arguments");
+  std::vector<std::string> many{"CLIENT", "TRACKING", "ON", "BCAST"};
+  for (int i = 0; i < 1025; ++i) {
+    many.push_back("PREFIX");
+    many.push_back("p" + std::to_string(i) + ":");
+  }
+  err(many, "at most 1024 prefixes");
   CHECK(f.cmd(*a, {"CLIENT", "GETREDIR"}) == ":-1\r\n");
   CHECK(f.cmd(*a, {"CLIENT", "TRACKINGINFO"})
         == "%3\r\n$5\r\nflags\r\n~1\r\n$3\r\noff\r\n$8\r\nredirect\r\n:-1\r\n"
@@ -710,6 +716,11 @@ TEST_CASE("RESP2 subscribers get messages and may run only pub/sub "
   CHECK(f.pushes(*s3) == ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\nx\r\n");
   CHECK(f.cmd(*p, {"PUBLISH", "news"}).find("wrong number of arguments")
         != std::string::npos);
+  // Names are bounded: a client cannot grow the registry without limit.
+  CHECK(f.cmd(*s3, {"SUBSCRIBE", std::string(5000, 'x')})
+        == "-ERR cachebus: channel names and patterns are at most 4096 "
+           "bytes\r\n");
+  CHECK(f.cmd(*p, {"PUBLISH", std::string(5000, 'x'), "y"}) == ":0\r\n");
 }
 
 TEST_CASE("cache:<resource> channels carry the node's invalidation events, "
