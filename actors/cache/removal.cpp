@@ -10,6 +10,8 @@ const char* to_string(removal_cause cause) {
     return "evicted";
   case removal_cause::replaced:
     return "replaced";
+  case removal_cause::created:
+    return "created";
   case removal_cause::key:
     return "key";
   case removal_cause::keys:
@@ -28,6 +30,25 @@ const char* to_string(removal_cause cause) {
     return "partition";
   }
   return "unknown";
+}
+
+namespace {
+
+thread_local uint64_t current_writer = 0;
+
+} // namespace
+
+removal_writer::removal_writer(uint64_t id) noexcept
+    : previous_(current_writer) {
+  current_writer = id;
+}
+
+removal_writer::~removal_writer() {
+  current_writer = previous_;
+}
+
+uint64_t removal_writer::current() noexcept {
+  return current_writer;
 }
 
 } // namespace cachebus

@@ -22,6 +22,11 @@ enum class removal_cause : uint8_t {
   /// A write (set, a fill, a write path) replaced its value, or a write
   /// under a lease that was refused dropped it (node::install).
   replaced,
+  /// Not a removal: a write made `key`, which had no entry (or only an
+  /// expired one), readable. Reported only to the listeners that ask for it
+  /// (node::on_change): a client that cached "no such key" (a Redis client
+  /// tracking its reads) must hear that the absence ended.
+  created,
   /// Invalidated by key: one key (node::erase, invalidate({key})).
   key,
   /// Invalidated by a multi-key invalidation (invalidate(keys)).
@@ -47,7 +52,7 @@ enum class removal_cause : uint8_t {
 const char* to_string(removal_cause cause);
 
 /// True for the causes that are invalidations (key, keys, tag, pattern,
-/// dependency, resource, cleared, partition).
+/// dependency, resource, cleared, partition); not for created.
 constexpr bool is_invalidation(removal_cause cause) noexcept {
   return cause >= removal_cause::key;
 }
@@ -63,8 +68,32 @@ struct removal {
   /// for expiry, eviction and replacement.
   std::string origin;
 
+  /// The front-end client whose own command wrote or deleted `key` (the
+  /// removal_writer in force on the thread that did it), 0 if none or
+  /// unknown. Set for replaced, created, key and keys only: what a command
+  /// also causes elsewhere (evictions, dependents) is not its writer's.
+  uint64_t writer = 0;
+
   /// True if another node's event removed it.
   bool remote() const noexcept { return !origin.empty(); }
+};
+
+/// The client id (e.g. a Redis connection's) that removals and creations
+/// reported on this thread are attributed to while the scope lives
+/// (removal::writer), so that a front end can tell a client's own writes from
+/// others' (CLIENT TRACKING NOLOOP). Scopes nest; thread-local.
+class removal_writer {
+ public:
+  explicit removal_writer(uint64_t id) noexcept;
+  ~removal_writer();
+  removal_writer(const removal_writer&) = delete;
+  removal_writer& operator=(const removal_writer&) = delete;
+
+  /// The writer in force on this thread, 0 if none.
+  static uint64_t current() noexcept;
+
+ private:
+  uint64_t previous_;
 };
 
 /// The delivery counters of a node's removal notifications.

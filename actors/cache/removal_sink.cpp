@@ -31,11 +31,13 @@ void removal_sink::push(std::vector<removal>& batch) {
   wake_.notify_one();
 }
 
-uint64_t removal_sink::add(removal_listener fn) {
+uint64_t removal_sink::add(removal_listener fn, bool created) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto next = std::make_shared<listener_list>(*listeners_);
   auto id = next_id_++;
-  next->push_back({id, std::move(fn)});
+  next->push_back({id, std::move(fn), created});
+  if (created)
+    created_listeners_.fetch_add(1, std::memory_order_relaxed);
   listeners_ = std::move(next);
   return id;
 }
@@ -44,7 +46,13 @@ void removal_sink::remove(uint64_t id) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto next = std::make_shared<listener_list>(*listeners_);
-    std::erase_if(*next, [id](const listener& l) { return l.id == id; });
+    std::erase_if(*next, [this, id](const listener& l) {
+      if (l.id != id)
+        return false;
+      if (l.created)
+        created_listeners_.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    });
     listeners_ = std::move(next);
   }
   // Wait out a call in progress, unless we are that call.
@@ -108,6 +116,8 @@ void removal_sink::run() {
         ls = listeners_;
       }
       for (auto& l : *ls) {
+        if (r.cause == removal_cause::created && !l.created)
+          continue;
         try {
           l.fn(r);
         } catch (...) {

@@ -14,6 +14,7 @@
 //   are dropped. REQUIRES: not called from a listener, nor concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -44,8 +45,15 @@ class removal_sink {
   /// Queues `batch` (moved from; left empty) as far as room allows.
   void push(std::vector<removal>& batch);
 
-  /// Registers `fn`; returns its id (never 0).
-  uint64_t add(removal_listener fn);
+  /// Registers `fn`; returns its id (never 0). With `created`, it is also
+  /// told of removal_cause::created; the others never are.
+  uint64_t add(removal_listener fn, bool created = false);
+
+  /// True while a listener that wants creations is registered: only then
+  /// do tables report them (a relaxed read, on the write path).
+  bool wants_created() const noexcept {
+    return created_listeners_.load(std::memory_order_relaxed) > 0;
+  }
 
   /// Unregisters listener `id` (no-op if unknown); see above.
   void remove(uint64_t id);
@@ -65,6 +73,7 @@ class removal_sink {
   struct listener {
     uint64_t id;
     removal_listener fn;
+    bool created;
   };
   using listener_list = std::vector<listener>;
 
@@ -78,6 +87,7 @@ class removal_sink {
   // Copied on change, so that the thread calls listeners without mtx_.
   std::shared_ptr<const listener_list> listeners_;
   uint64_t next_id_ = 1;
+  std::atomic<uint32_t> created_listeners_{0};
   uint64_t pushed_ = 0; // notifications queued so far
   uint64_t delivered_count_ = 0;
   uint64_t dropped_ = 0;

@@ -617,8 +617,14 @@ uint64_t shard_table::install(std::string_view key, std::string value,
       wheel_.schedule(e.wheel_hook(), reclaim_at(expires_ns, grace_ns));
     bytes_ += charge(e);
     entries_.store(map_.size(), std::memory_order_relaxed);
-  } else {
     if (sink_)
+      report_created(key, sourced ? version : 0);
+  } else {
+    // An entry already reported gone (a tag invalidation made it
+    // unreadable) was absent to readers: this write creates the key.
+    if (sink_ && found->reported)
+      report_created(key, sourced ? version : 0);
+    else if (sink_)
       report(*found, {removal_cause::replaced, {}});
     bytes_ -= charge(*found);
     auto& e = found->holds(value.size(), need)
@@ -1065,6 +1071,26 @@ void shard_table::report(entry& e, removal_reason why, bool killed_now) {
     r.cause = why.cause;
     r.origin = why.origin;
   }
+  switch (r.cause) {
+  case removal_cause::replaced:
+  case removal_cause::key:
+  case removal_cause::keys:
+    r.writer = removal_writer::current();
+    break;
+  default:
+    break;
+  }
+  reports_.push_back(std::move(r));
+}
+
+void shard_table::report_created(std::string_view key, uint64_t version) {
+  if (!sink_->wants_created())
+    return;
+  removal r;
+  r.key = key;
+  r.version = version;
+  r.cause = removal_cause::created;
+  r.writer = removal_writer::current();
   reports_.push_back(std::move(r));
 }
 

@@ -380,6 +380,9 @@ class shard_table {
   // ended its life first: a dead tag, its expiry, or `why` (`killed_now`:
   // the tag invalidation reporting it is what made it dead).
   void report(entry& e, removal_reason why, bool killed_now = false);
+  // Reports that a write made `key` readable (REQUIRES: sink_), if a
+  // listener wants creations.
+  void report_created(std::string_view key, uint64_t version);
   // Hands what report() collected to the sink (end of every mutation).
   void flush_reports();
   struct report_scope;

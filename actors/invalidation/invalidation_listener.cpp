@@ -19,6 +19,7 @@ struct listener_state {
   std::shared_ptr<event_source> source;
   std::shared_ptr<applied_events> applied;
   caf::actor observer;
+  std::vector<caf::actor> watchers;
   listener_stats stats;
   std::map<std::string, lag_histogram> lags;
   /// Peers whose missed events are being replayed: the shards are fenced
@@ -36,6 +37,8 @@ caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
   auto notify = [&] {
     if (st.observer)
       caf::anon_send(st.observer, applied_atom_v, ev.origin, ev.sequence);
+    for (auto& w : st.watchers)
+      caf::anon_send(w, ev);
   };
   if (ev.origin.empty()) { // a local actor's request
     std::optional<local_invalidation> running;
@@ -136,6 +139,12 @@ listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
     },
     [=](observe_atom, caf::actor observer) {
       self->state.observer = std::move(observer);
+    },
+    [=](observe_atom, caf::actor watcher, bool on) {
+      auto& ws = self->state.watchers;
+      std::erase(ws, watcher);
+      if (on && watcher)
+        ws.push_back(std::move(watcher));
     },
     [=](stats_atom) {
       auto s = self->state.stats;

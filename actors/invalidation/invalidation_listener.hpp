@@ -25,6 +25,11 @@
 // the bridge's replay_timeout: past it the bridge sends a dropping `gap`,
 // and a drop always lifts the fence after it emptied the cache.
 //   observe(actor)         -  after each event, send (applied, origin, seq)
+//   observe(actor, true)   -  after each event of any origin (this node's own
+//                             too) has been applied here, send the event
+//                             itself to actor (one of any number of
+//                             watchers; false removes it): the Redis front
+//                             end's `cache:<resource>` channels
 //   stats()                -> listener_stats
 #pragma once
 
@@ -48,6 +53,7 @@ class invalidator;
 using invalidation_listener_actor
   = answers_events<uint64_t, caf::reacts_to<peer_event>,
                    caf::reacts_to<observe_atom, caf::actor>,
+                   caf::reacts_to<observe_atom, caf::actor, bool>,
                    caf::replies_to<stats_atom>::with<listener_stats>>;
 
 /// `applied` (may be null) learns of every event before it is applied. With

@@ -495,6 +495,15 @@ caf::expected<listener_stats> node::listener_stats() const {
 // -- removal notifications ----------------------------------------------------
 
 caf::expected<uint64_t> node::on_removal(removal_listener fn) {
+  return add_removal_listener(std::move(fn), false);
+}
+
+caf::expected<uint64_t> node::on_change(removal_listener fn) {
+  return add_removal_listener(std::move(fn), true);
+}
+
+caf::expected<uint64_t> node::add_removal_listener(removal_listener fn,
+                                                   bool created) {
   if (!fn)
     return make_error(errc::invalid_argument,
                       "on_removal needs a listener function");
@@ -506,7 +515,7 @@ caf::expected<uint64_t> node::on_removal(removal_listener fn) {
     s_->removals = std::make_unique<removal_sink>(s_->opts.max_queued_removals);
     s_->cache->set_removal_sink(s_->removals.get());
   }
-  return s_->removals->add(std::move(fn));
+  return s_->removals->add(std::move(fn), created);
 }
 
 void node::remove_removal_listener(uint64_t id) {

@@ -402,6 +402,13 @@ class node {
   /// stopped after stop().
   caf::expected<uint64_t> on_removal(removal_listener fn);
 
+  /// Like on_removal, and `fn` is also told when a write makes a key that
+  /// had no readable entry (removal_cause::created, with the writer): what
+  /// a client that cached a miss needs (the Redis front end's CLIENT
+  /// TRACKING). Writes of new keys cost one notification each while such a
+  /// listener is registered. Unregister with remove_removal_listener.
+  caf::expected<uint64_t> on_change(removal_listener fn);
+
   /// Unregisters listener `id`; when it returns the listener is not running
   /// and will not be called again (called from inside a listener: it will
   /// not be called again). Unknown ids are ignored.
@@ -495,6 +502,9 @@ class node {
   node(caf::actor_system& sys, node_options opts);
 
   caf::error check_running() const;
+
+  caf::expected<uint64_t> add_removal_listener(removal_listener fn,
+                                               bool created);
 
   /// resolve_fetch without the rule's tags, which a fetch adds only on a
   /// miss (a hit pays nothing for them).

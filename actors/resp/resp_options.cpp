@@ -37,7 +37,10 @@ void declare_resp_options(caf::config_option_set& opts) {
                  "disconnected (64 MiB)")
     .add<caf::timespan>("resp-idle-timeout",
                         "a silent Redis client is disconnected after this "
-                        "(0: never)");
+                        "(0: never)")
+    .add<size_t>("resp-tracking-max-keys",
+                 "keys CLIENT TRACKING remembers at most; beyond, the oldest "
+                 "is invalidated and forgotten (1000000)");
 }
 
 caf::expected<resp_options>
@@ -58,7 +61,9 @@ resp_options_from(const caf::actor_system_config& cfg) {
         read_option(cfg, "cachebus.resp-max-multibulk-length",
                     x.limits.max_multibulk_length),
         read_option(cfg, "cachebus.resp-max-output-bytes", x.max_output_bytes),
-        read_option(cfg, "cachebus.resp-idle-timeout", x.idle_timeout)})
+        read_option(cfg, "cachebus.resp-idle-timeout", x.idle_timeout),
+        read_option(cfg, "cachebus.resp-tracking-max-keys",
+                    x.tracking_max_keys)})
     if (err)
       return err;
   auto& l = x.limits;
@@ -78,6 +83,10 @@ resp_options_from(const caf::actor_system_config& cfg) {
   if (x.max_output_bytes < (size_t{64} << 10))
     return bad("resp-max-output-bytes", "must be at least 64 KiB, got "
                                           + std::to_string(x.max_output_bytes));
+  if (x.tracking_max_keys < 1 || x.tracking_max_keys > (size_t{1} << 32))
+    return bad("resp-tracking-max-keys",
+               "must be 1 .. 4294967296, got "
+                 + std::to_string(x.tracking_max_keys));
   if (x.idle_timeout < caf::timespan{0})
     return bad("resp-idle-timeout", "must not be negative");
   x.tls = tls_enabled(cfg);

@@ -36,8 +36,11 @@ struct resp_options {
   resp_parser::limits limits;
   /// A client whose unwritten replies exceed this is disconnected.
   size_t max_output_bytes = size_t{64} << 20;
-  /// A client silent this long is disconnected (0: never).
+  /// A client silent this long is disconnected (0: never; a subscribed
+  /// client never is).
   caf::timespan idle_timeout{0};
+  /// Keys CLIENT TRACKING remembers at most (resp_tracking.hpp).
+  size_t tracking_max_keys = 1'000'000;
 };
 
 /// Declares the cachebus.resp-* options in `opts` (cachebus::config does).

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <unordered_map>
 
 #include "caf/actor_system.hpp"
 #include "caf/exit_reason.hpp"
@@ -13,6 +14,8 @@
 
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
+#include "cachebus/actors/resp/resp_push.hpp"
+#include "cachebus/actors/resp/resp_services.hpp"
 #include "cachebus/actors/resp/resp_session.hpp"
 #include "cachebus/actors/resp/resp_tls.hpp"
 #include "cachebus/bus/tls_context.hpp"
@@ -44,17 +47,26 @@ struct connection {
 struct server_state {
   node* n;
   std::shared_ptr<resp_clients> clients;
+  std::shared_ptr<resp_services> services;
   resp_options opts;
   record_calls_actor records;
   std::shared_ptr<tls_context> tls;
   std::map<caf::io::connection_handle, connection> conns;
+  std::unordered_map<uint64_t, caf::io::connection_handle> by_id; // session
 };
 
 caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
                           std::shared_ptr<server_state> st) {
   self->add_doorman(std::move(door));
-  auto drop = [self, st](caf::io::connection_handle hdl) {
-    st->conns.erase(hdl); // unregisters the session
+  auto forget = [st](caf::io::connection_handle hdl) {
+    auto i = st->conns.find(hdl);
+    if (i == st->conns.end())
+      return;
+    st->by_id.erase(i->second.session->id());
+    st->conns.erase(i); // unregisters the session
+  };
+  auto drop = [self, forget](caf::io::connection_handle hdl) {
+    forget(hdl);
     self->close(hdl);
   };
   // Writes what the session of `hdl` produced; closes the connection if it
@@ -113,10 +125,17 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
             self->trigger(hdl);
         }
       };
+  // Out-of-band messages (tracking invalidations, pub/sub) from any thread.
+  st->services->attach([hdl = caf::actor_cast<caf::actor>(self)](
+                         std::vector<uint64_t> to, resp_push p) {
+    caf::anon_send(hdl, resp_push_atom_v, std::move(to), std::move(p));
+  });
   // Ends the sessions (they refer to the node) in this actor's context,
   // before it terminates: stop() returns only after this ran.
   self->set_exit_handler([self, st](caf::exit_msg& msg) {
+    st->services->attach(nullptr); // drops its handle to us
     st->conns.clear();
+    st->by_id.clear();
     self->close_all();
     self->quit(msg.reason);
   });
@@ -140,6 +159,7 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
         = [me = caf::actor_cast<caf::actor>(self), hdl](resp_completion done) {
             caf::anon_send(me, resp_done_atom::value, hdl, std::move(done));
           };
+      so.services = st->services;
       auto local = st->opts.host + ":" + std::to_string(so.port);
       connection c;
       if (st->tls) {
@@ -153,6 +173,7 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
       c.session = std::make_unique<resp_session>(
         *st->n, st->clients, std::move(so), std::move(peer), std::move(local));
       c.last_input = steady::now();
+      st->by_id.emplace(c.session->id(), hdl);
       st->conns.emplace(hdl, std::move(c));
       self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
       self->ack_writes(hdl, true);
@@ -191,8 +212,21 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
       if (i != st->conns.end())
         i->second.unwritten = msg.remaining;
     },
-    [=](const caf::io::connection_closed_msg& msg) {
-      st->conns.erase(msg.handle);
+    [=](const caf::io::connection_closed_msg& msg) { forget(msg.handle); },
+    [=](resp_push_atom, const std::vector<uint64_t>& to, const resp_push& p) {
+      for (auto id : to) {
+        auto j = st->by_id.find(id);
+        if (j == st->by_id.end())
+          continue; // closed meanwhile
+        auto hdl = j->second;
+        auto& c = st->conns.at(hdl);
+        if (c.session->closing())
+          continue;
+        // Between two replies: a push never splits a frame (TLS
+        // connections encrypt it like a reply).
+        c.session->deliver(p);
+        send_output(hdl, c);
+      }
     },
     [=](const caf::io::acceptor_closed_msg&) {
       // The port is gone (stop() closes it): connections stay until stop.
@@ -201,7 +235,8 @@ caf::behavior resp_broker(caf::io::broker* self, caf::io::doorman_ptr door,
       auto cutoff = steady::now() - idle;
       std::vector<caf::io::connection_handle> idle_ones;
       for (auto& [hdl, c] : st->conns)
-        if (c.last_input < cutoff && !c.session->waiting())
+        if (c.last_input < cutoff && !c.session->waiting()
+            && !c.session->subscribed())
           idle_ones.push_back(hdl);
       for (auto hdl : idle_ones) {
         st->clients->count_rejected();
@@ -232,12 +267,16 @@ resp_server::start(caf::actor_system& sys, node& n, resp_options opts,
   std::unique_ptr<resp_server> s{new resp_server(sys)};
   s->port_ = (*door)->port();
   s->clients_ = std::make_shared<resp_clients>();
+  s->services_
+    = std::make_shared<resp_services>(n, s->clients_, opts.tracking_max_keys);
+  s->services_->start();
   auto st = std::make_shared<server_state>();
   st->n = &n;
   st->clients = s->clients_;
+  st->services = s->services_;
+  st->tls = opts.tls ? std::move(tls) : nullptr;
   st->opts = std::move(opts);
   st->records = std::move(records);
-  st->tls = opts.tls ? std::move(tls) : nullptr;
   s->broker_ = sys.middleman().spawn_broker<caf::hidden>(
     resp_broker, std::move(*door), std::move(st));
   return s;
@@ -254,6 +293,7 @@ void resp_server::stop() {
   self->send_exit(broker_, caf::exit_reason::user_shutdown);
   self->wait_for(broker_);
   broker_ = nullptr;
+  services_->stop();
 }
 
 } // namespace cachebus

@@ -6,7 +6,10 @@
 // answered, then the connection closes), resp_options::max_output_bytes of
 // unwritten replies (a client that does not read them is disconnected
 // without a reply), and resp_options::idle_timeout. One client's garbage or
-// slowness costs only its own connection.
+// slowness costs only its own connection. Other threads reach a connection
+// through the broker's mailbox: (resp_push_atom, connection ids, resp_push)
+// appends the push as the session renders it, under the same output limit
+// (resp_services.hpp says who sends them).
 //
 // All connections live in one broker, which CAF 0.17 runs on the
 // middleman's I/O thread, as it runs every broker: commands never block
@@ -29,6 +32,7 @@ namespace cachebus {
 
 class node;
 class tls_context;
+class resp_services;
 
 class resp_server {
  public:
@@ -57,6 +61,9 @@ class resp_server {
   /// Its connections and counters.
   const resp_clients& clients() const noexcept { return *clients_; }
 
+  /// Its tracking table and pub/sub registry (resp_services.hpp).
+  resp_services& services() noexcept { return *services_; }
+
   /// Closes the port and every connection and waits until no session runs.
   /// Idempotent.
   void stop();
@@ -70,6 +77,7 @@ class resp_server {
   caf::actor broker_;
   uint16_t port_ = 0;
   std::shared_ptr<resp_clients> clients_;
+  std::shared_ptr<resp_services> services_;
 };
 
 } // namespace cachebus

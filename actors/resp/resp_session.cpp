@@ -9,6 +9,7 @@
 #include "cachebus/actors/node/error.hpp"
 #include "cachebus/actors/node/node.hpp"
 #include "cachebus/actors/resp/resp_command.hpp"
+#include "cachebus/actors/resp/resp_services.hpp"
 
 namespace cachebus {
 
@@ -23,6 +24,10 @@ resp_session::resp_session(node& n, std::shared_ptr<resp_clients> clients,
 }
 
 resp_session::~resp_session() {
+  if (opts_.services) {
+    opts_.services->tracking().disable(id_);
+    opts_.services->pubsub().remove(id_);
+  }
   clients_->remove(id_);
 }
 
@@ -113,6 +118,8 @@ void resp_session::run(args_t& a) {
     writer_.error("NOAUTH Authentication required.");
     return;
   }
+  if (!before_command(*cmd, a))
+    return;
   // CLIENT LIST's cmd= and idle=: the registry (a lock) is told when the
   // command changes, and once per batch of input (drain()); a pipeline of
   // one command costs it nothing per command.
@@ -124,7 +131,13 @@ void resp_session::run(args_t& a) {
     });
   }
   ran_ = true;
-  (this->*(cmd->run))(a);
+  {
+    // What this command writes is this connection's (NOLOOP). A deferred
+    // reply's write runs elsewhere and is not.
+    removal_writer as_writer{id_};
+    (this->*(cmd->run))(a);
+  }
+  after_command(*cmd, a);
 }
 
 // -- connection commands ------------------------------------------------------
@@ -243,6 +256,13 @@ void resp_session::cmd_ping(args_t& a) {
     wrong_arity("ping");
     return;
   }
+  if (writer_.protocol() == 2 && subscribed()) {
+    // Redis: a subscribed RESP2 connection gets ["pong", message].
+    writer_.array(2);
+    writer_.bulk("pong");
+    writer_.bulk(a.size() == 2 ? std::string_view{a[1]} : std::string_view{});
+    return;
+  }
   if (a.size() == 2)
     writer_.bulk(a[1]);
   else
@@ -329,6 +349,18 @@ void resp_session::cmd_client(args_t& a) {
   } else if (sub == "info") {
     if (arity(2))
       writer_.verbatim("txt", client_line(clients_->get(id_)));
+  } else if (sub == "tracking") {
+    if (arity(3, true))
+      client_tracking(a);
+  } else if (sub == "caching") {
+    if (arity(3))
+      client_caching(a);
+  } else if (sub == "trackinginfo") {
+    if (arity(2))
+      client_trackinginfo(a);
+  } else if (sub == "getredir") {
+    if (arity(2))
+      client_getredir(a);
   } else if (sub == "setinfo") {
     // Sent by clients at connect (lib-name, lib-ver); accepted, not kept.
     if (!arity(4))

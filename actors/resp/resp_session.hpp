@@ -19,7 +19,39 @@
 //   EXISTS, EXPIRE and PEXPIRE (NX XX GT LT), TTL, PTTL, PERSIST, DBSIZE,
 //   SCAN cursor [MATCH glob] [COUNT n] [TYPE type],
 //   CLIENT ID|SETNAME|GETNAME|LIST|INFO|SETINFO, COMMAND [COUNT|DOCS|INFO],
-//   CONFIG GET, INFO [section...].
+//   CONFIG GET, INFO [section...],
+//   CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]... [BCAST] [OPTIN]
+//     [OPTOUT] [NOLOOP], CLIENT CACHING YES|NO, CLIENT TRACKINGINFO,
+//     CLIENT GETREDIR (resp_session_tracking.cpp),
+//   SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH
+//     (resp_session_pubsub.cpp).
+// Client-side caching (CLIENT TRACKING, resp_tracking.hpp): the keys of
+// every read-only command (GET, MGET, EXISTS, TTL, ...) are tracked before
+// the command runs; each tracked key gets one push when it changes or goes
+// for any reason the node knows (write, delete, expiry, eviction, every
+// invalidation kind from any node, the change feed; a key read as missing
+// when it is created), then it is forgotten until read again. RESP3 gets
+// `>2 invalidate [key]`; a RESP2 connection gets invalidations only through
+// REDIRECT to a connection that SUBSCRIBEd (to anything, as in Redis), as a
+// message on `__redis__:invalidate`. NOLOOP spares the connection's own
+// writes (SET, DEL, ... of the key by this connection; a dependent its DEL
+// removed, an eviction its SET caused are not its own). If the node lost
+// notifications (its removal queue was full), every tracking connection
+// gets a flush: `>2 invalidate _` (RESP2: a null message). EXPIRE, PEXPIRE
+// and PERSIST change no value and push nothing; the expiry itself does.
+// A connection that closes is forgotten: reconnect means flush.
+// Pub/sub (resp_pubsub.hpp): `cache:<resource>` carries the id of each
+// invalidation event of that resource applied on this node (its own and
+// other nodes'), `cache:!tags`, `cache:!keys` and `cache:!patterns` the
+// tags, keys and globs of those events. PUBLISH on one of them is an
+// invalidation, through the central rules and across the cluster
+// (publish_invalidation(resource, message), invalidate_tag(message),
+// invalidate({message}), invalidate_pattern(message)); its reply counts this
+// node's subscribers that will get the message (as Redis Cluster counts
+// only the receiving node's). Any other channel is plain pub/sub among this
+// node's RESP connections. In RESP2, a subscribed connection may run only
+// (P)(UN)SUBSCRIBE, PING and QUIT; in RESP3 everything. Messages to the
+// publishing connection itself come after its PUBLISH reply (Redis: before).
 //
 // cachebus's own commands (resp_cachebus_commands.cpp). Errors from the
 // node are "-ERR cachebus: <code>: <text>"; bad input changes nothing.
@@ -98,6 +130,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,7 +148,9 @@
 namespace cachebus {
 
 class node;
+class resp_services;
 struct resp_command;
+struct resp_push;
 
 /// What a session needs to know about its server.
 struct resp_session_options {
@@ -133,6 +168,9 @@ struct resp_session_options {
   /// frontend of a node with cachebus.store; invalid: those commands answer
   /// that the node has no system of record.
   record_calls_actor records{};
+  /// Tracking and pub/sub (resp_services.hpp); without them, CLIENT
+  /// TRACKING and the pub/sub commands answer an error.
+  std::shared_ptr<resp_services> services{};
 };
 
 class resp_session {
@@ -181,6 +219,18 @@ class resp_session {
 
   bool authenticated() const noexcept { return authenticated_; }
 
+  /// Appends `p` to output() as this connection takes it now (RESP3 push,
+  /// RESP2 pub/sub message, or nothing: a RESP2 connection that subscribed
+  /// to nothing gets no invalidations, a message for a channel it left is
+  /// dropped). resp_session_pubsub.cpp.
+  void deliver(const resp_push& p);
+
+  /// True while subscribed to a channel or pattern (the server spares such
+  /// connections its idle timeout, as Redis does).
+  bool subscribed() const noexcept {
+    return !channels_.empty() || !patterns_.empty();
+  }
+
  private:
   using args_t = std::vector<std::string>;
 
@@ -227,6 +277,27 @@ class resp_session {
   void expire_generic(args_t& a, bool millis);
   void ttl_generic(args_t& a, bool millis);
 
+  // -- client-side caching (resp_session_tracking.cpp) ------------------------
+  // Before a command runs: refuses it in RESP2 subscribed mode (false), and
+  // tracks the keys of a read-only one.
+  bool before_command(const resp_command& cmd, args_t& a);
+  // After it ran: CLIENT CACHING's flag lasts one command.
+  void after_command(const resp_command& cmd, const args_t& a);
+  void client_tracking(args_t& a);
+  void client_caching(args_t& a);
+  void client_trackinginfo(args_t& a);
+  void client_getredir(args_t& a);
+
+  // -- pub/sub (resp_session_pubsub.cpp) --------------------------------------
+  void cmd_subscribe(args_t& a);
+  void cmd_unsubscribe(args_t& a);
+  void cmd_psubscribe(args_t& a);
+  void cmd_punsubscribe(args_t& a);
+  void cmd_publish(args_t& a);
+  void subscribe_generic(args_t& a, bool pattern);
+  void unsubscribe_generic(args_t& a, bool pattern);
+  bool services_or_error();
+
   // -- introspection (resp_introspection.cpp) ---------------------------------
   void cmd_command(args_t& a);
   void cmd_config(args_t& a);
@@ -266,6 +337,15 @@ class resp_session {
   uint64_t waiting_ = 0;             // the deferred reply's ticket, 0: none
   uint64_t last_ticket_ = 0;
   resp_scan_cursors cursors_;
+  // Tracking on, its mode's flags as far as reads need them, and CLIENT
+  // CACHING's flag for the next command (0 none, 1 yes, -1 no).
+  bool tracking_ = false;
+  bool tracking_bcast_ = false;
+  bool tracking_optin_ = false;
+  bool tracking_optout_ = false;
+  int caching_ = 0;
+  std::set<std::string> channels_;
+  std::set<std::string> patterns_;
 };
 
 } // namespace cachebus
