@@ -105,8 +105,12 @@ size_t resp_pubsub::receivers(const std::string& channel) const {
 
 caf::actor spawn_resp_event_relay(caf::actor_system& sys,
                                   std::shared_ptr<resp_pubsub> ps) {
+  // `ps` goes in as a spawn argument, not a capture: CAF 0.17 spawns a
+  // function without arguments by dereferencing a null tuple pointer
+  // (undefined behavior that UBSan reports).
   return sys.spawn<caf::hidden>(
-    [ps](caf::event_based_actor* self) -> caf::behavior {
+    [](caf::event_based_actor* self,
+       std::shared_ptr<resp_pubsub> ps) -> caf::behavior {
       // Events arrive anonymously from the listener; nothing may kill us.
       self->set_default_handler(caf::drop);
       return {
@@ -124,7 +128,8 @@ caf::actor spawn_resp_event_relay(caf::actor_system& sys,
           ps->publish(std::string{pattern_invalidated::topic}, ev.glob);
         },
       };
-    });
+    },
+    std::move(ps));
 }
 
 } // namespace cachebus

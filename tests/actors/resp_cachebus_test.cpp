@@ -41,7 +41,10 @@ loader_actor::behavior_type test_loader(loader_actor::pointer, counter runs) {
 // A stand-in for the record frontend: users/404 does not exist, resource
 // "nope" has no rule, queue_update needs a journal it does not have for
 // resource "orders".
-record_calls_actor::behavior_type fake_records(record_calls_actor::pointer) {
+// The int is unused: CAF 0.17 spawns a function without arguments by
+// dereferencing a null tuple (UBSan reports it).
+record_calls_actor::behavior_type fake_records(record_calls_actor::pointer,
+                                               int) {
   return {
     [](caf::update_atom, std::string& resource, std::string&,
        stores::field_map& fields) -> caf::result<uint64_t> {
@@ -80,7 +83,7 @@ struct loader_fixture : test::resp_fixture {
 
 struct records_fixture : test::resp_fixture {
   records_fixture() {
-    records = sys.spawn(fake_records);
+    records = sys.spawn(fake_records, 0);
     owned.push_back(caf::actor_cast<caf::actor>(records));
     start();
   }
