@@ -166,29 +166,17 @@ void resp_session::cmd_cb_set(args_t& a) {
 void resp_session::cmd_cb_invalidate(args_t& a) {
   if (!check_keys(a, 1, 1))
     return;
-  auto n = node_.invalidate({a.begin() + 1, a.end()});
-  if (n)
-    writer_.integer(static_cast<int64_t>(*n));
-  else
-    reply_node_error(n.error());
+  reply_count(node_.invalidate({a.begin() + 1, a.end()}));
 }
 
 // CB.INVALIDATE.TAG tag
 void resp_session::cmd_cb_invalidate_tag(args_t& a) {
-  auto n = node_.invalidate_tag(std::move(a[1]));
-  if (n)
-    writer_.integer(static_cast<int64_t>(*n));
-  else
-    reply_node_error(n.error());
+  reply_count(node_.invalidate_tag(std::move(a[1])));
 }
 
 // CB.INVALIDATE.PATTERN glob
 void resp_session::cmd_cb_invalidate_pattern(args_t& a) {
-  auto n = node_.invalidate_pattern(std::move(a[1]));
-  if (n)
-    writer_.integer(static_cast<int64_t>(*n));
-  else
-    reply_node_error(n.error());
+  reply_count(node_.invalidate_pattern(std::move(a[1])));
 }
 
 // CB.RESOURCE resource id [version]
@@ -202,12 +190,8 @@ void resp_session::cmd_cb_resource(args_t& a) {
     writer_.error("ERR version must be a non-negative integer");
     return;
   }
-  auto n = node_.publish_invalidation(std::move(a[1]), std::move(a[2]),
-                                      static_cast<uint64_t>(version));
-  if (n)
-    writer_.integer(static_cast<int64_t>(*n));
-  else
-    reply_node_error(n.error());
+  reply_count(node_.publish_invalidation(std::move(a[1]), std::move(a[2]),
+                                         static_cast<uint64_t>(version)));
 }
 
 // CB.DEPEND parent dependent

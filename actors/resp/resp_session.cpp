@@ -76,6 +76,13 @@ void resp_session::wrong_arity(std::string_view name) {
                 + "' command");
 }
 
+void resp_session::reply_count(const caf::expected<size_t>& n) {
+  if (n)
+    writer_.integer(static_cast<int64_t>(*n));
+  else
+    reply_node_error(n.error());
+}
+
 void resp_session::reply_node_error(const caf::error& err) {
   writer_.error("ERR " + describe(err));
 }

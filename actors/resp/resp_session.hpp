@@ -136,6 +136,7 @@
 #include <vector>
 
 #include "caf/error.hpp"
+#include "caf/expected.hpp"
 #include "caf/timespan.hpp"
 
 #include "cachebus/actors/node/record_frontend.hpp"
@@ -244,6 +245,8 @@ class resp_session {
   // A deferred reply begins: returns its ticket (the session waits).
   uint64_t defer();
   void reply_node_error(const caf::error& err);
+  // An integer reply of the count, or the node's error.
+  void reply_count(const caf::expected<size_t>& n);
   // Replies the node's error and returns false if it refuses the key
   // (check_keys: a[first], a[first + step], ... through the end).
   bool check_key(std::string_view key);
