@@ -26,7 +26,8 @@ void resp_services::start() {
   std::lock_guard<std::mutex> guard{mtx_};
   if (relay_ || stopped_)
     return;
-  relay_ = spawn_resp_event_relay(node_.system(), pubsub_);
+  relay_
+    = spawn_resp_event_relay(node_.system(), pubsub_, node_.event_thread());
   caf::anon_send(node_.listener(), observe_atom_v, relay_, true);
 }
 
