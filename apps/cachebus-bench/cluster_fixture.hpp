@@ -1,7 +1,8 @@
-// What the cluster scenarios (cluster_invalidation, cluster_stampede) share
-// once their cachebus-node child processes are up: connecting the bench's own
-// actor system to every node's client frontend, and the clock and percentile
-// helpers they (and the Redis baseline) measure with.
+// What the cluster scenarios (cluster_invalidation, cluster_push,
+// cluster_rejoin, cluster_stampede) share: a rules file for their nodes,
+// connecting the bench's own actor system to every node's client frontend,
+// and the clock and percentile helpers they (and the Redis baseline) measure
+// with.
 #pragma once
 
 #include <chrono>
@@ -14,6 +15,16 @@
 #include "cachebus/actors/node/node_frontend.hpp"
 
 namespace cachebus::bench {
+
+/// A temporary rules file with one resource, `users` (keys = user:{id});
+/// removed by the destructor. `path` is empty if it could not be created.
+struct rules_file {
+  std::string path;
+  rules_file();
+  ~rules_file();
+  rules_file(const rules_file&) = delete;
+  rules_file& operator=(const rules_file&) = delete;
+};
 
 /// Microseconds from `t0` to `t1`.
 double us_since(std::chrono::steady_clock::time_point t0,

@@ -65,23 +65,6 @@ void skip(const std::string& why) {
             << "\n";
 }
 
-struct rules_file {
-  std::string path;
-  rules_file() {
-    char tmpl[] = "/tmp/cachebus-bench-rules-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0)
-      return;
-    close(fd);
-    path = tmpl;
-    std::ofstream{path} << "[users]\nkeys = user:{id}\n";
-  }
-  ~rules_file() {
-    if (!path.empty())
-      std::remove(path.c_str());
-  }
-};
-
 struct cluster_run {
   std::vector<double> latency;   // µs, per event
   std::vector<double> probe_rtt; // µs, a get to B with nothing else going on

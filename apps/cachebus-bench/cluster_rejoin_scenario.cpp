@@ -120,23 +120,6 @@ void cut_process(int pid, uint16_t own, const std::vector<uint16_t>& peers) {
   }
 }
 
-struct rules_file {
-  std::string path;
-  rules_file() {
-    char tmpl[] = "/tmp/cachebus-bench-rules-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0)
-      return;
-    close(fd);
-    path = tmpl;
-    std::ofstream{path} << "[users]\nkeys = user:{id}\n";
-  }
-  ~rules_file() {
-    if (!path.empty())
-      std::remove(path.c_str());
-  }
-};
-
 struct rejoin_run {
   double entries_before = 0;
   double entries_after = 0;

@@ -13,6 +13,7 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 #include "cluster_fixture.hpp"
+#include "pubsub_probe.hpp"
 
 namespace cachebus::bench {
 
@@ -135,96 +136,23 @@ double redis_bytes_per_key(size_t n,
   return (after - before) / static_cast<double>(n);
 }
 
+std::unique_ptr<app::child_process> start_redis_server(uint16_t& port,
+                                                       std::string& why) {
+  redis_instance r;
+  if (!start_redis(r, why))
+    return nullptr;
+  port = r.port;
+  return std::move(r.server);
+}
+
 std::vector<double> redis_latencies(int warmup, int n, std::string& why) {
-  redis_instance inst;
-  if (!start_redis(inst, why))
+  uint16_t port = 0;
+  auto server = start_redis_server(port, why);
+  if (!server)
     return {};
-  auto port = inst.port;
-  auto& pub = inst.conn;
-  auto& server = *inst.server;
-  constexpr int subs = 2;
-  auto total = warmup + n;
-  std::vector<std::vector<steady_clock::time_point>> recv(
-    subs, std::vector<steady_clock::time_point>(total));
-  std::mutex mtx;
-  std::condition_variable cv;
-  int subscribed = 0;
-  int failed = 0;
-  std::vector<int> got(subs, -1);
-  std::vector<std::thread> threads;
-  for (int s = 0; s < subs; ++s)
-    threads.emplace_back([&, s] {
-      redis_ctx sub{port};
-      redisReply* r = nullptr;
-      if (sub.ok())
-        r = static_cast<redisReply*>(
-          redisCommand(sub.c, "SUBSCRIBE cachebus-bench"));
-      {
-        std::lock_guard<std::mutex> g{mtx};
-        if (r)
-          ++subscribed;
-        else
-          ++failed;
-      }
-      cv.notify_all();
-      if (!r)
-        return;
-      freeReplyObject(r);
-      void* raw = nullptr;
-      while (redisGetReply(sub.c, &raw) == REDIS_OK && raw) {
-        auto t = steady_clock::now();
-        auto m = static_cast<redisReply*>(raw);
-        int idx = -2;
-        if (m->type == REDIS_REPLY_ARRAY && m->elements == 3
-            && m->element[2]->type == REDIS_REPLY_STRING)
-          idx = std::atoi(m->element[2]->str);
-        freeReplyObject(m);
-        if (idx < 0)
-          break; // "stop"
-        if (idx < total)
-          recv[s][idx] = t;
-        {
-          std::lock_guard<std::mutex> g{mtx};
-          got[s] = idx;
-        }
-        cv.notify_all();
-      }
-    });
-  std::vector<double> lat;
-  {
-    std::unique_lock<std::mutex> g{mtx};
-    cv.wait_for(g, 5s, [&] { return subscribed + failed == subs; });
-  }
-  if (subscribed == subs) {
-    for (int i = 0; i < total; ++i) {
-      auto t0 = steady_clock::now();
-      auto r = static_cast<redisReply*>(
-        redisCommand(pub->c, "PUBLISH cachebus-bench %d", i));
-      if (!r) {
-        why = "PUBLISH failed";
-        break;
-      }
-      freeReplyObject(r);
-      std::unique_lock<std::mutex> g{mtx};
-      if (!cv.wait_for(g, 2s, [&] { return got[0] >= i && got[1] >= i; })) {
-        why = "a subscriber did not receive a message within 2 s";
-        break;
-      }
-      if (i >= warmup)
-        lat.push_back(us_since(t0, std::max(recv[0][i], recv[1][i])));
-    }
-  } else {
-    why = "SUBSCRIBE failed";
-  }
-  for (int s = 0; s < subs; ++s)
-    if (auto r = static_cast<redisReply*>(
-          redisCommand(pub->c, "PUBLISH cachebus-bench stop")))
-      freeReplyObject(r);
-  server.stop(); // also ends subscribers still blocked in redisGetReply
-  for (auto& t : threads)
-    t.join();
-  if (!why.empty())
-    return {};
+  auto lat
+    = pubsub_latencies({port, {port, port}}, "cachebus-bench", warmup, n, why);
+  server->stop();
   return lat;
 }
 

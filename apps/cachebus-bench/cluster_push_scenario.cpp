@@ -1,0 +1,222 @@
+// Cluster scenario `cluster_push`: how fast an invalidation published on one
+// node reaches the applications listening on the others, measured by a push
+// signal, not by polling. Three cachebus-node processes with Redis ports. A
+// client of node A sends PUBLISH cache:users <i> (an invalidation event: A
+// applies it through its rules and publishes it to the cluster); a SUBSCRIBE
+// client of B and one of C receive message <i> on cache:users once their
+// node has applied the event. The baseline is a throwaway redis-server, in
+// the same run, measured by the same code (pubsub_probe.hpp): PUBLISH on one
+// connection, two SUBSCRIBE connections, one message in flight.
+//
+// Metrics (baseline and ratio against Redis):
+//   push_p50_us, push_p99_us       one event in flight
+//   events_per_s                   pipelined PUBLISHes (windows of 64),
+//                                  until both subscribers read the last one
+//   p99_us_at_half_rate            PUBLISHes paced at half of our
+//                                  events_per_s (Redis: the same rate)
+// The settings after the first (the defaults) repeat the latencies with a
+// suffix: `_scheduler` runs the event path on the scheduler's workers.
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "cachebus/apps/common/child_process.hpp"
+#include "cluster_fixture.hpp"
+#include "pubsub_probe.hpp"
+#include "redis_baseline.hpp"
+#include "scenario.hpp"
+
+namespace cachebus::bench {
+
+namespace {
+
+using app::find_executable;
+using app::node_binary;
+using app::node_child;
+
+constexpr const char* scenario_name = "cluster_push";
+constexpr const char* channel = "cache:users";
+constexpr int warmup = 50;
+constexpr int window = 64;
+
+void skip(const std::string& why) {
+  std::cerr << "cachebus-bench: " << scenario_name << " skipped: " << why
+            << "\n";
+}
+
+struct setting {
+  std::string name;
+  std::vector<std::string> args;
+};
+
+// Three nodes with Redis ports, each with `extra` arguments.
+struct cluster {
+  rules_file rules;
+  std::vector<std::unique_ptr<node_child>> nodes;
+
+  bool start(const std::string& bin, const std::vector<std::string>& extra,
+             std::string& why) {
+    if (rules.path.empty()) {
+      why = "cannot create a rules file in /tmp";
+      return false;
+    }
+    for (int k = 0; k < 3; ++k) {
+      std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
+                                    "--cachebus.rules=" + rules.path,
+                                    "--cachebus.shards=1",
+                                    "--scheduler.max-threads=1",
+                                    "--cachebus.heartbeat-interval=100ms",
+                                    "--cachebus.peer-timeout=1s",
+                                    "--cachebus.resp-port=0"};
+      if (k > 0)
+        args.push_back("--cachebus.seeds=[\"127.0.0.1:"
+                       + std::to_string(nodes[0]->cluster_port) + "\"]");
+      args.insert(args.end(), extra.begin(), extra.end());
+      nodes.push_back(std::make_unique<node_child>(bin, args));
+      if (!nodes.back()->ready() || nodes.back()->resp_port == 0) {
+        auto& p = nodes.back()->proc;
+        why = "node n" + std::to_string(k) + " did not get ready: "
+              + (p.running() ? "no READY line (or no Redis port) within 20 s"
+                             : p.error());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  pubsub_ports ports() const {
+    return {nodes[0]->resp_port, {nodes[1]->resp_port, nodes[2]->resp_port}};
+  }
+
+  ~cluster() {
+    for (auto& nd : nodes)
+      nd->proc.stop();
+  }
+};
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (auto& a : args)
+    out += (out.empty() ? "" : " ") + a;
+  return out.empty() ? "defaults" : out;
+}
+
+void run_cluster_push() {
+  auto bin = node_binary();
+  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
+    skip("cachebus-node not found at " + bin
+         + " (build the cachebus-node target)");
+    return;
+  }
+  if (find_executable("redis-server").empty()) {
+    skip("redis-server not found on PATH (Debian: apt-get install "
+         "redis-server)");
+    return;
+  }
+  auto n = std::max(300, static_cast<int>(1000 * scale()));
+  auto bulk = std::max(2000, static_cast<int>(20000 * scale()));
+  std::string why;
+  uint16_t redis_port = 0;
+  auto redis = start_redis_server(redis_port, why);
+  if (!redis) {
+    skip("Redis baseline failed: " + why);
+    return;
+  }
+  pubsub_ports redis_ports{redis_port, {redis_port, redis_port}};
+  auto redis_lat
+    = pubsub_latencies(redis_ports, "cachebus-bench", warmup, n, why);
+  auto redis_eps
+    = redis_lat.empty()
+        ? 0
+        : pubsub_throughput(redis_ports, "cachebus-bench", bulk, window, why);
+  if (redis_lat.empty() || redis_eps <= 0) {
+    skip("Redis baseline failed: " + why);
+    return;
+  }
+  // "scheduler": the event path on the workers and BASP's default worker,
+  // as before the event path moved to the I/O thread (the bridge stays
+  // there).
+  std::vector<setting> settings{
+    {"default", {}},
+    {"scheduler",
+     {"--cachebus.event-thread=scheduler", "--middleman.workers=1"}}};
+  if (auto env = std::getenv("CACHEBUS_BENCH_NODE_ARGS")) {
+    std::istringstream is{env};
+    settings[0] = {"env", {}};
+    for (std::string w; is >> w;)
+      settings[0].args.push_back(w);
+  }
+  for (size_t s = 0; s < settings.size(); ++s) {
+    cluster c;
+    if (!c.start(bin, settings[s].args, why)) {
+      skip("cachebus cluster (" + settings[s].name + "): " + why);
+      return;
+    }
+    auto lat = pubsub_latencies(c.ports(), channel, warmup, n, why);
+    if (lat.empty()) {
+      skip("cachebus cluster (" + settings[s].name + "): " + why);
+      return;
+    }
+    std::ostringstream note;
+    note << n << " events, one in flight: PUBLISH " << channel
+         << " <i> on n0's Redis port -> message read by a SUBSCRIBE client "
+            "of n1 and one of n2 (later of the two); 3 nodes, "
+            "--scheduler.max-threads=1, "
+         << joined(settings[s].args)
+         << "; baseline: redis-server, PUBLISH -> 2 SUBSCRIBE clients, same "
+            "client code";
+    auto suffix = s == 0 ? std::string{} : "_" + settings[s].name;
+    emit({scenario_name, "push_p50_us" + suffix, pct(lat, 0.5), "us",
+          pct(redis_lat, 0.5), note.str()});
+    emit({scenario_name, "push_p99_us" + suffix, pct(lat, 0.99), "us",
+          pct(redis_lat, 0.99), note.str()});
+    if (s > 0)
+      continue;
+    auto eps = pubsub_throughput(c.ports(), channel, bulk, window, why);
+    if (eps <= 0) {
+      skip("cachebus cluster throughput: " + why);
+      return;
+    }
+    std::ostringstream tnote;
+    tnote << bulk << " PUBLISHes on n0, pipelined in windows of " << window
+          << ", until the subscribers of n1 and n2 read the last; baseline: "
+             "redis-server, same client code";
+    emit(
+      {scenario_name, "events_per_s", eps, "events/s", redis_eps, tnote.str()});
+    auto rate = eps / 2;
+    auto paced_n = std::clamp(static_cast<int>(rate * 2), 1000, bulk);
+    auto ours = pubsub_paced_latencies(c.ports(), channel, rate, paced_n, why);
+    auto theirs = ours.empty()
+                    ? std::vector<double>{}
+                    : pubsub_paced_latencies(redis_ports, "cachebus-bench",
+                                             rate, paced_n, why);
+    if (ours.empty() || theirs.empty()) {
+      skip("paced latency: " + why);
+      return;
+    }
+    std::ostringstream pnote;
+    pnote << paced_n << " PUBLISHes on n0 paced at " << static_cast<int>(rate)
+          << "/s (half of events_per_s), each until both subscribers read "
+             "it; baseline: redis-server at the same rate";
+    emit({scenario_name, "p99_us_at_half_rate", pct(ours, 0.99), "us",
+          pct(theirs, 0.99), pnote.str()});
+    emit({scenario_name, "p50_us_at_half_rate", pct(ours, 0.5), "us",
+          pct(theirs, 0.5), pnote.str()});
+  }
+  redis->stop();
+}
+
+registrar cluster_push_reg{
+  scenario_name,
+  "3 cachebus-node processes: PUBLISH cache:<resource> on one -> message to "
+  "SUBSCRIBE clients of the other two, vs redis-server; latency and events/s",
+  run_cluster_push};
+
+} // namespace
+
+} // namespace cachebus::bench
