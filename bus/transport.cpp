@@ -51,7 +51,8 @@ struct transport::state {
   struct pending_entry {
     native_socket fd;
     steady::time_point since;
-    bool accepted;
+    /// The doorman that accepted it; nullptr for a dialed one.
+    const void* listener;
   };
 
   mutable std::mutex mtx;
@@ -60,36 +61,67 @@ struct transport::state {
   /// so a socket in here is open: shutting it down hits no other socket.
   std::map<const void*, pending_entry> pending;
   size_t pending_accepted = 0;
+  /// Pending accepted connections by listener (no zero counts). A listener
+  /// is only a key here, never dereferenced.
+  std::map<const void*, size_t> pending_by_listener;
   transport_stats counters;
 
+  size_t pending_on(const void* listener) const {
+    auto i = pending_by_listener.find(listener);
+    return i == pending_by_listener.end() ? 0 : i->second;
+  }
+
   void erase(std::map<const void*, pending_entry>::iterator i) {
-    if (i->second.accepted)
+    if (auto* l = i->second.listener) {
       --pending_accepted;
+      if (auto j = pending_by_listener.find(l); --j->second == 0)
+        pending_by_listener.erase(j);
+    }
     pending.erase(i);
   }
 
-  /// Registers a new connection. An accepted one first evicts the oldest
-  /// accepted one if max_pending are waiting (dialed connections are ours:
-  /// never evicted by strangers).
-  void add(const void* conn, native_socket fd, bool accepted) {
+  /// Registers a new connection: `listener` is the doorman that accepted
+  /// it, nullptr if we dialed it (ours: never evicted by strangers). If
+  /// max_pending accepted ones are waiting, the newcomer first evicts the
+  /// oldest of the listener that holds the most of them, newcomer included
+  /// (its own on a tie); if that is the newcomer alone, the newcomer goes.
+  /// So a flood of silent connections on one port evicts its own kind and
+  /// never a connection on a quieter port. The oldest connection of a port
+  /// is often a real client whose handshake is in flight: the node sent
+  /// its server handshake at accept, the client took it as "connected" and
+  /// sent its handshake and its first request right behind it, but the
+  /// node had not read them yet (a few ms on a loaded machine). Evicting it
+  /// loses that request without an error; the client waits for its timeout.
+  void add(const void* conn, native_socket fd, const void* listener) {
     std::lock_guard<std::mutex> guard{mtx};
-    ++(accepted ? counters.accepted : counters.dialed);
-    if (accepted && pending_accepted >= opts.max_pending) {
+    ++(listener != nullptr ? counters.accepted : counters.dialed);
+    if (listener != nullptr && pending_accepted >= opts.max_pending) {
+      auto victim = listener;
+      auto most = pending_on(listener) + 1;
+      for (auto& [l, n] : pending_by_listener)
+        if (n > most) {
+          victim = l;
+          most = n;
+        }
       auto oldest = pending.end();
       for (auto i = pending.begin(); i != pending.end(); ++i)
-        if (i->second.accepted
+        if (i->second.listener == victim
             && (oldest == pending.end()
                 || i->second.since < oldest->second.since))
           oldest = i;
-      if (oldest != pending.end()) {
-        ::shutdown(oldest->second.fd, SHUT_RDWR);
-        erase(oldest);
-        ++counters.evicted;
+      ++counters.evicted;
+      if (oldest == pending.end()) { // the newcomer alone
+        ::shutdown(fd, SHUT_RDWR);
+        return;
       }
+      ::shutdown(oldest->second.fd, SHUT_RDWR);
+      erase(oldest);
     }
-    pending.emplace(conn, pending_entry{fd, steady::now(), accepted});
-    if (accepted)
+    pending.emplace(conn, pending_entry{fd, steady::now(), listener});
+    if (listener != nullptr) {
       ++pending_accepted;
+      ++pending_by_listener[listener];
+    }
   }
 
   /// The connection completed its handshake or is going away.
@@ -137,11 +169,15 @@ using state_ptr = std::shared_ptr<transport::state>;
 template <class Base>
 class gated : public Base {
  public:
+  /// `listener`: the doorman of an accepted connection, nullptr for a
+  /// dialed one.
   template <class... Ts>
-  gated(state_ptr st, frame_gate::role r, Ts&&... xs)
+  gated(state_ptr st, const void* listener, Ts&&... xs)
       : Base(std::forward<Ts>(xs)...), st_(std::move(st)),
-        gate_(r, st_->opts.frames) {
-    st_->add(this, this->stream_.fd(), r == frame_gate::role::accepted);
+        gate_(listener != nullptr ? frame_gate::role::accepted
+                                  : frame_gate::role::dialed,
+              st_->opts.frames) {
+    st_->add(this, this->stream_.fd(), listener);
   }
 
   ~gated() override { st_->remove(this); }
@@ -476,11 +512,11 @@ class gated_doorman : public caf::io::network::doorman_impl {
         caf::io::network::close_socket(fd);
         return true;
       }
-      ptr = caf::make_counted<gated<tls_scribe>>(
-        st_, frame_gate::role::accepted, dm, fd, std::move(session));
+      ptr = caf::make_counted<gated<tls_scribe>>(st_, this, dm, fd,
+                                                 std::move(session));
     } else {
-      ptr = caf::make_counted<gated<caf::io::network::scribe_impl>>(
-        st_, frame_gate::role::accepted, dm, fd);
+      ptr = caf::make_counted<gated<caf::io::network::scribe_impl>>(st_, this,
+                                                                    dm, fd);
     }
     auto hdl = ptr->hdl();
     parent()->add_scribe(std::move(ptr));
@@ -525,11 +561,11 @@ class transport_actor : public caf::io::middleman_actor_impl {
         return caf::make_error(caf::sec::cannot_connect_to_node,
                                "TLS handshake failed");
       }
-      return caf::make_counted<gated<tls_scribe>>(
-        st_, frame_gate::role::dialed, mpx(), *fd, std::move(session));
+      return caf::make_counted<gated<tls_scribe>>(st_, nullptr, mpx(), *fd,
+                                                  std::move(session));
     }
-    return caf::make_counted<gated<caf::io::network::scribe_impl>>(
-      st_, frame_gate::role::dialed, mpx(), *fd);
+    return caf::make_counted<gated<caf::io::network::scribe_impl>>(st_, nullptr,
+                                                                   mpx(), *fd);
   }
 
   caf::expected<caf::io::doorman_ptr> open(uint16_t port, const char* addr,

@@ -3,13 +3,14 @@
 // whose connections check every BASP frame before CAF sees it
 // (frame_gate.hpp) and bound what a peer may cost before its handshake: at
 // most max_pending connections without a completed BASP handshake (a new
-// one evicts the oldest), each closed if it has not completed the handshake
-// within handshake_timeout. TLS connections hold their outgoing bytes until
-// the TLS handshake is done, so a stalled handshake never keeps the
-// multiplexer spinning on a writable socket (CAF's OpenSSL module does), and
-// take their credentials from memory, never from the files after start.
-// Publish and dial through it; unpublish through CAF's middleman (the BASP
-// broker owns the ports of both).
+// one evicts the oldest of the port holding the most of them, so a flood
+// on one port never cuts off a handshake in flight on another), each
+// closed if it has not completed the handshake within handshake_timeout. TLS
+// connections hold their outgoing bytes until the TLS handshake is done, so a
+// stalled handshake never keeps the multiplexer spinning on a writable socket
+// (CAF's OpenSSL module does), and take their credentials from memory, never
+// from the files after start. Publish and dial through it; unpublish through
+// CAF's middleman (the BASP broker owns the ports of both).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,9 @@ namespace cachebus {
 
 struct transport_options {
   frame_limits frames;
-  /// Connections (accepted or dialed) without a completed BASP handshake.
+  /// Accepted connections without a completed BASP handshake, all ports
+  /// together (dialed ones are neither counted nor evicted). A new one
+  /// evicts the oldest of the port that holds the most of them.
   size_t max_pending = 64;
   /// Longest time from accept (or dial) to the peer's BASP handshake,
   /// TLS handshake included.

@@ -34,7 +34,7 @@ void declare_transport_options(caf::config_option_set& opts) {
                  "handshake (16 MiB)")
     .add<size_t>("max-pending-connections",
                  "connections without a completed handshake; a new one "
-                 "evicts the oldest (64)")
+                 "evicts the oldest of the port holding the most (64)")
     .add<caf::timespan>("handshake-timeout",
                         "longest time from accept to the BASP handshake, TLS "
                         "included (5s)");

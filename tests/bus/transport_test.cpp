@@ -5,6 +5,7 @@
 #include "cachebus/bus/transport.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <netinet/in.h>
@@ -168,6 +169,51 @@ TEST_CASE("connections without a handshake are bounded in number and time",
   // Outlive the handshake timeout (300 ms): that is the point, not a wait.
   std::this_thread::sleep_for(500ms);
   CHECK(echoes(client, *remote));
+}
+
+TEST_CASE("silent connections flooding one port evict their own kind, never "
+          "a handshake in flight on another port",
+          "[bus][transport]") {
+  transport_options opts;
+  opts.max_pending = 2;
+  opts.handshake_timeout = 60s; // only eviction in play
+  server s{opts};
+  auto other = s.tr->publish(s.echo_actor, 0, "127.0.0.1");
+  REQUIRE(other);
+  // The oldest pending connection, on the other port: a client whose
+  // handshake the node has not read yet (cachebus-node's client port while
+  // strangers flood its cluster port; CAF's remote_actor returns before the
+  // node has read the client handshake, and the first request follows it).
+  int quiet = connect_loopback(*other);
+  REQUIRE(quiet >= 0);
+  REQUIRE(test::eventually([&] { return s.tr->stats().accepted == 1; }, 5s));
+  std::vector<int> flood;
+  for (int i = 0; i < 4; ++i) {
+    flood.push_back(connect_loopback(s.port));
+    REQUIRE(flood.back() >= 0);
+  }
+  // Two slots: each flood connection past the first evicts the flood's
+  // oldest (3 of them), and the quiet one stays.
+  CHECK(test::eventually([&] { return s.tr->stats().accepted == 5; }, 5s));
+  auto st = s.tr->stats();
+  CHECK(st.evicted == 3);
+  CHECK(st.pending == 2);
+  for (int i = 0; i < 3; ++i)
+    CHECK(closed_by_peer(flood[i], 3s));
+  // Had the quiet one been evicted (by the second flood connection), it
+  // would have been shut down before the third flood connection, whose end
+  // of stream we just read: still open means it never was. It holds the
+  // server handshake and then nothing.
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(quiet, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+    ; // the server handshake
+  CHECK(n < 0);
+  CHECK((errno == EAGAIN || errno == EWOULDBLOCK));
+  for (auto fd : flood)
+    ::close(fd);
+  ::close(quiet);
+  s.sys->middleman().unpublish(s.echo_actor, *other);
 }
 
 TEST_CASE("TLS through the transport: a stalled handshake expires, clients "
