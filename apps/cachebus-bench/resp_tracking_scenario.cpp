@@ -128,7 +128,8 @@ bool run(const std::string& bin, int n, std::vector<double>& lat,
   }
   conn a{nodes[0]->resp_port};
   conn b{nodes[1]->resp_port};
-  if (a.fd < 0 || b.fd < 0) {
+  conn writer{nodes[1]->resp_port};
+  if (a.fd < 0 || b.fd < 0 || writer.fd < 0) {
     why = "cannot connect to the Redis ports";
     return false;
   }
@@ -138,11 +139,40 @@ bool run(const std::string& bin, int n, std::vector<double>& lat,
     why = "HELLO 3 / CLIENT TRACKING ON failed on n1";
     return false;
   }
-  // One event: B holds and tracks `key`, A deletes it; returns the push
-  // latency in us, or a negative number if no push came.
+  constexpr int probes = 100;
+  auto key_of = [](int i) {
+    return i < 0 ? "probe" + std::to_string(-i) : "k" + std::to_string(i);
+  };
+  // Every key is on B before tracking reads it. A write's notification
+  // reaches the tracking table after the write, in order: a key written
+  // right before the tracking client reads it can get a (harmless, and
+  // correct) push for that write instead of the one measured. So the keys
+  // are written first, and then a barrier: the tracking client reads a
+  // missing key, the writer creates it, and its push says that every
+  // earlier write's notification was delivered.
+  std::string fill;
+  for (int i = -probes; i < warmup + n; ++i)
+    fill += cmd({"SET", key_of(i), "v"});
+  if (!writer.send(fill)) {
+    why = "SET failed on n1";
+    return false;
+  }
+  for (int i = -probes; i < warmup + n; ++i)
+    if (!writer.expect("+OK\r\n")) {
+      why = "SET failed on n1";
+      return false;
+    }
+  if (!b.send(cmd({"GET", "barrier"})) || !b.expect("_\r\n")
+      || !writer.send(cmd({"SET", "barrier", "v"})) || !writer.expect("+OK\r\n")
+      || !b.expect(push_of("barrier"))) {
+    why = "no push for a key created on n1 after its tracking client read it";
+    return false;
+  }
+  // One event: B's tracking client reads `key` (B holds it), A deletes
+  // it; returns the push latency in us, or a negative number if no push
+  // came.
   auto event = [&](const std::string& key) -> double {
-    if (!b.send(cmd({"SET", key, "v"}) + cmd({"GET", key}))
-        || !b.expect("+OK\r\n$1\r\nv\r\n"))
+    if (!b.send(cmd({"GET", key})) || !b.expect("$1\r\nv\r\n"))
       return -1;
     auto t0 = steady_clock::now();
     if (!a.send(cmd({"DEL", key})))
@@ -157,14 +187,14 @@ bool run(const std::string& bin, int n, std::vector<double>& lat,
   // The cluster's sessions come up after READY: probe until a DEL on A
   // reaches B.
   bool linked = false;
-  for (int p = 0; p < 100 && !linked; ++p)
-    linked = event("probe" + std::to_string(p)) >= 0;
+  for (int p = 1; p <= probes && !linked; ++p)
+    linked = event(key_of(-p)) >= 0;
   if (!linked) {
     why = "DEL on n0 never reached n1's tracking client";
     return false;
   }
   for (int i = 0; i < warmup + n; ++i) {
-    auto us = event("k" + std::to_string(i));
+    auto us = event(key_of(i));
     if (us < 0) {
       why = "no push for event " + std::to_string(i);
       return false;
