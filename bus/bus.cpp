@@ -9,7 +9,6 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "cachebus/bus/actor_thread.hpp"
-
 #include "cachebus/bus/subscription_table.hpp"
 #include "cachebus/bus/topic.hpp"
 
