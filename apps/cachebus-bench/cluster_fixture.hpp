@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "caf/io/middleman.hpp"
 
 #include "cachebus/actors/node/node_frontend.hpp"
+#include "cachebus/apps/common/child_process.hpp"
 
 namespace cachebus::bench {
 
@@ -24,6 +26,22 @@ struct rules_file {
   ~rules_file();
   rules_file(const rules_file&) = delete;
   rules_file& operator=(const rules_file&) = delete;
+};
+
+/// Three cachebus-node processes on loopback, n1 and n2 joined through n0,
+/// each started with --cachebus.name=nK, the rules file's path,
+/// --cachebus.shards=1, --scheduler.max-threads=1,
+/// --cachebus.heartbeat-interval=100ms and --cachebus.peer-timeout=1s,
+/// then `extra`. The destructor stops them.
+struct bench_cluster {
+  rules_file rules;
+  std::vector<std::unique_ptr<app::node_child>> nodes;
+
+  /// False (with `why`) if a node did not say READY within 20 s, or (with
+  /// `resp`) has no Redis port.
+  bool start(const std::string& bin, const std::vector<std::string>& extra,
+             std::string& why, bool resp = false);
+  ~bench_cluster();
 };
 
 /// Microseconds from `t0` to `t1`.

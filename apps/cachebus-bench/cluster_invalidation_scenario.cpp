@@ -49,7 +49,6 @@ namespace {
 
 using app::find_executable;
 using app::node_binary;
-using app::node_child;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -173,32 +172,12 @@ std::vector<std::string> words(const std::string& s) {
 bool cluster_latencies(const std::string& bin,
                        const std::vector<std::string>& sched, int n,
                        cluster_run& out, std::string& why) {
-  rules_file rules;
-  if (rules.path.empty()) {
-    why = "cannot create a rules file in /tmp";
+  bench_cluster cluster;
+  auto extra = sched;
+  extra.push_back("--metrics-port=0");
+  if (!cluster.start(bin, extra, why))
     return false;
-  }
-  std::vector<std::unique_ptr<node_child>> nodes;
-  for (int k = 0; k < 3; ++k) {
-    std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
-                                  "--cachebus.rules=" + rules.path,
-                                  "--cachebus.shards=1",
-                                  "--scheduler.max-threads=1",
-                                  "--cachebus.heartbeat-interval=100ms",
-                                  "--cachebus.peer-timeout=1s",
-                                  "--metrics-port=0"};
-    if (k > 0)
-      args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                     + std::to_string(nodes[0]->cluster_port) + "\"]");
-    args.insert(args.end(), sched.begin(), sched.end());
-    nodes.push_back(std::make_unique<node_child>(bin, args));
-    if (!nodes.back()->ready()) {
-      auto& p = nodes.back()->proc;
-      why = "node n" + std::to_string(k) + " did not get ready: "
-            + (p.running() ? "no READY line within 20 s" : p.error());
-      return false;
-    }
-  }
+  auto& nodes = cluster.nodes;
   config cfg;
   std::vector<std::string> own{"--scheduler.max-threads=1"};
   for (auto& a : sched)

@@ -37,7 +37,6 @@ namespace {
 
 using app::find_executable;
 using app::node_binary;
-using app::node_child;
 
 constexpr const char* scenario_name = "cluster_push";
 constexpr const char* channel = "cache:users";
@@ -54,50 +53,10 @@ struct setting {
   std::vector<std::string> args;
 };
 
-// Three nodes with Redis ports, each with `extra` arguments.
-struct cluster {
-  rules_file rules;
-  std::vector<std::unique_ptr<node_child>> nodes;
-
-  bool start(const std::string& bin, const std::vector<std::string>& extra,
-             std::string& why) {
-    if (rules.path.empty()) {
-      why = "cannot create a rules file in /tmp";
-      return false;
-    }
-    for (int k = 0; k < 3; ++k) {
-      std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
-                                    "--cachebus.rules=" + rules.path,
-                                    "--cachebus.shards=1",
-                                    "--scheduler.max-threads=1",
-                                    "--cachebus.heartbeat-interval=100ms",
-                                    "--cachebus.peer-timeout=1s",
-                                    "--cachebus.resp-port=0"};
-      if (k > 0)
-        args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                       + std::to_string(nodes[0]->cluster_port) + "\"]");
-      args.insert(args.end(), extra.begin(), extra.end());
-      nodes.push_back(std::make_unique<node_child>(bin, args));
-      if (!nodes.back()->ready() || nodes.back()->resp_port == 0) {
-        auto& p = nodes.back()->proc;
-        why = "node n" + std::to_string(k) + " did not get ready: "
-              + (p.running() ? "no READY line (or no Redis port) within 20 s"
-                             : p.error());
-        return false;
-      }
-    }
-    return true;
-  }
-
-  pubsub_ports ports() const {
-    return {nodes[0]->resp_port, {nodes[1]->resp_port, nodes[2]->resp_port}};
-  }
-
-  ~cluster() {
-    for (auto& nd : nodes)
-      nd->proc.stop();
-  }
-};
+pubsub_ports ports_of(const bench_cluster& c) {
+  return {c.nodes[0]->resp_port,
+          {c.nodes[1]->resp_port, c.nodes[2]->resp_port}};
+}
 
 std::string joined(const std::vector<std::string>& args) {
   std::string out;
@@ -152,12 +111,14 @@ void run_cluster_push() {
       settings[0].args.push_back(w);
   }
   for (size_t s = 0; s < settings.size(); ++s) {
-    cluster c;
-    if (!c.start(bin, settings[s].args, why)) {
+    bench_cluster c;
+    auto args = settings[s].args;
+    args.push_back("--cachebus.resp-port=0");
+    if (!c.start(bin, args, why, true)) {
       skip("cachebus cluster (" + settings[s].name + "): " + why);
       return;
     }
-    auto lat = pubsub_latencies(c.ports(), channel, warmup, n, why);
+    auto lat = pubsub_latencies(ports_of(c), channel, warmup, n, why);
     if (lat.empty()) {
       skip("cachebus cluster (" + settings[s].name + "): " + why);
       return;
@@ -177,7 +138,7 @@ void run_cluster_push() {
           pct(redis_lat, 0.99), note.str()});
     if (s > 0)
       continue;
-    auto eps = pubsub_throughput(c.ports(), channel, bulk, window, why);
+    auto eps = pubsub_throughput(ports_of(c), channel, bulk, window, why);
     if (eps <= 0) {
       skip("cachebus cluster throughput: " + why);
       return;
@@ -190,7 +151,8 @@ void run_cluster_push() {
       {scenario_name, "events_per_s", eps, "events/s", redis_eps, tnote.str()});
     auto rate = eps / 2;
     auto paced_n = std::clamp(static_cast<int>(rate * 2), 1000, bulk);
-    auto ours = pubsub_paced_latencies(c.ports(), channel, rate, paced_n, why);
+    auto ours
+      = pubsub_paced_latencies(ports_of(c), channel, rate, paced_n, why);
     auto theirs = ours.empty()
                     ? std::vector<double>{}
                     : pubsub_paced_latencies(redis_ports, "cachebus-bench",

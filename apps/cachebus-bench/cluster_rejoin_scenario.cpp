@@ -43,7 +43,6 @@ namespace cachebus::bench {
 namespace {
 
 using app::node_binary;
-using app::node_child;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -132,7 +131,7 @@ struct rejoin_run {
 /// Sends `n` requests made by `make(i)` with up to 256 in flight; `on(i,
 /// result)` sees each answer (a value, or the error).
 template <class Make, class On>
-void pipelined(caf::scoped_actor& self, int n, Make make, On on) {
+void pipelined(int n, Make make, On on) {
   constexpr int window = 256;
   for (int first = 0; first < n; first += window) {
     auto last = std::min(n, first + window);
@@ -146,31 +145,14 @@ void pipelined(caf::scoped_actor& self, int n, Make make, On on) {
 
 bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
               std::string& why) {
-  rules_file rules;
-  if (rules.path.empty()) {
-    why = "cannot create a rules file in /tmp";
+  bench_cluster cluster;
+  if (!cluster.start(
+        bin,
+        {std::string{"--cachebus.replay="} + (replay ? "true" : "false"),
+         "--metrics-port=0"},
+        why))
     return false;
-  }
-  std::vector<std::unique_ptr<node_child>> nodes;
-  for (int k = 0; k < 3; ++k) {
-    std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
-                                  "--cachebus.rules=" + rules.path,
-                                  "--cachebus.shards=1",
-                                  "--scheduler.max-threads=1",
-                                  "--cachebus.heartbeat-interval=100ms",
-                                  "--cachebus.peer-timeout=1s",
-                                  std::string{"--cachebus.replay="}
-                                    + (replay ? "true" : "false"),
-                                  "--metrics-port=0"};
-    if (k > 0)
-      args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                     + std::to_string(nodes[0]->cluster_port) + "\"]");
-    nodes.push_back(std::make_unique<node_child>(bin, args));
-    if (!nodes.back()->ready()) {
-      why = "node n" + std::to_string(k) + " did not get ready";
-      return false;
-    }
-  }
+  auto& nodes = cluster.nodes;
   config cfg;
   caf::actor_system sys{cfg};
   std::vector<node_frontend_actor> fe;
@@ -223,7 +205,7 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
   auto events = event_count();
   int failed = 0;
   pipelined(
-    self, n, [&](int i) { return put_req("user:" + std::to_string(i)); },
+    n, [&](int i) { return put_req("user:" + std::to_string(i)); },
     [&](int, auto& h) {
       h.receive([](uint64_t) {}, [&](caf::error&) { ++failed; });
     });
@@ -240,7 +222,7 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
     cut_process(victim.proc.pid(), victim.cluster_port, peers);
   else
     victim.proc.signal(SIGSTOP);
-  pipelined(self, events, invalidate_req, [&](int, auto& h) {
+  pipelined(events, invalidate_req, [&](int, auto& h) {
     h.receive([](uint64_t) {}, [&](caf::error&) { ++failed; });
   });
   while (steady_clock::now() - t_away < 5s) {
@@ -282,7 +264,7 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
   // keys must miss.
   std::vector<std::string> got(n);
   pipelined(
-    self, n,
+    n,
     [&](int i) {
       return self->request(fe[1], 10s, caf::get_atom_v,
                            "user:" + std::to_string(i));
@@ -300,7 +282,7 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
   }
   out.loads = static_cast<double>(misses.size());
   pipelined(
-    self, static_cast<int>(misses.size()),
+    static_cast<int>(misses.size()),
     [&](int k) { return put_req("user:" + std::to_string(misses[k])); },
     [&](int, auto& h) { h.receive([](uint64_t) {}, [](caf::error&) {}); });
   out.read_s = us_since(t_caught_up, steady_clock::now()) / 1e6;

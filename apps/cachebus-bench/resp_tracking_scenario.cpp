@@ -32,7 +32,6 @@ namespace cachebus::bench {
 namespace {
 
 using app::node_binary;
-using app::node_child;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -107,25 +106,10 @@ std::string push_of(const std::string& key) {
 
 bool run(const std::string& bin, int n, std::vector<double>& lat,
          std::string& why) {
-  std::vector<std::unique_ptr<node_child>> nodes;
-  for (int k = 0; k < 3; ++k) {
-    std::vector<std::string> args{"--cachebus.name=n" + std::to_string(k),
-                                  "--cachebus.shards=1",
-                                  "--scheduler.max-threads=1",
-                                  "--cachebus.heartbeat-interval=100ms",
-                                  "--cachebus.peer-timeout=1s",
-                                  "--cachebus.resp-port=0"};
-    if (k > 0)
-      args.push_back("--cachebus.seeds=[\"127.0.0.1:"
-                     + std::to_string(nodes[0]->cluster_port) + "\"]");
-    nodes.push_back(std::make_unique<node_child>(bin, args));
-    if (!nodes.back()->ready() || nodes.back()->resp_port == 0) {
-      auto& p = nodes.back()->proc;
-      why = "node n" + std::to_string(k) + " did not get ready: "
-            + (p.running() ? "no READY line within 20 s" : p.error());
-      return false;
-    }
-  }
+  bench_cluster c;
+  if (!c.start(bin, {"--cachebus.resp-port=0"}, why, true))
+    return false;
+  auto& nodes = c.nodes;
   conn a{nodes[0]->resp_port};
   conn b{nodes[1]->resp_port};
   conn writer{nodes[1]->resp_port};
@@ -202,8 +186,6 @@ bool run(const std::string& bin, int n, std::vector<double>& lat,
     if (i >= warmup)
       lat.push_back(us);
   }
-  for (auto& nd : nodes)
-    nd->proc.stop();
   return true;
 }
 
