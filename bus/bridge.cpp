@@ -226,11 +226,11 @@ spawn_bridge(caf::actor_system& sys, bus_actor local_bus, bridge_options opts) {
   auto host = opts.host;
   auto port = opts.port;
   auto timeout = opts.connect_timeout;
-  auto& mm = sys.middleman();
-  auto impl = opts.hidden ? mm.spawn_broker<caf::hidden>(
-                bridge_impl, local_bus, std::move(opts), std::move(seeds))
-                          : mm.spawn_broker(bridge_impl, local_bus,
-                                            std::move(opts), std::move(seeds));
+  auto impl
+    = opts.hidden
+        ? sys.spawn<caf::hidden>(bridge_impl, local_bus, std::move(opts),
+                                 std::move(seeds))
+        : sys.spawn(bridge_impl, local_bus, std::move(opts), std::move(seeds));
   // The handle users get: the public interface only.
   bridge_actor bridge = impl;
   auto fail = [&](caf::error err) -> caf::expected<bridge_handle> {

@@ -28,7 +28,6 @@
 #include "caf/typed_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "cachebus/bus/actor_thread.hpp"
 #include "cachebus/bus/bridge.hpp"
 #include "cachebus/bus/bridge_options.hpp"
 #include "cachebus/bus/bridge_stats.hpp"
@@ -124,10 +123,6 @@ struct bridge_state {
   static inline const char* name = "cachebus.bridge";
 };
 
-/// The bridge runs on CAF's I/O thread, as an io broker without connections
-/// of its own (actor_thread.hpp): a peer's event, which CAF's BASP broker
-/// reads and delivers on that thread, reaches it without a thread switch,
-/// and so do the events it forwards to the BASP broker.
-using bridge_pointer = io_pointer<bridge_impl_actor, bridge_state>;
+using bridge_pointer = bridge_impl_actor::stateful_pointer<bridge_state>;
 
 } // namespace cachebus::bridge_detail

@@ -8,7 +8,6 @@
 #include "caf/sec.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "cachebus/bus/actor_thread.hpp"
 #include "cachebus/bus/subscription_table.hpp"
 #include "cachebus/bus/topic.hpp"
 
@@ -25,27 +24,28 @@ struct bus_state {
   static inline const char* name = "cachebus.bus";
 };
 
+using bus_pointer = bus_actor::stateful_pointer<bus_state>;
+
 // A reply to a plain send reaches the sender as an ordinary message. A sender
 // without a handler for it sends an error back, which would stop the bus; an
 // error reply would stop an event-based sender the same way (docs/CAF-0.17.md,
 // pitfall 6). So the bus replies to requests only.
-template <class T, class Self>
-caf::result<T> reply(Self self, T value) {
+template <class T>
+caf::result<T> reply(bus_pointer self, T value) {
   if (self->current_message_id().is_request())
     return value;
   return caf::delegated<T>{};
 }
 
-template <class T, class Self>
-caf::result<T> refuse(Self self, caf::error err) {
+template <class T>
+caf::result<T> refuse(bus_pointer self, caf::error err) {
   ++self->state.counters.rejected;
   if (self->current_message_id().is_request())
     return err;
   return caf::delegated<T>{};
 }
 
-template <class Self>
-caf::error check_subscriber(Self self, const caf::strong_actor_ptr& who,
+caf::error check_subscriber(bus_pointer self, const caf::strong_actor_ptr& who,
                             const char* what) {
   if (!who)
     return caf::make_error(caf::sec::invalid_argument,
@@ -60,8 +60,8 @@ caf::error check_subscriber(Self self, const caf::strong_actor_ptr& who,
   return {};
 }
 
-template <class Self>
-caf::result<caf::ok_atom> subscribe(Self self, const caf::strong_actor_ptr& who,
+caf::result<caf::ok_atom> subscribe(bus_pointer self,
+                                    const caf::strong_actor_ptr& who,
                                     const std::string& pattern) {
   if (auto err = check_pattern(pattern))
     return refuse<caf::ok_atom>(self, std::move(err));
@@ -72,8 +72,7 @@ caf::result<caf::ok_atom> subscribe(Self self, const caf::strong_actor_ptr& who,
   return reply(self, caf::ok_atom_v);
 }
 
-template <class Self>
-caf::result<caf::ok_atom> unsubscribe(Self self,
+caf::result<caf::ok_atom> unsubscribe(bus_pointer self,
                                       const caf::strong_actor_ptr& who,
                                       const std::string& pattern) {
   if (auto err = check_pattern(pattern))
@@ -85,8 +84,7 @@ caf::result<caf::ok_atom> unsubscribe(Self self,
   return reply(self, caf::ok_atom_v);
 }
 
-template <class Self>
-caf::result<uint64_t> publish(Self self, const std::string& topic,
+caf::result<uint64_t> publish(bus_pointer self, const std::string& topic,
                               const caf::message& payload) {
   if (auto err = check_topic(topic))
     return refuse<uint64_t>(self, std::move(err));
@@ -107,61 +105,57 @@ caf::result<uint64_t> publish(Self self, const std::string& topic,
   return reply(self, delivered);
 }
 
-struct bus_impl {
-  template <class Self>
-  static bus_actor::behavior_type run(Self self, caf::unit_t) {
-    self->set_down_handler(
-      [=](caf::down_msg& dm) { self->state.table.erase(dm.source.get()); });
-    // The bus makes no requests, so an error can only be an ordinary message
-    // from someone else's mistake; it must not stop the bus.
-    self->set_error_handler([](caf::error&) {
-      // nop
+bus_actor::behavior_type bus_impl(bus_pointer self, caf::unit_t) {
+  self->set_down_handler(
+    [=](caf::down_msg& dm) { self->state.table.erase(dm.source.get()); });
+  // The bus makes no requests, so an error can only be an ordinary message
+  // from someone else's mistake; it must not stop the bus.
+  self->set_error_handler([](caf::error&) {
+    // nop
+  });
+  // Outside the interface: say so to a requester, stay silent otherwise.
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view&) -> caf::result<caf::message> {
+      if (ptr->current_message_id().is_request())
+        return caf::make_error(caf::sec::unexpected_message);
+      return caf::delegated<caf::message>{};
     });
-    // Outside the interface: say so to a requester, stay silent otherwise.
-    self->set_default_handler(
-      [](caf::scheduled_actor* ptr,
-         caf::message_view&) -> caf::result<caf::message> {
-        if (ptr->current_message_id().is_request())
-          return caf::make_error(caf::sec::unexpected_message);
-        return caf::delegated<caf::message>{};
-      });
-    return {
-      [=](caf::subscribe_atom, const std::string& pattern) {
-        return subscribe(self, self->current_sender(), pattern);
-      },
-      [=](caf::subscribe_atom, const std::string& pattern,
-          const caf::strong_actor_ptr& who) {
-        return subscribe(self, who, pattern);
-      },
-      [=](caf::unsubscribe_atom, const std::string& pattern) {
-        return unsubscribe(self, self->current_sender(), pattern);
-      },
-      [=](caf::unsubscribe_atom, const std::string& pattern,
-          const caf::strong_actor_ptr& who) {
-        return unsubscribe(self, who, pattern);
-      },
-      [=](caf::publish_atom, const std::string& topic,
-          const caf::message& payload) {
-        return publish(self, topic, payload);
-      },
-      [=](bus_stats_atom) {
-        auto result = self->state.counters;
-        result.subscribers = self->state.table.subscribers();
-        result.topics = self->state.table.patterns();
-        return reply(self, result);
-      },
-    };
-  }
-};
+  return {
+    [=](caf::subscribe_atom, const std::string& pattern) {
+      return subscribe(self, self->current_sender(), pattern);
+    },
+    [=](caf::subscribe_atom, const std::string& pattern,
+        const caf::strong_actor_ptr& who) {
+      return subscribe(self, who, pattern);
+    },
+    [=](caf::unsubscribe_atom, const std::string& pattern) {
+      return unsubscribe(self, self->current_sender(), pattern);
+    },
+    [=](caf::unsubscribe_atom, const std::string& pattern,
+        const caf::strong_actor_ptr& who) {
+      return unsubscribe(self, who, pattern);
+    },
+    [=](caf::publish_atom, const std::string& topic,
+        const caf::message& payload) { return publish(self, topic, payload); },
+    [=](bus_stats_atom) {
+      auto result = self->state.counters;
+      result.subscribers = self->state.table.subscribers();
+      result.topics = self->state.table.patterns();
+      return reply(self, result);
+    },
+  };
+}
 
 } // namespace
 
-bus_actor spawn_bus(caf::actor_system& sys, bool hidden, actor_thread where) {
+bus_actor spawn_bus(caf::actor_system& sys, bool hidden) {
   // CAF 0.17.6 dereferences a null argument tuple when it spawns a function
   // that takes nothing but `self` (UB, and fatal under CACHEBUS_SANITIZE), so
   // the bus takes a placeholder argument.
-  return spawn_on<bus_actor, bus_state, bus_impl>(sys, where, hidden,
-                                                  caf::unit);
+  if (hidden)
+    return sys.spawn<caf::hidden>(bus_impl, caf::unit);
+  return sys.spawn(bus_impl, caf::unit);
 }
 
 } // namespace cachebus

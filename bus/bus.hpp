@@ -13,7 +13,6 @@
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
 
-#include "cachebus/bus/actor_thread.hpp"
 #include "cachebus/bus/bus_stats.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
@@ -38,8 +37,7 @@ using bus_actor = caf::typed_actor<
 /// Spawns a bus. It runs no timers and traps no exits: it lives until it gets
 /// an exit message (or loses its last reference) and then releases every
 /// subscriber it holds. With `hidden` the actor system does not wait for it
-/// when it shuts down (its owner stops it). `where`: actor_thread.hpp.
-bus_actor spawn_bus(caf::actor_system& sys, bool hidden = false,
-                    actor_thread where = actor_thread::scheduler);
+/// when it shuts down (its owner stops it).
+bus_actor spawn_bus(caf::actor_system& sys, bool hidden = false);
 
 } // namespace cachebus

@@ -46,7 +46,6 @@ set(CACHEBUS_PUBLIC_HEADERS
   actors/writepaths/write_back_stats.hpp
   # the bus: events and the bus actor
   bus/bus.hpp                        # (entry)
-  bus/actor_thread.hpp
   bus/events.hpp                     # (entry)
   bus/event_handlers.hpp
   bus/bus_stats.hpp

@@ -10,8 +10,6 @@
 #include "caf/actor_system.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
-#include "cachebus/bus/actor_thread.hpp"
-
 namespace cachebus {
 
 namespace {
@@ -30,8 +28,11 @@ struct listener_state {
   static inline const char* name = "cachebus.invalidation_listener";
 };
 
-template <class Self, class Event>
-caf::result<uint64_t> handle(Self self, Event& ev) {
+using listener_ptr
+  = invalidation_listener_actor::stateful_pointer<listener_state>;
+
+template <class Event>
+caf::result<uint64_t> handle(listener_ptr self, Event& ev) {
   auto& st = self->state;
   auto notify = [&] {
     if (st.observer)
@@ -75,96 +76,95 @@ caf::result<uint64_t> handle(Self self, Event& ev) {
   return static_cast<uint64_t>(*n);
 }
 
-struct listener_impl {
-  template <class Self>
-  static invalidation_listener_actor::behavior_type
-  run(Self self, std::shared_ptr<invalidator> inv,
-      std::shared_ptr<event_source> source,
-      std::shared_ptr<applied_events> applied) {
-    self->state.inv = std::move(inv);
-    self->state.source = std::move(source);
-    self->state.applied = std::move(applied);
-    // Events arrive anonymously from the bus; nothing they carry may kill us.
-    self->set_default_handler(caf::drop);
-    return with_event_handlers<invalidation_listener_actor::behavior_type>(
-      [=](auto& ev) { return handle(self, ev); },
-      [=](peer_event& ev) {
-        auto& st = self->state;
-        auto unfence = [&] {
-          if (st.replaying.erase(ev.peer) > 0 && st.replaying.empty())
-            st.inv->fence(false);
-          st.stats.replaying_now = st.replaying.size();
-        };
-        if (ev.kind == peer_event_kind::replaying) {
-          // Fenced before any of the missing events, or the live ones behind
-          // them, can be applied (the bridge holds those back until then).
-          if (st.replaying.empty())
-            st.inv->fence(true);
-          if (st.replaying.insert(ev.peer).second)
-            ++st.stats.replays;
-          st.stats.replaying_now = st.replaying.size();
-          return;
-        }
-        if (ev.kind == peer_event_kind::replayed) {
-          // Every missing event was applied (they came before this).
-          if (st.replaying.count(ev.peer) > 0)
-            ++st.stats.replays_completed;
-          unfence();
-          if (st.observer)
-            caf::anon_send(st.observer, applied_atom_v, ev.peer,
-                           ev.last_sequence);
-          return;
-        }
-        if (ev.drop == drop_cause::none)
-          return;
-        // Some of that peer's invalidations will never arrive: any entry may
-        // be stale, and so may any value being loaded right now.
-        ++st.stats.partitions;
-        auto cause = static_cast<size_t>(ev.drop);
-        if (cause < st.stats.drops_by_cause.size())
-          ++st.stats.drops_by_cause[cause];
-        st.stats.dropped
-          += st.inv->drop_everything(removal_cause::partition, ev.peer);
-        // Emptied: nothing left that a replay could have saved.
+invalidation_listener_actor::behavior_type
+listener_impl(listener_ptr self, std::shared_ptr<invalidator> inv,
+              std::shared_ptr<event_source> source,
+              std::shared_ptr<applied_events> applied) {
+  self->state.inv = std::move(inv);
+  self->state.source = std::move(source);
+  self->state.applied = std::move(applied);
+  // Events arrive anonymously from the bus; nothing they carry may kill us.
+  self->set_default_handler(caf::drop);
+  return with_event_handlers<invalidation_listener_actor::behavior_type>(
+    [=](auto& ev) { return handle(self, ev); },
+    [=](peer_event& ev) {
+      auto& st = self->state;
+      auto unfence = [&] {
+        if (st.replaying.erase(ev.peer) > 0 && st.replaying.empty())
+          st.inv->fence(false);
+        st.stats.replaying_now = st.replaying.size();
+      };
+      if (ev.kind == peer_event_kind::replaying) {
+        // Fenced before any of the missing events, or the live ones behind
+        // them, can be applied (the bridge holds those back until then).
+        if (st.replaying.empty())
+          st.inv->fence(true);
+        if (st.replaying.insert(ev.peer).second)
+          ++st.stats.replays;
+        st.stats.replaying_now = st.replaying.size();
+        return;
+      }
+      if (ev.kind == peer_event_kind::replayed) {
+        // Every missing event was applied (they came before this).
+        if (st.replaying.count(ev.peer) > 0)
+          ++st.stats.replays_completed;
         unfence();
-        // Nothing cached here predates the drop: the events the new session
-        // will not deliver are taken in, and an answer to this node must
-        // reflect them too. The clock restarts there, also downward (a
-        // restarted peer's sequence restarts at 1; applied_events.hpp).
-        if (st.applied
-            && (ev.kind == peer_event_kind::joined
-                || ev.kind == peer_event_kind::rejoined))
-          st.applied->reset(ev.peer, ev.resumes_after);
         if (st.observer)
           caf::anon_send(st.observer, applied_atom_v, ev.peer,
                          ev.last_sequence);
-      },
-      [=](observe_atom, caf::actor observer) {
-        self->state.observer = std::move(observer);
-      },
-      [=](observe_atom, caf::actor watcher, bool on) {
-        auto& ws = self->state.watchers;
-        std::erase(ws, watcher);
-        if (on && watcher)
-          ws.push_back(std::move(watcher));
-      },
-      [=](stats_atom) {
-        auto s = self->state.stats;
-        for (auto& kv : self->state.lags)
-          s.lag.push_back(kv.second);
-        return s;
-      });
-  }
-};
+        return;
+      }
+      if (ev.drop == drop_cause::none)
+        return;
+      // Some of that peer's invalidations will never arrive: any entry may
+      // be stale, and so may any value being loaded right now.
+      ++st.stats.partitions;
+      auto cause = static_cast<size_t>(ev.drop);
+      if (cause < st.stats.drops_by_cause.size())
+        ++st.stats.drops_by_cause[cause];
+      st.stats.dropped
+        += st.inv->drop_everything(removal_cause::partition, ev.peer);
+      // Emptied: nothing left that a replay could have saved.
+      unfence();
+      // Nothing cached here predates the drop: the events the new session
+      // will not deliver are taken in, and an answer to this node must
+      // reflect them too. The clock restarts there, also downward (a
+      // restarted peer's sequence restarts at 1; applied_events.hpp).
+      if (st.applied
+          && (ev.kind == peer_event_kind::joined
+              || ev.kind == peer_event_kind::rejoined))
+        st.applied->reset(ev.peer, ev.resumes_after);
+      if (st.observer)
+        caf::anon_send(st.observer, applied_atom_v, ev.peer, ev.last_sequence);
+    },
+    [=](observe_atom, caf::actor observer) {
+      self->state.observer = std::move(observer);
+    },
+    [=](observe_atom, caf::actor watcher, bool on) {
+      auto& ws = self->state.watchers;
+      std::erase(ws, watcher);
+      if (on && watcher)
+        ws.push_back(std::move(watcher));
+    },
+    [=](stats_atom) {
+      auto s = self->state.stats;
+      for (auto& kv : self->state.lags)
+        s.lag.push_back(kv.second);
+      return s;
+    });
+}
 
 } // namespace
 
 invalidation_listener_actor spawn_invalidation_listener(
   caf::actor_system& sys, std::shared_ptr<invalidator> inv,
   std::shared_ptr<event_source> source, std::shared_ptr<applied_events> applied,
-  bool hidden, actor_thread where) {
-  return spawn_on<invalidation_listener_actor, listener_state, listener_impl>(
-    sys, where, hidden, std::move(inv), std::move(source), std::move(applied));
+  bool hidden) {
+  if (hidden)
+    return sys.spawn<caf::hidden>(listener_impl, std::move(inv),
+                                  std::move(source), std::move(applied));
+  return sys.spawn(listener_impl, std::move(inv), std::move(source),
+                   std::move(applied));
 }
 
 } // namespace cachebus

@@ -39,7 +39,6 @@
 
 #include "cachebus/actors/invalidation/listener_stats.hpp"
 #include "cachebus/actors/node/type_ids.hpp"
-#include "cachebus/bus/actor_thread.hpp"
 #include "cachebus/bus/event_handlers.hpp"
 #include "cachebus/bus/peer_event.hpp"
 #include "cachebus/bus/type_ids.hpp"
@@ -59,12 +58,10 @@ using invalidation_listener_actor
 
 /// `applied` (may be null) learns of every event before it is applied. With
 /// `hidden` the actor system does not wait for the listener when it shuts
-/// down (its owner stops it). `where`: bus/actor_thread.hpp (on the I/O
-/// thread, a peer's event is applied in the turn that read it).
+/// down (its owner stops it).
 invalidation_listener_actor spawn_invalidation_listener(
   caf::actor_system& sys, std::shared_ptr<invalidator> inv,
   std::shared_ptr<event_source> source,
-  std::shared_ptr<applied_events> applied = nullptr, bool hidden = false,
-  actor_thread where = actor_thread::scheduler);
+  std::shared_ptr<applied_events> applied = nullptr, bool hidden = false);
 
 } // namespace cachebus

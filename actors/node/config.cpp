@@ -88,11 +88,7 @@ config::config() {
     .add<size_t>("async-loaders", "threads that run fetch_async's loaders (4)")
     .add<size_t>("max-queued-async-loads",
                  "fetch_async loads waiting for a thread; more get "
-                 "backpressure (1024)")
-    .add<std::string>("event-thread",
-                      "where invalidation events are applied and relayed: "
-                      "io (CAF's I/O thread, no thread switch per event) or "
-                      "scheduler (io)");
+                 "backpressure (1024)");
   declare_transport_options(custom_options_);
   declare_resp_options(custom_options_);
   caf::config_option_adder{custom_options_, "cachebus.write-back"}
@@ -189,13 +185,6 @@ void prepare(caf::actor_system_config& cfg) {
   // trip here from ~250 us to ~80 us (bench: cluster_invalidation).
   if (!caf::get_if<size_t>(&cfg, "work-stealing.moderate-poll-attempts"))
     cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
-  // A peer's message is deserialized on the I/O thread that read it, and
-  // delivered from there: to the bridge on the same thread without a wake-up
-  // (bus/actor_thread.hpp). With BASP's default worker, every incoming
-  // message first wakes a scheduler thread, which wakes the I/O thread again
-  // to deliver it.
-  if (!caf::get_if<size_t>(&cfg, "middleman.workers"))
-    cfg.set("middleman.workers", size_t{0});
   if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads")) {
     auto cores = std::max(1u, std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", static_cast<size_t>(cores));

@@ -54,20 +54,18 @@ node::start(caf::actor_system& sys, node_options opts, node_setup setup) {
   for (size_t i = 0; i < opts.shards; ++i)
     n->s_->shards.emplace_back(spawn_shard(
       sys, i, opts.shards, n->s_->cache->table(i), opts, n->s_->clock, true));
-  auto where = placement_for(sys, opts.events_on_io_thread);
-  n->s_->event_thread = where;
   bus_actor bus;
   if (setup.bus) {
     bus = std::move(*setup.bus);
   } else {
-    bus = spawn_bus(sys, true, where);
+    bus = spawn_bus(sys, true);
     n->s_->owns_bus = true;
   }
   n->s_->source = std::make_shared<event_source>(opts.name, bus);
   n->s_->applied = std::make_shared<applied_events>(n->s_->source);
   n->s_->inv = std::make_shared<invalidator>(n->s_->cache, rs, opts);
   n->s_->listener = spawn_invalidation_listener(sys, n->s_->inv, n->s_->source,
-                                                n->s_->applied, true, where);
+                                                n->s_->applied, true);
   n->s_->lock_manager
     = spawn_lock_manager(sys, n->s_->cache, opts, n->s_->clock, setup.loader,
                          setup.pending, n->s_->applied, rs, true);
@@ -220,10 +218,6 @@ const bridge_actor& node::bridge() const noexcept {
 
 const invalidation_listener_actor& node::listener() const noexcept {
   return s_->listener;
-}
-
-actor_thread node::event_thread() const noexcept {
-  return s_->event_thread;
 }
 
 const lock_manager_actor& node::lock_manager() const noexcept {

@@ -479,10 +479,6 @@ class node {
 
   const invalidation_listener_actor& listener() const noexcept;
 
-  /// Where this node's event path runs (options().events_on_io_thread, if
-  /// the actor system can; bus/actor_thread.hpp).
-  actor_thread event_thread() const noexcept;
-
   /// Single flight for actors: send it (fetch, key, loader_actor, options).
   const lock_manager_actor& lock_manager() const noexcept;
 

@@ -47,8 +47,6 @@ struct node_state {
   lock_manager_actor lock_manager;
   bridge_handle bridge;
   bool owns_bus = false;
-  /// Where the bus (if owned), the listener and the Redis relay run.
-  actor_thread event_thread = actor_thread::scheduler;
   // Armed while the node runs: its actors are hidden, so a system destroyed
   // before the node stops aborts with a message instead of hanging.
   std::unique_ptr<shutdown_guard> guard;

@@ -111,7 +111,6 @@ caf::expected<node_options>
 node_options::from(const caf::actor_system_config& cfg) {
   node_options x;
   std::string policy = "propagate";
-  std::string event_thread = "io";
   caf::error err;
   // The first option that is set to a value of the wrong type wins.
   auto read = [&](std::string_view name, auto& out) {
@@ -137,14 +136,8 @@ node_options::from(const caf::actor_system_config& cfg) {
   read("cachebus.max-queued-removals", x.max_queued_removals);
   read("cachebus.async-loaders", x.async_loaders);
   read("cachebus.max-queued-async-loads", x.max_queued_async_loads);
-  read("cachebus.event-thread", event_thread);
   if (err)
     return err;
-  if (event_thread != "io" && event_thread != "scheduler")
-    return bad("cachebus.event-thread must be \"io\" or \"scheduler\", got "
-               "\""
-               + event_thread + "\"");
-  x.events_on_io_thread = event_thread == "io";
   if (policy != "propagate" && policy != "retry")
     return bad("cachebus.loader-error must be \"propagate\" or \"retry\", "
                "got \""

@@ -70,11 +70,6 @@ struct node_options {
   /// how many loads may wait for one before a call gets backpressure.
   size_t async_loaders = 4;
   size_t max_queued_async_loads = 1024;
-  /// Run the event path (bus, invalidation listener, Redis event relay) on
-  /// CAF's I/O thread (true, "io") or on the scheduler's workers (false,
-  /// "scheduler"); bus/actor_thread.hpp says why and what it costs. Without
-  /// a middleman, or under CAF's test coordinator, it runs on the workers.
-  bool events_on_io_thread = true;
 
   /// Returns an invalid_config error naming the first bad setting.
   caf::error validate() const;

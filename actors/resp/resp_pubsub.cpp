@@ -103,45 +103,33 @@ size_t resp_pubsub::receivers(const std::string& channel) const {
   return n;
 }
 
-namespace {
-
-struct relay_state {
-  static inline const char* name = "cachebus.resp_event_relay";
-};
-
-struct relay_impl {
-  template <class Self>
-  static caf::behavior run(Self self, std::shared_ptr<resp_pubsub> ps) {
-    // Events arrive anonymously from the listener; nothing may kill us.
-    self->set_default_handler(caf::drop);
-    return {
-      [ps](const invalidated& ev) {
-        ps->publish(resource_topic(ev.resource), ev.id);
-      },
-      [ps](const tag_invalidated& ev) {
-        ps->publish(std::string{tag_invalidated::topic}, ev.tag);
-      },
-      [ps](const keys_invalidated& ev) {
-        for (auto& k : ev.keys)
-          ps->publish(std::string{keys_invalidated::topic}, k);
-      },
-      [ps](const pattern_invalidated& ev) {
-        ps->publish(std::string{pattern_invalidated::topic}, ev.glob);
-      },
-    };
-  }
-};
-
-} // namespace
-
 caf::actor spawn_resp_event_relay(caf::actor_system& sys,
-                                  std::shared_ptr<resp_pubsub> ps,
-                                  actor_thread where) {
+                                  std::shared_ptr<resp_pubsub> ps) {
   // `ps` goes in as a spawn argument, not a capture: CAF 0.17 spawns a
   // function without arguments by dereferencing a null tuple pointer
   // (undefined behavior that UBSan reports).
-  return spawn_on<caf::actor, relay_state, relay_impl>(sys, where, true,
-                                                       std::move(ps));
+  return sys.spawn<caf::hidden>(
+    [](caf::event_based_actor* self,
+       std::shared_ptr<resp_pubsub> ps) -> caf::behavior {
+      // Events arrive anonymously from the listener; nothing may kill us.
+      self->set_default_handler(caf::drop);
+      return {
+        [ps](const invalidated& ev) {
+          ps->publish(resource_topic(ev.resource), ev.id);
+        },
+        [ps](const tag_invalidated& ev) {
+          ps->publish(std::string{tag_invalidated::topic}, ev.tag);
+        },
+        [ps](const keys_invalidated& ev) {
+          for (auto& k : ev.keys)
+            ps->publish(std::string{keys_invalidated::topic}, k);
+        },
+        [ps](const pattern_invalidated& ev) {
+          ps->publish(std::string{pattern_invalidated::topic}, ev.glob);
+        },
+      };
+    },
+    std::move(ps));
 }
 
 } // namespace cachebus

@@ -31,7 +31,6 @@
 #include "caf/fwd.hpp"
 
 #include "cachebus/actors/resp/resp_push.hpp"
-#include "cachebus/bus/actor_thread.hpp"
 
 namespace cachebus {
 
@@ -77,11 +76,8 @@ class resp_pubsub {
 /// Spawns the actor that turns the node's applied invalidation events into
 /// messages on the `cache:` channels of `ps` (register it with the node's
 /// invalidation listener: observe(actor, true)). Stop it with an exit
-/// message. `where`: the node's event thread (node::event_thread()), so
-/// that an applied event reaches the subscribers' connections in the same
-/// turn of the I/O thread (bus/actor_thread.hpp).
+/// message.
 caf::actor spawn_resp_event_relay(caf::actor_system& sys,
-                                  std::shared_ptr<resp_pubsub> ps,
-                                  actor_thread where);
+                                  std::shared_ptr<resp_pubsub> ps);
 
 } // namespace cachebus

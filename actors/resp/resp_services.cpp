@@ -26,8 +26,7 @@ void resp_services::start() {
   std::lock_guard<std::mutex> guard{mtx_};
   if (relay_ || stopped_)
     return;
-  relay_
-    = spawn_resp_event_relay(node_.system(), pubsub_, node_.event_thread());
+  relay_ = spawn_resp_event_relay(node_.system(), pubsub_);
   caf::anon_send(node_.listener(), observe_atom_v, relay_, true);
 }
 

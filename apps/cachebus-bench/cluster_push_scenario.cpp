@@ -14,8 +14,8 @@
 //                                  until both subscribers read the last one
 //   p99_us_at_half_rate            PUBLISHes paced at half of our
 //                                  events_per_s (Redis: the same rate)
-// The settings after the first (the defaults) repeat the latencies with a
-// suffix: `_scheduler` runs the event path on the scheduler's workers.
+// CACHEBUS_BENCH_NODE_ARGS="--opt=v ..." adds arguments to every node (the
+// notes say which), to compare settings.
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -47,11 +47,6 @@ void skip(const std::string& why) {
   std::cerr << "cachebus-bench: " << scenario_name << " skipped: " << why
             << "\n";
 }
-
-struct setting {
-  std::string name;
-  std::vector<std::string> args;
-};
 
 pubsub_ports ports_of(const bench_cluster& c) {
   return {c.nodes[0]->resp_port,
@@ -97,79 +92,66 @@ void run_cluster_push() {
     skip("Redis baseline failed: " + why);
     return;
   }
-  // "scheduler": the event path on the workers and BASP's default worker,
-  // as before the event path moved to the I/O thread (the bridge stays
-  // there).
-  std::vector<setting> settings{
-    {"default", {}},
-    {"scheduler",
-     {"--cachebus.event-thread=scheduler", "--middleman.workers=1"}}};
+  std::vector<std::string> node_args;
   if (auto env = std::getenv("CACHEBUS_BENCH_NODE_ARGS")) {
     std::istringstream is{env};
-    settings[0] = {"env", {}};
     for (std::string w; is >> w;)
-      settings[0].args.push_back(w);
+      node_args.push_back(w);
   }
-  for (size_t s = 0; s < settings.size(); ++s) {
-    bench_cluster c;
-    auto args = settings[s].args;
-    args.push_back("--cachebus.resp-port=0");
-    if (!c.start(bin, args, why, true)) {
-      skip("cachebus cluster (" + settings[s].name + "): " + why);
-      return;
-    }
-    auto lat = pubsub_latencies(ports_of(c), channel, warmup, n, why);
-    if (lat.empty()) {
-      skip("cachebus cluster (" + settings[s].name + "): " + why);
-      return;
-    }
-    std::ostringstream note;
-    note << n << " events, one in flight: PUBLISH " << channel
-         << " <i> on n0's Redis port -> message read by a SUBSCRIBE client "
-            "of n1 and one of n2 (later of the two); 3 nodes, "
-            "--scheduler.max-threads=1, "
-         << joined(settings[s].args)
-         << "; baseline: redis-server, PUBLISH -> 2 SUBSCRIBE clients, same "
-            "client code";
-    auto suffix = s == 0 ? std::string{} : "_" + settings[s].name;
-    emit({scenario_name, "push_p50_us" + suffix, pct(lat, 0.5), "us",
-          pct(redis_lat, 0.5), note.str()});
-    emit({scenario_name, "push_p99_us" + suffix, pct(lat, 0.99), "us",
-          pct(redis_lat, 0.99), note.str()});
-    if (s > 0)
-      continue;
-    auto eps = pubsub_throughput(ports_of(c), channel, bulk, window, why);
-    if (eps <= 0) {
-      skip("cachebus cluster throughput: " + why);
-      return;
-    }
-    std::ostringstream tnote;
-    tnote << bulk << " PUBLISHes on n0, pipelined in windows of " << window
-          << ", until the subscribers of n1 and n2 read the last; baseline: "
-             "redis-server, same client code";
-    emit(
-      {scenario_name, "events_per_s", eps, "events/s", redis_eps, tnote.str()});
-    auto rate = eps / 2;
-    auto paced_n = std::clamp(static_cast<int>(rate * 2), 1000, bulk);
-    auto ours
-      = pubsub_paced_latencies(ports_of(c), channel, rate, paced_n, why);
-    auto theirs = ours.empty()
-                    ? std::vector<double>{}
-                    : pubsub_paced_latencies(redis_ports, "cachebus-bench",
-                                             rate, paced_n, why);
-    if (ours.empty() || theirs.empty()) {
-      skip("paced latency: " + why);
-      return;
-    }
-    std::ostringstream pnote;
-    pnote << paced_n << " PUBLISHes on n0 paced at " << static_cast<int>(rate)
-          << "/s (half of events_per_s), each until both subscribers read "
-             "it; baseline: redis-server at the same rate";
-    emit({scenario_name, "p99_us_at_half_rate", pct(ours, 0.99), "us",
-          pct(theirs, 0.99), pnote.str()});
-    emit({scenario_name, "p50_us_at_half_rate", pct(ours, 0.5), "us",
-          pct(theirs, 0.5), pnote.str()});
+  bench_cluster c;
+  auto args = node_args;
+  args.push_back("--cachebus.resp-port=0");
+  if (!c.start(bin, args, why, true)) {
+    skip("cachebus cluster: " + why);
+    return;
   }
+  auto lat = pubsub_latencies(ports_of(c), channel, warmup, n, why);
+  if (lat.empty()) {
+    skip("cachebus cluster: " + why);
+    return;
+  }
+  std::ostringstream note;
+  note << n << " events, one in flight: PUBLISH " << channel
+       << " <i> on n0's Redis port -> message read by a SUBSCRIBE client "
+          "of n1 and one of n2 (later of the two); 3 nodes, "
+          "--scheduler.max-threads=1, "
+       << joined(node_args)
+       << "; baseline: redis-server, PUBLISH -> 2 SUBSCRIBE clients, same "
+          "client code";
+  emit({scenario_name, "push_p50_us", pct(lat, 0.5), "us", pct(redis_lat, 0.5),
+        note.str()});
+  emit({scenario_name, "push_p99_us", pct(lat, 0.99), "us",
+        pct(redis_lat, 0.99), note.str()});
+  auto eps = pubsub_throughput(ports_of(c), channel, bulk, window, why);
+  if (eps <= 0) {
+    skip("cachebus cluster throughput: " + why);
+    return;
+  }
+  std::ostringstream tnote;
+  tnote << bulk << " PUBLISHes on n0, pipelined in windows of " << window
+        << ", until the subscribers of n1 and n2 read the last; baseline: "
+           "redis-server, same client code";
+  emit(
+    {scenario_name, "events_per_s", eps, "events/s", redis_eps, tnote.str()});
+  auto rate = eps / 2;
+  auto paced_n = std::clamp(static_cast<int>(rate * 2), 1000, bulk);
+  auto ours = pubsub_paced_latencies(ports_of(c), channel, rate, paced_n, why);
+  auto theirs = ours.empty()
+                  ? std::vector<double>{}
+                  : pubsub_paced_latencies(redis_ports, "cachebus-bench", rate,
+                                           paced_n, why);
+  if (ours.empty() || theirs.empty()) {
+    skip("paced latency: " + why);
+    return;
+  }
+  std::ostringstream pnote;
+  pnote << paced_n << " PUBLISHes on n0 paced at " << static_cast<int>(rate)
+        << "/s (half of events_per_s), each until both subscribers read "
+           "it; baseline: redis-server at the same rate";
+  emit({scenario_name, "p99_us_at_half_rate", pct(ours, 0.99), "us",
+        pct(theirs, 0.99), pnote.str()});
+  emit({scenario_name, "p50_us_at_half_rate", pct(ours, 0.5), "us",
+        pct(theirs, 0.5), pnote.str()});
   redis->stop();
 }
 

@@ -14,9 +14,6 @@
 #include "cachebus/actors/node/options.hpp"
 #include "cachebus/actors/node/runtime.hpp"
 #include "cachebus/actors/writepaths/write_back_options.hpp"
-#include "cachebus/bus/actor_thread.hpp"
-
-#include "caf/scheduler/test_coordinator.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -380,59 +377,4 @@ TEST_CASE("bad cluster and replay options are refused alike by check() and "
   }
   CHECK_FALSE(runtime::check({"--cachebus.cluster", "--cachebus.replay=false",
                               "--cachebus.replay-log-events=1000"}));
-}
-
-TEST_CASE("the event path runs on CAF's I/O thread unless told to use the "
-          "workers, and a bad choice is refused",
-          "[config]") {
-  auto io = runtime::start({});
-  REQUIRE(io);
-  CHECK((*io)->node().event_thread() == actor_thread::io);
-  CHECK(caf::get_or((*io)->system().config(), "middleman.workers", size_t{9})
-        == 0);
-  auto workers = runtime::start({"--cachebus.event-thread=scheduler"});
-  REQUIRE(workers);
-  CHECK((*workers)->node().event_thread() == actor_thread::scheduler);
-  CHECK_FALSE((*workers)->node().options().events_on_io_thread);
-  auto bad = runtime::start({"--cachebus.event-thread=gpu"});
-  REQUIRE_FALSE(bad);
-  CHECK(is(bad.error(), errc::invalid_config));
-  CHECK_THAT(describe(bad.error()),
-             Catch::Contains("cachebus.event-thread must be \"io\" or "
-                             "\"scheduler\", got \"gpu\""));
-}
-
-TEST_CASE("under CAF's test coordinator the event path runs on the workers, "
-          "which the coordinator drives",
-          "[config][deterministic]") {
-  config cfg;
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.inline-output", true);
-  caf::actor_system sys{cfg};
-  auto& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  CHECK(placement_for(sys, true) == actor_thread::scheduler);
-  node_options opts;
-  opts.shards = 1;
-  auto started = node::start(sys, opts);
-  REQUIRE(started);
-  sched.run();
-  CHECK((*started)->event_thread() == actor_thread::scheduler);
-  REQUIRE((*started)->set("k", "v"));
-  // The invalidation's event goes through the bus to the listener only
-  // when the coordinator runs them: proof that they are not brokers.
-  REQUIRE((*started)->invalidate({"k"}));
-  CHECK(sched.has_job());
-  sched.run();
-  CHECK_FALSE(sched.has_job());
-  // The coordinator runs jobs only when told: deliver the exits here, then
-  // stop() finds every actor gone and returns at once.
-  auto& n = **started;
-  for (auto& shard : n.shards())
-    caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(n.listener(), caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(n.bus(), caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(n.lock_manager(), caf::exit_reason::user_shutdown);
-  sched.run();
-  n.stop();
 }
