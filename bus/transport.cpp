@@ -656,7 +656,26 @@ transport::start(caf::actor_system& sys, transport_options opts) {
   return result;
 }
 
+void transport::stop() {
+  if (stopped_.exchange(true, std::memory_order_acq_rel))
+    return;
+  caf::scoped_actor self{sys_};
+  self->send_exit(reaper_, caf::exit_reason::user_shutdown);
+  self->send_exit(actor_, caf::exit_reason::kill); // it traps others
+  // A connect in progress finishes first: it may hand a scribe to the
+  // broker on its way out.
+  self->wait_for(actor_);
+  // The broker's mailbox is FIFO: once it answers this, it has taken
+  // whatever the actor sent before it ended.
+  auto basp
+    = sys_.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  self->request(basp, std::chrono::seconds(10), caf::get_atom_v, sys_.node())
+    .receive([](caf::node_id&, std::string&, uint16_t) {}, [](caf::error&) {});
+}
+
 transport::~transport() {
+  if (stopped_.load(std::memory_order_acquire))
+    return;
   caf::anon_send_exit(reaper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(actor_, caf::exit_reason::kill); // it traps others
 }

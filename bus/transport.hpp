@@ -13,6 +13,7 @@
 // CAF's middleman (the BASP broker owns the ports of both).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -72,7 +73,18 @@ class transport {
   static caf::expected<std::shared_ptr<transport>>
   start(caf::actor_system& sys, transport_options opts);
 
-  /// Stops its actors. Published ports stay open until unpublished.
+  /// Stops its actors and waits until they are gone and the BASP broker has
+  /// taken every message they sent it. Call it before the actor system
+  /// shuts down, from a thread that is not an actor's (it blocks); the
+  /// destructor does not wait. Why: a connect that the middleman actor
+  /// hands the broker while the middleman stops stays in the broker's
+  /// mailbox (CAF 0.17's brokers never drain theirs), and with it a
+  /// reference to our detached actor, whose thread ~actor_system then
+  /// waits for forever. Published ports stay open until unpublished.
+  /// Idempotent; dials after it fail at once.
+  void stop();
+
+  /// Stops its actors without waiting for them (see stop()).
   ~transport();
 
   transport(const transport&) = delete;
@@ -113,6 +125,7 @@ class transport {
   std::shared_ptr<tls_context> tls_;
   caf::io::middleman_actor actor_;
   caf::actor reaper_;
+  std::atomic<bool> stopped_{false};
 };
 
 } // namespace cachebus

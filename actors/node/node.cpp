@@ -172,6 +172,11 @@ void node::stop() {
   for (auto& a : all)
     self->send_exit(a, caf::exit_reason::user_shutdown);
   self->wait_for(all);
+  // Then the transport the bridge dialed through, waiting until nothing it
+  // sent is left in the middleman (transport.hpp): else ~actor_system can
+  // hang on its thread.
+  if (s_->bridge.transport)
+    s_->bridge.transport->stop();
   // No table reports any more (each unset under its table's lock), then
   // what was queued is delivered.
   removal_sink* sink = nullptr;

@@ -494,8 +494,10 @@ class node {
 
   bool stopped() const noexcept;
 
-  /// Stops every actor of this node and waits until they are gone.
-  /// Idempotent; safe to call from any non-actor thread.
+  /// Stops every actor of this node and waits until they are gone, the
+  /// cluster bridge's transport included (transport::stop; also when it
+  /// was passed in node_setup). Idempotent; safe to call from any
+  /// non-actor thread.
   void stop();
 
  private:

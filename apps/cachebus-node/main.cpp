@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
   if (records != nullptr)
     records->stop(); // flushes write-back (bounded by shutdown-timeout)
   // The actor system waits for the transport's thread, which ends with the
-  // transport's last handle.
+  // transport's last handle and with nothing of it left in the middleman
+  // (transport::stop; node::stop does it again for the cluster's).
+  tr->stop();
   tr.reset();
   rt->reset(); // node, then system
   return 0;

@@ -24,6 +24,7 @@
 #include "cachebus/bus/events.hpp"
 #include "cachebus/bus/peer_event.hpp"
 #include "cachebus/bus/topic.hpp"
+#include "cachebus/bus/transport.hpp"
 #include "cachebus/bus/type_ids.hpp"
 
 namespace cachebus::test {
@@ -80,8 +81,14 @@ class cluster_node {
   }
 
   ~cluster_node() {
-    if (bridge.actor)
-      caf::anon_send_exit(bridge.actor, caf::exit_reason::user_shutdown);
+    if (bridge.actor) {
+      inbox()->send_exit(bridge.actor, caf::exit_reason::user_shutdown);
+      inbox()->wait_for(bridge.actor);
+    }
+    // As node::stop does: nothing the transport handed the middleman may
+    // be left there when the actor system shuts down (transport.hpp).
+    if (bridge.transport)
+      bridge.transport->stop();
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
     // A scoped actor counts as running: it must go before ~actor_system.
     inbox_.reset();

@@ -261,3 +261,34 @@ TEST_CASE("TLS through the transport: a stalled handshake expires, clients "
   REQUIRE(remote);
   CHECK(echoes(client, *remote));
 }
+
+TEST_CASE("a transport stopped while it dials lets its actor system shut "
+          "down, and a dial after stop fails at once",
+          "[bus][transport]") {
+  server s{transport_options{}};
+  // Without stop(), a connect handed to the BASP broker as the middleman
+  // stops stays in the broker's mailbox, and ~actor_system waits for the
+  // transport's thread forever (a ctest timeout here). Many rounds, so
+  // that some stop lands in the middle of a connect.
+  for (int round = 0; round < 30; ++round) {
+    test::node_config ccfg;
+    caf::actor_system client{ccfg};
+    auto tr = transport::start(client, transport_options{});
+    REQUIRE(tr);
+    for (int k = 0; k < 4; ++k)
+      caf::anon_send((*tr)->actor(), caf::connect_atom_v,
+                     std::string{"127.0.0.1"}, s.port);
+    (*tr)->stop();
+    (*tr)->stop(); // idempotent
+    caf::scoped_actor self{client};
+    caf::error err;
+    self
+      ->request((*tr)->actor(), 5s, caf::connect_atom_v,
+                std::string{"127.0.0.1"}, s.port)
+      .receive(
+        [](caf::node_id&, caf::strong_actor_ptr&, std::set<std::string>&) {},
+        [&](caf::error& x) { err = std::move(x); });
+    REQUIRE(err);
+    CHECK(err != caf::sec::request_timeout);
+  }
+}
