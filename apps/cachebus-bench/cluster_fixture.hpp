@@ -1,8 +1,8 @@
 // What the cluster scenarios (cluster_invalidation, cluster_push,
-// cluster_rejoin, cluster_stampede) share: a rules file for their nodes,
-// connecting the bench's own actor system to every node's client frontend,
-// and the clock and percentile helpers they (and the Redis baseline) measure
-// with.
+// cluster_rejoin, cluster_stampede, resp_tracking) share: a rules file and a
+// three-node cluster, connecting the bench's own actor system to every
+// node's client frontend, and the clock and percentile helpers they (and
+// the Redis baseline) measure with.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,8 @@
 
 #include "cachebus/actors/node/node_frontend.hpp"
 #include "cachebus/apps/common/child_process.hpp"
+
+#include "requirements.hpp"
 
 namespace cachebus::bench {
 

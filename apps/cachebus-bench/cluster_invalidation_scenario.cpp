@@ -30,7 +30,6 @@
 #include <memory>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "caf/all.hpp"
 
@@ -47,8 +46,6 @@ namespace cachebus::bench {
 
 namespace {
 
-using app::find_executable;
-using app::node_binary;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -60,8 +57,7 @@ int event_count() {
 }
 
 void skip(const std::string& why) {
-  std::cerr << "cachebus-bench: " << scenario_name << " skipped: " << why
-            << "\n";
+  report_skip(scenario_name, why);
 }
 
 struct cluster_run {
@@ -274,17 +270,11 @@ struct setting {
 };
 
 void run_cluster_invalidation() {
-  auto bin = node_binary();
-  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
-    skip("cachebus-node not found at " + bin
-         + " (build the cachebus-node target)");
+  auto bin = node_binary_or_skip(scenario_name);
+  if (bin.empty())
     return;
-  }
-  if (find_executable("redis-server").empty()) {
-    skip("redis-server not found on PATH (Debian: apt-get install "
-         "redis-server)");
+  if (!redis_server_or_skip(scenario_name))
     return;
-  }
   auto n = event_count();
   std::string why;
   auto redis = redis_latencies(warmup, n, why);

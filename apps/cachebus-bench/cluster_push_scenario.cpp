@@ -22,7 +22,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "cachebus/apps/common/child_process.hpp"
@@ -35,17 +34,13 @@ namespace cachebus::bench {
 
 namespace {
 
-using app::find_executable;
-using app::node_binary;
-
 constexpr const char* scenario_name = "cluster_push";
 constexpr const char* channel = "cache:users";
 constexpr int warmup = 50;
 constexpr int window = 64;
 
 void skip(const std::string& why) {
-  std::cerr << "cachebus-bench: " << scenario_name << " skipped: " << why
-            << "\n";
+  report_skip(scenario_name, why);
 }
 
 pubsub_ports ports_of(const bench_cluster& c) {
@@ -61,17 +56,11 @@ std::string joined(const std::vector<std::string>& args) {
 }
 
 void run_cluster_push() {
-  auto bin = node_binary();
-  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
-    skip("cachebus-node not found at " + bin
-         + " (build the cachebus-node target)");
+  auto bin = node_binary_or_skip(scenario_name);
+  if (bin.empty())
     return;
-  }
-  if (find_executable("redis-server").empty()) {
-    skip("redis-server not found on PATH (Debian: apt-get install "
-         "redis-server)");
+  if (!redis_server_or_skip(scenario_name))
     return;
-  }
   auto n = std::max(300, static_cast<int>(1000 * scale()));
   auto bulk = std::max(2000, static_cast<int>(20000 * scale()));
   std::string why;

@@ -42,7 +42,6 @@ namespace cachebus::bench {
 
 namespace {
 
-using app::node_binary;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -54,10 +53,6 @@ int entry_count() {
 
 int event_count() {
   return std::max(100, static_cast<int>(10000 * scale()));
-}
-
-void skip(const std::string& name, const std::string& why) {
-  std::cerr << "cachebus-bench: " << name << " skipped: " << why << "\n";
 }
 
 std::string run_text(const std::string& cmd) {
@@ -291,20 +286,18 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
 
 void run_variant(bool cut) {
   std::string name = cut ? "cluster_rejoin_cut" : scenario_name;
-  auto bin = node_binary();
-  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
-    skip(name, "cachebus-node not found at " + bin);
+  auto bin = node_binary_or_skip(name);
+  if (bin.empty())
     return;
-  }
   if (cut && geteuid() != 0) {
-    skip(name, "cutting connections (ss -K) needs root");
+    report_skip(name, "cutting connections (ss -K) needs root");
     return;
   }
   rejoin_run ours, base;
   std::string why;
   if (!run_once(bin, true, cut, ours, why)
       || !run_once(bin, false, cut, base, why)) {
-    skip(name, why);
+    report_skip(name, why);
     return;
   }
   auto note = std::to_string(entry_count()) + " entries, "

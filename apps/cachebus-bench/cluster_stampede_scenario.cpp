@@ -37,7 +37,6 @@ namespace cachebus::bench {
 
 namespace {
 
-using app::node_binary;
 using app::node_child;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -226,12 +225,9 @@ double mean(const std::vector<double>& xs) {
 }
 
 void run_cluster_stampede() {
-  auto bin = node_binary();
-  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
-    std::cerr << "cachebus-bench: " << stampede_name
-              << " skipped: cachebus-node not found at " << bin << "\n";
+  auto bin = node_binary_or_skip(stampede_name);
+  if (bin.empty())
     return;
-  }
   auto rounds = std::max(5, static_cast<int>(20 * scale()));
   constexpr int per_node = 300;
   stampede_run ours, base;

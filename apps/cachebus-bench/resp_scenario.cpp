@@ -17,6 +17,7 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 
+#include "requirements.hpp"
 #include "scenario.hpp"
 
 namespace cachebus::bench {
@@ -101,12 +102,9 @@ void run_resp() {
                  "redis-server (Debian redis-tools, redis-server)\n";
     return;
   }
-  auto bin = app::node_binary();
-  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
-    std::cerr << "cachebus-bench: " << resp_name
-              << " skipped: cachebus-node not found at " << bin << "\n";
+  auto bin = node_binary_or_skip(resp_name);
+  if (bin.empty())
     return;
-  }
   node_child node{bin, {"--cachebus.name=bench", "--cachebus.resp-port=0"}};
   if (!node.ready() || node.resp_port == 0) {
     std::cerr << "cachebus-bench: " << resp_name

@@ -31,7 +31,6 @@ namespace cachebus::bench {
 
 namespace {
 
-using app::node_binary;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -39,8 +38,7 @@ constexpr const char* scenario_name = "resp_tracking";
 constexpr int warmup = 20;
 
 void skip(const std::string& why) {
-  std::cerr << "cachebus-bench: " << scenario_name << " skipped: " << why
-            << "\n";
+  report_skip(scenario_name, why);
 }
 
 // One blocking RESP connection on loopback.
@@ -190,12 +188,9 @@ bool run(const std::string& bin, int n, std::vector<double>& lat,
 }
 
 void run_resp_tracking() {
-  auto bin = node_binary();
-  if (bin.empty() || access(bin.c_str(), X_OK) != 0) {
-    skip("cachebus-node not found at " + bin
-         + " (build the cachebus-node target)");
+  auto bin = node_binary_or_skip(scenario_name);
+  if (bin.empty())
     return;
-  }
   auto n = std::max(200, static_cast<int>(500 * scale()));
   std::vector<double> lat;
   std::string why;
