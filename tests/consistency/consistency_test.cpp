@@ -1,6 +1,8 @@
 // The consistency suite: seeded random concurrent histories (workload.hpp)
 // checked for stale reads, stale caches after quiescence and broken single
-// flight (checker.hpp). Each case runs histories for a time budget:
+// flight (checker.hpp), on one node or on three cluster members (also with
+// their connections cut mid-history, as root). Each case runs histories for
+// a time budget:
 // CACHEBUS_CONSISTENCY_MINUTES (default 0.25 per case) runs longer, and
 // CACHEBUS_CONSISTENCY_SEED=N runs the one history of seed N (printed with
 // every failure).
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "checker.hpp"
+#include "support/net_cut.hpp"
 #include "workload.hpp"
 
 using namespace cachebus::consistency;
@@ -48,6 +51,8 @@ void run_suite(const std::string& name, workload_options base,
   auto deadline = std::chrono::steady_clock::now() + budget();
   size_t histories = 0;
   size_t operations = 0;
+  size_t cuts = 0;
+  uint64_t replays = 0;
   for (uint64_t i = 0;; ++i) {
     if (replay && i == 1)
       break;
@@ -59,21 +64,32 @@ void run_suite(const std::string& name, workload_options base,
     auto r = bench.run(opts);
     ++histories;
     operations += r.operations;
+    cuts += r.cuts;
+    replays += r.replays;
     if (!r.violations.empty()) {
       std::string text;
       for (auto& v : r.violations)
         text += "  " + v + "\n";
+      // The seed again at the end, so that it survives a cut of the
+      // output from either side.
       FAIL(name << ": seed " << opts.seed << " (replay with "
                 << "CACHEBUS_CONSISTENCY_SEED=" << opts.seed << ") broke the "
                 << "contract after " << histories << " histories:\n"
-                << text);
+                << text << "  (seed " << opts.seed << ")");
     }
   }
   std::cout << "consistency: " << name << ": " << histories << " histories, "
-            << operations << " operations checked, 0 "
-            << "violations (first seed " << (replay ? seeds.front() : first)
+            << operations << " operations checked, "
+            << (base.cut_connections ? std::to_string(cuts) + " cuts, " : "")
+            << (base.nodes > 1 ? std::to_string(replays) + " replays, " : "")
+            << "0 violations (first seed " << (replay ? seeds.front() : first)
             << ")" << std::endl;
   CHECK(histories >= (replay ? 1 : min_histories));
+  if (base.cut_connections && !replay) {
+    // The cuts did happen, and sessions came back through replay.
+    CHECK(cuts >= histories / 2);
+    CHECK(replays > 0);
+  }
 }
 
 } // namespace
@@ -102,4 +118,20 @@ TEST_CASE("random concurrent histories on three cluster members never serve "
   o.store = store_kind::memory;
   o.threads = 5;
   run_suite("three cluster members, memory store", o, 10);
+}
+
+TEST_CASE("random concurrent histories on three cluster members whose "
+          "connections are cut mid-history never serve a value superseded "
+          "past the propagation bound",
+          "[consistency][cluster][cut]") {
+  if (!cachebus::test::can_cut_connections()) {
+    WARN("skipped: cutting connections (ss -K) needs root and ss");
+    return;
+  }
+  workload_options o;
+  o.nodes = 3;
+  o.store = store_kind::memory;
+  o.threads = 5;
+  o.cut_connections = true;
+  run_suite("three cluster members, connections cut", o, 10);
 }

@@ -24,6 +24,7 @@
 #include "cachebus/apps/common/temp_dir.hpp"
 #include "checker.hpp"
 #include "support/eventually.hpp"
+#include "support/net_cut.hpp"
 
 namespace cachebus::consistency {
 
@@ -919,6 +920,16 @@ listener_stats listener_of(member& m) {
   return out;
 }
 
+// Replays of peers' events the member's bridge started (0 if it cannot say).
+uint64_t replays_of(member& m) {
+  caf::scoped_actor self{*m.sys};
+  uint64_t out = 0;
+  self->request(m.n->bridge(), 10s, bridge_stats_atom_v)
+    .receive([&](bridge_stats& x) { out = x.replays_started; },
+             [](caf::error&) {});
+  return out;
+}
+
 // Every member has applied every event the others published (bounded: a
 // partition would drop events, and the caches with them). Counted against
 // what each member published (its sequence counter), not against what its
@@ -1039,6 +1050,23 @@ void await_membership(world& w) {
     w.h.unexpected("the cluster members did not link within 20 s");
 }
 
+// Cuts a random member's cluster connections every 5-30 ms (seeded) until
+// `done`; returns how many times.
+size_t cut_randomly(world& w, const std::atomic<bool>& done) {
+  std::mt19937_64 rng{w.opts.seed * 6151 + 17};
+  std::uniform_int_distribution<int> pause_ms{5, 30};
+  std::uniform_int_distribution<size_t> pick{0, w.members.size() - 1};
+  size_t cuts = 0;
+  while (!done.load(std::memory_order_acquire)) {
+    // Pacing the fault injection, not waiting for anything to happen.
+    std::this_thread::sleep_for(std::chrono::milliseconds{pause_ms(rng)});
+    auto port = w.members[pick(rng)]->n->cluster_port();
+    if (test::cut_connections({port}))
+      ++cuts;
+  }
+  return cuts;
+}
+
 struct workbench::impl {
   store_kind kind;
   app::temp_dir dir;
@@ -1067,19 +1095,33 @@ history_result workbench::run(const workload_options& opts) {
     start_member(w, i);
   if (opts.nodes > 1)
     await_membership(w);
+  std::atomic<bool> done{false};
+  size_t cuts = 0;
+  std::thread cutter;
+  if (opts.cut_connections && opts.nodes > 1)
+    cutter = std::thread([&] { cuts = cut_randomly(w, done); });
   std::vector<std::thread> threads;
   for (int t = 0; t < opts.threads; ++t)
     threads.emplace_back([&w, t] { worker{w, t}.run(); });
   for (auto& t : threads)
     t.join();
+  done.store(true, std::memory_order_release);
+  if (cutter.joinable())
+    cutter.join();
   check_final_state(w);
   history_result out;
+  out.cuts = cuts;
+  if (opts.nodes > 1)
+    for (auto& m : w.members)
+      out.replays += replays_of(*m);
   out.operations = w.h.merge().size();
   check_options co;
   co.remote_lag_ns = opts.nodes > 1 ? 2'000'000'000 : 0;
   out.violations = check(w.h, co);
+  // How the members ended goes first: the violations themselves are what a
+  // reader (or `tail`) must not lose.
   if (!out.violations.empty() && !w.quiescence.empty())
-    out.violations.push_back(w.quiescence);
+    out.violations.insert(out.violations.begin(), w.quiescence);
   return out;
 }
 

@@ -32,10 +32,19 @@ struct workload_options {
   store_kind store = store_kind::memory;
   /// Longest injected load delay, in microseconds.
   int max_load_delay_us = 400;
+  /// Cluster only: while the operations run, one more thread aborts the
+  /// TCP connections of a random member's cluster port every 5-30 ms
+  /// (`ss -K`, root only: support/net_cut.hpp), so that sessions drop,
+  /// come back and replay what they missed in the middle of a history.
+  bool cut_connections = false;
 };
 
 struct history_result {
   size_t operations = 0;
+  /// How many times cut_connections cut a member's connections, and the
+  /// replays the members' bridges started (after cuts, gaps, reconnects).
+  size_t cuts = 0;
+  uint64_t replays = 0;
   std::vector<std::string> violations;
 };
 
