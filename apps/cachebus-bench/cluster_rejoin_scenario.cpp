@@ -35,6 +35,8 @@
 #include "cachebus/actors/node/node_frontend.hpp"
 
 #include "cachebus/apps/common/child_process.hpp"
+#include "cachebus/apps/common/net_cut.hpp"
+
 #include "cluster_fixture.hpp"
 #include "scenario.hpp"
 
@@ -76,42 +78,6 @@ long metric(uint16_t port, const std::string& name) {
   if (at == std::string::npos)
     return -1;
   return std::stol(text.substr(at + name.size() + 2));
-}
-
-/// Aborts n1's cluster connections (as net_cut.hpp's cut_process does).
-void cut_process(int pid, uint16_t own, const std::vector<uint16_t>& peers) {
-  auto out = run_text("ss -tnpH state established 2>/dev/null");
-  auto tag = "pid=" + std::to_string(pid) + ",";
-  size_t pos = 0;
-  while (pos < out.size()) {
-    auto end = out.find('\n', pos);
-    if (end == std::string::npos)
-      end = out.size();
-    auto line = out.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.find(tag) == std::string::npos)
-      continue;
-    std::vector<std::string> cols;
-    for (size_t i = 0; i < line.size();) {
-      while (i < line.size() && line[i] == ' ')
-        ++i;
-      auto j = std::min(line.find(' ', i), line.size());
-      if (j > i)
-        cols.push_back(line.substr(i, j - i));
-      i = j;
-    }
-    if (cols.size() < 4)
-      continue;
-    auto port = [](const std::string& a) {
-      return std::atoi(a.c_str() + a.rfind(':') + 1);
-    };
-    bool ours = port(cols[2]) == own;
-    for (auto p : peers)
-      ours = ours || port(cols[3]) == p;
-    if (ours)
-      run_text("ss -K -t state established src " + cols[2] + " dst " + cols[3]
-               + " >/dev/null 2>&1");
-  }
 }
 
 struct rejoin_run {
@@ -214,7 +180,7 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
   auto t_away = steady_clock::now();
   std::vector<uint16_t> peers{nodes[0]->cluster_port, nodes[2]->cluster_port};
   if (cut)
-    cut_process(victim.proc.pid(), victim.cluster_port, peers);
+    app::cut_process(victim.proc.pid(), victim.cluster_port, peers);
   else
     victim.proc.signal(SIGSTOP);
   pipelined(events, invalidate_req, [&](int, auto& h) {
@@ -222,7 +188,7 @@ bool run_once(const std::string& bin, bool replay, bool cut, rejoin_run& out,
   });
   while (steady_clock::now() - t_away < 5s) {
     if (cut)
-      cut_process(victim.proc.pid(), victim.cluster_port, peers);
+      app::cut_process(victim.proc.pid(), victim.cluster_port, peers);
     std::this_thread::sleep_for(50ms);
   }
   if (failed > 0) {

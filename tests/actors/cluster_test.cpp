@@ -14,9 +14,9 @@
 #include "cachebus/actors/node/config.hpp"
 #include "cachebus/actors/node/node.hpp"
 
+#include "cachebus/apps/common/net_cut.hpp"
 #include "support/cluster_member.hpp"
 #include "support/eventually.hpp"
-#include "support/net_cut.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -221,7 +221,7 @@ TEST_CASE("a connection cut while invalidations flow is replayed: only the "
           "entries the missed events invalidate are gone, and nothing is "
           "dropped",
           "[cluster][replay]") {
-  if (!test::can_cut_connections()) {
+  if (!app::can_cut_connections()) {
     WARN("skipped: cutting a connection (ss -K) needs root");
     return;
   }
@@ -234,7 +234,7 @@ TEST_CASE("a connection cut while invalidations flow is replayed: only the "
   for (int i = 0; i < 100; ++i)
     REQUIRE(b.n->set("user:" + std::to_string(i), "v"));
   auto before = stats_of(b);
-  REQUIRE(test::cut_connections({a.n->cluster_port(), b.n->cluster_port()}));
+  REQUIRE(app::cut_connections({a.n->cluster_port(), b.n->cluster_port()}));
   for (int i = 0; i < 50; ++i)
     REQUIRE(a.n->publish_invalidation("users", std::to_string(i)));
   // Caught up: nothing being replayed (a read misses while it is) and the
@@ -259,7 +259,7 @@ TEST_CASE("a connection cut while invalidations flow is replayed: only the "
 TEST_CASE("a range trimmed from the origin's log drops the cache, counted as "
           "trimmed",
           "[cluster][replay]") {
-  if (!test::can_cut_connections()) {
+  if (!app::can_cut_connections()) {
     WARN("skipped: cutting a connection (ss -K) needs root");
     return;
   }
@@ -270,7 +270,7 @@ TEST_CASE("a range trimmed from the origin's log drops the cache, counted as "
                  caf::actor_cast<caf::actor>(observer));
   await_link(a, observer);
   REQUIRE(b.n->set("user:untouched", "v"));
-  REQUIRE(test::cut_connections({a.n->cluster_port(), b.n->cluster_port()}));
+  REQUIRE(app::cut_connections({a.n->cluster_port(), b.n->cluster_port()}));
   for (int i = 0; i < 20; ++i)
     REQUIRE(a.n->publish_invalidation("users", std::to_string(i)));
   CHECK(test::eventually(

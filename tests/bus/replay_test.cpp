@@ -16,8 +16,8 @@
 #include "cachebus/bus/bridge_protocol.hpp"
 #include "cachebus/bus/peer_event.hpp"
 
+#include "cachebus/apps/common/net_cut.hpp"
 #include "cluster_node.hpp"
-#include "support/net_cut.hpp"
 
 using namespace cachebus;
 using namespace cachebus::test;
@@ -303,7 +303,7 @@ TEST_CASE("a sequence its origin skipped cannot be replayed: the receiver "
 TEST_CASE("a connection cut while events flow: the receiver rejoins and "
           "gets what it missed from the origin's log, with no drop",
           "[replay]") {
-  if (!can_cut_connections()) {
+  if (!app::can_cut_connections()) {
     WARN("skipped: closing another socket (ss -K) needs root");
     return;
   }
@@ -315,7 +315,7 @@ TEST_CASE("a connection cut while events flow: the receiver rejoins and "
   for (int i = 1; i <= 10; ++i)
     a->publish("users", std::to_string(i));
   REQUIRE(b->await_event("a", 10));
-  REQUIRE(cut_connections({a->bridge.port, b->bridge.port}));
+  REQUIRE(app::cut_connections({a->bridge.port, b->bridge.port}));
   // Some of these go into the dead connection, some are not sent at all
   // (a noticed the loss): b misses them either way until it rejoins.
   for (int i = 11; i <= 40; ++i)

@@ -17,9 +17,9 @@
 
 #include "cachebus/apps/common/child_process.hpp"
 
+#include "cachebus/apps/common/net_cut.hpp"
 #include "node_calls.hpp"
 #include "support/eventually.hpp"
-#include "support/net_cut.hpp"
 
 using namespace cachebus;
 using namespace std::chrono_literals;
@@ -275,7 +275,7 @@ TEST_CASE("a node stopped while events flow replays what it missed when it "
 TEST_CASE("a node whose connections are cut for seconds while events flow "
           "replays what it missed once they heal, with no drop",
           "[cluster][processes][replay]") {
-  if (!test::can_cut_connections()) {
+  if (!app::can_cut_connections()) {
     WARN("skipped: cutting connections (ss -K) needs root");
     return;
   }
@@ -285,10 +285,10 @@ TEST_CASE("a node whose connections are cut for seconds while events flow "
                                 c.nodes[2]->cluster_port};
     // Cut every 50 ms for 3 s: every redial is cut again.
     auto until = std::chrono::steady_clock::now() + 3s;
-    int cuts = test::cut_process(b.proc.pid(), b.cluster_port, peers);
+    int cuts = app::cut_process(b.proc.pid(), b.cluster_port, peers);
     flow();
     while (std::chrono::steady_clock::now() < until) {
-      cuts += test::cut_process(b.proc.pid(), b.cluster_port, peers);
+      cuts += app::cut_process(b.proc.pid(), b.cluster_port, peers);
       std::this_thread::sleep_for(50ms);
     }
     CHECK(cuts >= 1);

@@ -14,8 +14,8 @@
 #include <random>
 #include <string>
 
+#include "cachebus/apps/common/net_cut.hpp"
 #include "checker.hpp"
-#include "support/net_cut.hpp"
 #include "workload.hpp"
 
 using namespace cachebus::consistency;
@@ -124,7 +124,7 @@ TEST_CASE("random concurrent histories on three cluster members whose "
           "connections are cut mid-history never serve a value superseded "
           "past the propagation bound",
           "[consistency][cluster][cut]") {
-  if (!cachebus::test::can_cut_connections()) {
+  if (!cachebus::app::can_cut_connections()) {
     WARN("skipped: cutting connections (ss -K) needs root and ss");
     return;
   }

@@ -21,10 +21,10 @@
 #include "cachebus/stores/memory_store.hpp"
 #include "cachebus/stores/sqlite_store.hpp"
 
+#include "cachebus/apps/common/net_cut.hpp"
 #include "cachebus/apps/common/temp_dir.hpp"
 #include "checker.hpp"
 #include "support/eventually.hpp"
-#include "support/net_cut.hpp"
 
 namespace cachebus::consistency {
 
@@ -1061,7 +1061,7 @@ size_t cut_randomly(world& w, const std::atomic<bool>& done) {
     // Pacing the fault injection, not waiting for anything to happen.
     std::this_thread::sleep_for(std::chrono::milliseconds{pause_ms(rng)});
     auto port = w.members[pick(rng)]->n->cluster_port();
-    if (test::cut_connections({port}))
+    if (app::cut_connections({port}))
       ++cuts;
   }
   return cuts;

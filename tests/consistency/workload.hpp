@@ -34,7 +34,7 @@ struct workload_options {
   int max_load_delay_us = 400;
   /// Cluster only: while the operations run, one more thread aborts the
   /// TCP connections of a random member's cluster port every 5-30 ms
-  /// (`ss -K`, root only: support/net_cut.hpp), so that sessions drop,
+  /// (`ss -K`, root only: apps/common/net_cut.hpp), so that sessions drop,
   /// come back and replay what they missed in the middle of a history.
   bool cut_connections = false;
 };

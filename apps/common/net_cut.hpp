@@ -2,7 +2,8 @@
 // network path would: `ss -K` (SOCK_DESTROY, root only) aborts every
 // established connection to or from the given ports, and both ends see it
 // fail at once. The processes keep running and redial as they would after a
-// real cut; the cut lasts as long as the caller keeps cutting.
+// real cut; the cut lasts as long as the caller keeps cutting. Used by the
+// tests and by cachebus-bench's cluster_rejoin_cut.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 #include <unistd.h>
 
-namespace cachebus::test {
+namespace cachebus::app {
 
 /// True if this process may cut connections (it runs as root).
 inline bool can_cut_connections() {
@@ -94,4 +95,4 @@ inline int cut_process(int pid, uint16_t own_port,
   return cut;
 }
 
-} // namespace cachebus::test
+} // namespace cachebus::app
