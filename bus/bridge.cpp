@@ -30,6 +30,7 @@
 #include "cachebus/bus/topic.hpp"
 #include "cachebus/bus/transport.hpp"
 #include "cachebus/bus/type_ids.hpp"
+#include "cachebus/bus/unexpected_messages.hpp"
 
 namespace cachebus {
 
@@ -171,13 +172,7 @@ bridge_impl_actor::behavior_type bridge_impl(bridge_pointer self, bus_actor bus,
         // Close the port so that redialing peers fail fast.
         caf::anon_send(mm, caf::unpublish_atom_v, addr, port);
       });
-      self->set_default_handler(
-        [](caf::scheduled_actor* ptr,
-           caf::message_view&) -> caf::result<caf::message> {
-          if (ptr->current_message_id().is_request())
-            return caf::make_error(caf::sec::unexpected_message);
-          return caf::delegated<caf::message>{};
-        });
+      self->set_default_handler(refuse_unexpected);
       self->become(running(self));
       self->delayed_send(self, st.opts.heartbeat_interval,
                          bridge_tick_atom::value);

@@ -10,6 +10,7 @@
 
 #include "cachebus/bus/subscription_table.hpp"
 #include "cachebus/bus/topic.hpp"
+#include "cachebus/bus/unexpected_messages.hpp"
 
 namespace cachebus {
 
@@ -114,13 +115,7 @@ bus_actor::behavior_type bus_impl(bus_pointer self, caf::unit_t) {
     // nop
   });
   // Outside the interface: say so to a requester, stay silent otherwise.
-  self->set_default_handler(
-    [](caf::scheduled_actor* ptr,
-       caf::message_view&) -> caf::result<caf::message> {
-      if (ptr->current_message_id().is_request())
-        return caf::make_error(caf::sec::unexpected_message);
-      return caf::delegated<caf::message>{};
-    });
+  self->set_default_handler(refuse_unexpected);
   return {
     [=](caf::subscribe_atom, const std::string& pattern) {
       return subscribe(self, self->current_sender(), pattern);

@@ -12,6 +12,7 @@
 
 #include "cachebus/bus/bridge_protocol.hpp"
 #include "cachebus/bus/peer_event.hpp"
+#include "cachebus/bus/unexpected_messages.hpp"
 
 #include "cluster_node.hpp"
 
@@ -43,13 +44,7 @@ struct fake_peer_state {
 
 caf::behavior fake_peer(caf::stateful_actor<fake_peer_state>* self,
                         std::string name) {
-  self->set_default_handler(
-    [](caf::scheduled_actor* ptr,
-       caf::message_view&) -> caf::result<caf::message> {
-      if (ptr->current_message_id().is_request())
-        return caf::make_error(caf::sec::unexpected_message);
-      return caf::delegated<caf::message>{};
-    });
+  self->set_default_handler(refuse_unexpected);
   return {
     [=](bridge_hello_atom, const bridge_handshake&) {
       self->state.bridge = caf::actor_cast<caf::actor>(self->current_sender());
